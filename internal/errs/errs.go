@@ -1,0 +1,75 @@
+// Package errs holds Portal's one error type. Domain code returns *Error with a Code; the HTTP layer
+// translates codes to status codes and to Backstage's or OFREP's error bodies, and nowhere else.
+package errs
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies an error by what the caller should do about it.
+type Code string
+
+const (
+	Invalid         Code = "invalid"
+	NotFound        Code = "not_found"
+	Conflict        Code = "conflict"
+	Unauthenticated Code = "unauthenticated"
+	Forbidden       Code = "forbidden"
+	NotModified     Code = "not_modified"
+	Unavailable     Code = "unavailable"
+	NotImplemented  Code = "not_implemented"
+	Internal        Code = "internal"
+)
+
+// Error is an error with a code and a message fit to show to the caller.
+type Error struct {
+	Code    Code
+	Message string
+	// Err is the underlying cause, kept for logs and errors.Is; it is never shown to callers.
+	Err error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil && e.Message == "" {
+		return e.Err.Error()
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// E builds an *Error with a formatted message.
+func E(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap attaches a code and message to a cause.
+func Wrap(code Code, err error, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
+// CodeOf returns the code of the first *Error in err's chain, or Internal for any other non-nil error.
+func CodeOf(err error) Code {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return Internal
+}
+
+// MessageOf returns the message of the first *Error in err's chain, or a generic message for others,
+// so that internal details never reach a caller.
+func MessageOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Error()
+	}
+	return "internal error"
+}
+
+// Is reports whether err carries the given code.
+func Is(err error, code Code) bool { return CodeOf(err) == code }
