@@ -1,0 +1,201 @@
+package processing
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/billpay/portal/internal/catalog"
+)
+
+// Store is the storage the engine needs. Implementations must make claiming safe across replicas:
+// a claimed entity is not due again until its next update time, which ClaimDue moves forward in the
+// same transaction that selects it.
+type Store interface {
+	// ClaimDue claims up to limit due entities and schedules their next update after interval.
+	ClaimDue(ctx context.Context, limit int, interval time.Duration) ([]Claim, error)
+	// Commit writes the results and re-stitches every final entity they may change.
+	Commit(ctx context.Context, results []Result) error
+	// ReplaceProvider makes the set of entities a provider emits exactly entities; entities it no
+	// longer emits are deleted with everything only they emitted.
+	ReplaceProvider(ctx context.Context, provider string, entities []catalog.Entity) error
+}
+
+// Engine is the processing loop of one replica.
+type Engine struct {
+	store     Store
+	processor *Processor
+	log       *slog.Logger
+	interval  time.Duration
+	batch     int
+	workers   int
+	wake      chan struct{}
+	// committed is told after every commit, so readers can follow changes at once.
+	committed func()
+	metrics   *engineMetrics
+}
+
+// EngineConfig tunes the loop; zero values take the defaults.
+type EngineConfig struct {
+	// Interval between two processings of the same entity; each is jittered by up to +25%.
+	Interval time.Duration
+	// Batch is how many entities are claimed per transaction.
+	Batch int
+	// Workers bounds how many entities are processed at once.
+	Workers int
+	// Poll is how often an idle engine looks for due work from other replicas or the clock.
+	Poll time.Duration
+}
+
+type engineMetrics struct {
+	processed *prometheus.CounterVec
+	batches   prometheus.Counter
+	duration  prometheus.Histogram
+}
+
+// NewEngine builds the loop. committed may be nil.
+func NewEngine(store Store, p *Processor, cfg EngineConfig, log *slog.Logger, reg prometheus.Registerer, committed func()) *Engine {
+	if cfg.Interval <= 0 {
+		cfg.Interval = 100 * time.Second
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 500
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0) * 2
+	}
+	m := &engineMetrics{
+		processed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portal_catalog_entities_processed_total",
+			Help: "Entities processed by the catalog processing loop, by outcome.",
+		}, []string{"result"}),
+		batches: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "portal_catalog_processing_batches_total",
+			Help: "Batches of entities claimed and committed by this replica.",
+		}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "portal_catalog_processing_batch_seconds",
+			Help:    "Time to process and commit one batch.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.processed, m.batches, m.duration)
+	}
+	if committed == nil {
+		committed = func() {}
+	}
+	return &Engine{store: store, processor: p, log: log, interval: cfg.Interval, batch: cfg.Batch,
+		workers: cfg.Workers, wake: make(chan struct{}, 1), committed: committed, metrics: m}
+}
+
+// Wake makes an idle loop look for due work now (after a refresh request or a new location).
+func (en *Engine) Wake() {
+	select {
+	case en.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run processes due entities until ctx ends. Errors are logged and retried: a database hiccup must
+// not stop the catalog.
+func (en *Engine) Run(ctx context.Context, poll time.Duration) error {
+	if poll <= 0 {
+		poll = time.Second
+	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		n, err := en.RunOnce(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			en.log.Error("catalog processing failed; retrying", "err", err)
+		}
+		if n > 0 && err == nil {
+			continue
+		}
+		timer.Reset(poll)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-en.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// RunOnce claims and processes one batch and returns how many entities it processed.
+func (en *Engine) RunOnce(ctx context.Context) (int, error) {
+	start := time.Now()
+	interval := en.interval + time.Duration(rand.Int64N(int64(en.interval/4)+1))
+	claims, err := en.store.ClaimDue(ctx, en.batch, interval)
+	if err != nil || len(claims) == 0 {
+		return 0, err
+	}
+	results := make([]Result, len(claims))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(en.workers, len(claims)) {
+		wg.Go(func() {
+			for i := range next {
+				results[i] = en.processor.Process(ctx, claims[i])
+			}
+		})
+	}
+	for i := range claims {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := en.store.Commit(ctx, results); err != nil {
+		return 0, err
+	}
+	for _, r := range results {
+		if r.Processed != nil {
+			en.metrics.processed.WithLabelValues("ok").Inc()
+		} else {
+			en.metrics.processed.WithLabelValues("error").Inc()
+		}
+	}
+	en.metrics.batches.Inc()
+	en.metrics.duration.Observe(time.Since(start).Seconds())
+	en.committed()
+	return len(claims), nil
+}
+
+// GeneratedLocation is the synthetic Location entity Backstage creates for a registered or
+// configured location: named after a hash of "type:target", pointing at the target.
+func GeneratedLocation(loc LocationSpec) catalog.Entity {
+	ref := loc.Type + ":" + loc.Target
+	spec := map[string]any{"type": loc.Type, "target": loc.Target}
+	if loc.Presence != "" {
+		spec["presence"] = loc.Presence
+	}
+	return catalog.Entity{
+		"apiVersion": "backstage.io/v1alpha1",
+		"kind":       "Location",
+		"metadata": map[string]any{
+			"name":      GeneratedLocationName(loc.Type, loc.Target),
+			"namespace": catalog.DefaultNamespace,
+			"annotations": map[string]any{
+				catalog.AnnotationManagedByLocation:       ref,
+				catalog.AnnotationManagedByOriginLocation: ref,
+			},
+		},
+		"spec": spec,
+	}
+}
+
+// LocationSpec is a location as registered: Backstage's {type, target, presence}.
+type LocationSpec struct {
+	Type     string
+	Target   string
+	Presence string
+}

@@ -1,0 +1,444 @@
+// Package processing turns locations into catalog entities: it reads what a location points at,
+// parses and validates the entities found, resolves placeholders, derives relations and hands the
+// results to storage, which stitches the final entities. The Engine runs this as a loop that claims
+// due work from the database, so any number of replicas share it.
+package processing
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+
+
+	"github.com/billpay/portal/internal/catalog"
+	"github.com/billpay/portal/internal/catalog/source"
+	"github.com/billpay/portal/internal/errs"
+)
+
+// Claim is an entity the engine has claimed for processing.
+type Claim struct {
+	ID          string
+	EntityRef   string
+	Unprocessed catalog.Entity
+	// LocationKey is the source that owns this ref ("" for none yet).
+	LocationKey string
+	ResultHash  string
+}
+
+// Child is an entity emitted while processing another (a Location's targets).
+type Child struct {
+	Entity      catalog.Entity
+	LocationKey string
+}
+
+// Result is what processing one claimed entity produced.
+type Result struct {
+	Claim Claim
+	// Processed is nil when processing failed; storage then keeps the last good version.
+	Processed   catalog.Entity
+	Errors      []catalog.StatusItem
+	Edges       []catalog.Edge
+	Children    []Child
+	RefreshKeys []string
+	// Hash covers everything above; an unchanged hash means nothing needs writing.
+	Hash string
+}
+
+// Rule allows kinds to enter the catalog from locations (Backstage's catalog.rules). A rule with no
+// Origins applies to every location; otherwise only to entities descending from those registered
+// or configured locations ("type:target").
+type Rule struct {
+	Allow   []string
+	Origins []string
+}
+
+// DefaultRules are Backstage's: registered locations may only contribute components, APIs and
+// further locations.
+var DefaultRules = []Rule{{Allow: []string{"Component", "API", "Location"}}}
+
+// Processor processes one entity at a time. It holds no state between calls and is safe for
+// concurrent use.
+type Processor struct {
+	Reader source.Reader
+	Rules  []Rule
+	// ResolveURL resolves a target relative to a url location; nil uses plain URL resolution.
+	ResolveURL func(base, target string) (string, error)
+}
+
+// Process runs the pipeline on one claimed entity: placeholders, validation, relations and, for
+// Location entities, reading their targets. Errors are recorded in the result, never returned:
+// a broken entity must not stop the others.
+func (p *Processor) Process(ctx context.Context, c Claim) Result {
+	res := Result{Claim: c}
+	e := c.Unprocessed.Clone()
+	catalog.Normalize(e)
+	loc := parseLocationRef(e.Annotation(catalog.AnnotationManagedByLocation))
+	origin := parseLocationRef(e.Annotation(catalog.AnnotationManagedByOriginLocation))
+
+	if err := p.resolvePlaceholders(ctx, e, loc, origin, &res); err != nil {
+		res.fail("InputError", err)
+		return res.finish()
+	}
+	if err := catalog.Validate(e); err != nil {
+		res.fail("InputError", err)
+		return res.finish()
+	}
+	edges, err := catalog.Relations(e)
+	if err != nil {
+		res.fail("InputError", err)
+		return res.finish()
+	}
+	res.Edges = edges
+	if strings.EqualFold(e.Kind(), "Location") {
+		p.readTargets(ctx, e, loc, origin, &res)
+	}
+	res.Processed = e
+	return res.finish()
+}
+
+func (r *Result) fail(name string, err error) {
+	r.Errors = append(r.Errors, catalog.ErrorItem(name, errs.MessageOf(err)))
+	r.Processed, r.Edges, r.Children = nil, nil, nil
+}
+
+func (r Result) finish() Result {
+	h := sha1.New()
+	enc := json.NewEncoder(h)
+	_ = enc.Encode(r.Processed)
+	_ = enc.Encode(r.Errors)
+	_ = enc.Encode(r.Edges)
+	for _, c := range r.Children {
+		_ = enc.Encode(c.LocationKey)
+		_ = enc.Encode(c.Entity)
+	}
+	_ = enc.Encode(r.RefreshKeys)
+	r.Hash = hex.EncodeToString(h.Sum(nil))
+	return r
+}
+
+// locationRef is a parsed "type:target" location reference.
+type locationRef struct{ Type, Target string }
+
+func (l locationRef) String() string { return l.Type + ":" + l.Target }
+func (l locationRef) valid() bool    { return l.Type != "" && l.Target != "" }
+
+func parseLocationRef(s string) locationRef {
+	t, target, ok := strings.Cut(s, ":")
+	if !ok {
+		return locationRef{}
+	}
+	return locationRef{Type: t, Target: target}
+}
+
+// resolve resolves target relative to the location base. File targets must stay inside the
+// directory of the configured origin location, so a catalog file cannot read arbitrary files.
+func (p *Processor) resolve(base, origin locationRef, locType, target string) (locationRef, error) {
+	if locType == "" {
+		locType = base.Type
+	}
+	switch locType {
+	case "file":
+		if base.Type != "file" && !filepath.IsAbs(target) {
+			return locationRef{}, errs.E(errs.Invalid, "cannot resolve file target %q relative to %s", target, base)
+		}
+		resolved := target
+		if base.Type == "file" {
+			resolved = source.ResolveFile(base.Target, target)
+		}
+		if origin.Type == "file" {
+			root := filepath.Dir(origin.Target)
+			if rel, err := filepath.Rel(root, resolved); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				return locationRef{}, errs.E(errs.Forbidden, "file target %q is outside %s, the directory of its origin location", target, root)
+			}
+		} else if origin.valid() {
+			return locationRef{}, errs.E(errs.Forbidden, "file target %q cannot be read from an entity that came from %s", target, origin)
+		}
+		return locationRef{Type: "file", Target: resolved}, nil
+	case "url":
+		if u, err := url.Parse(target); err == nil && u.IsAbs() {
+			if u.Scheme != "http" && u.Scheme != "https" {
+				return locationRef{}, errs.E(errs.Invalid, "url target %q must be http or https", target)
+			}
+			return locationRef{Type: "url", Target: target}, nil
+		}
+		if base.Type != "url" {
+			return locationRef{}, errs.E(errs.Invalid, "url target %q is not an absolute URL", target)
+		}
+		resolved, err := p.resolveURL(base.Target, target)
+		if err != nil {
+			return locationRef{}, err
+		}
+		return locationRef{Type: "url", Target: resolved}, nil
+	default:
+		return locationRef{}, errs.E(errs.Invalid, "unknown location type %q", locType)
+	}
+}
+
+func (p *Processor) resolveURL(base, target string) (string, error) {
+	if p.ResolveURL != nil {
+		return p.ResolveURL(base, target)
+	}
+	b, err := url.Parse(base)
+	if err != nil {
+		return "", errs.Wrap(errs.Invalid, err, "invalid base URL %q", base)
+	}
+	t, err := url.Parse(target)
+	if err != nil {
+		return "", errs.Wrap(errs.Invalid, err, "invalid URL %q", target)
+	}
+	return b.ResolveReference(t).String(), nil
+}
+
+// placeholderKeys are the resolvers Backstage registers; other "$" keys (JSON Schema's $ref, say)
+// are data and stay as written.
+var placeholderKeys = map[string]bool{"$text": true, "$json": true, "$yaml": true}
+
+func (p *Processor) resolvePlaceholders(ctx context.Context, e catalog.Entity, loc, origin locationRef, res *Result) error {
+	var walk func(v any) (any, error)
+	walk = func(v any) (any, error) {
+		switch t := v.(type) {
+		case map[string]any:
+			if len(t) == 1 {
+				for k, arg := range t {
+					if placeholderKeys[k] {
+						return p.placeholder(ctx, k, arg, loc, origin, res)
+					}
+				}
+			}
+			for k, x := range t {
+				nv, err := walk(x)
+				if err != nil {
+					return nil, err
+				}
+				t[k] = nv
+			}
+			return t, nil
+		case []any:
+			for i, x := range t {
+				nv, err := walk(x)
+				if err != nil {
+					return nil, err
+				}
+				t[i] = nv
+			}
+			return t, nil
+		}
+		return v, nil
+	}
+	for _, key := range []string{"metadata", "spec"} {
+		if v, ok := e[key]; ok {
+			nv, err := walk(v)
+			if err != nil {
+				return err
+			}
+			e[key] = nv
+		}
+	}
+	return nil
+}
+
+func (p *Processor) placeholder(ctx context.Context, key string, arg any, loc, origin locationRef, res *Result) (any, error) {
+	target, ok := arg.(string)
+	if !ok {
+		return nil, errs.E(errs.Invalid, "Placeholder %s expected a string value, got %T", key, arg)
+	}
+	if !loc.valid() {
+		return nil, errs.E(errs.Invalid, "Placeholder %s could not resolve %s: the entity has no location", key, target)
+	}
+	ref, err := p.resolve(loc, origin, loc.Type, target)
+	if err != nil {
+		return nil, errs.Wrap(errs.Invalid, err, "Placeholder %s could not read location %s, %s", key, target, errs.MessageOf(err))
+	}
+	data, err := p.Reader.Read(ctx, ref.Type, ref.Target)
+	if err != nil {
+		return nil, errs.Wrap(errs.Invalid, err, "Placeholder %s could not read location %s, %s", key, target, errs.MessageOf(err))
+	}
+	res.RefreshKeys = append(res.RefreshKeys, ref.String())
+	switch key {
+	case "$text":
+		return string(data), nil
+	case "$json":
+		var v any
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, errs.Wrap(errs.Invalid, err, "Placeholder $json failed to parse JSON data at %s, %v", target, err)
+		}
+		return v, nil
+	default: // $yaml
+		docs := catalog.ParseDocumentsAny(data)
+		if len(docs) != 1 {
+			return nil, errs.E(errs.Invalid, "Placeholder $yaml expected exactly one YAML document at %s, found %d", target, len(docs))
+		}
+		if docs[0].Err != nil {
+			return nil, errs.Wrap(errs.Invalid, docs[0].Err, "Placeholder $yaml failed to parse YAML data at %s, %s", target, errs.MessageOf(docs[0].Err))
+		}
+		return docs[0].Value, nil
+	}
+}
+
+func (p *Processor) readTargets(ctx context.Context, e catalog.Entity, loc, origin locationRef, res *Result) {
+	spec := e.Spec()
+	locType, _ := spec["type"].(string)
+	presence, _ := spec["presence"].(string)
+	var targets []string
+	if t, _ := spec["target"].(string); t != "" {
+		targets = append(targets, t)
+	}
+	if ts, ok := spec["targets"].([]any); ok {
+		for _, t := range ts {
+			if s, _ := t.(string); s != "" {
+				targets = append(targets, s)
+			}
+		}
+	}
+	if !origin.valid() {
+		origin = loc
+	}
+	for _, target := range targets {
+		ref, err := p.resolve(loc, origin, locType, target)
+		if err != nil {
+			res.Errors = append(res.Errors, catalog.ErrorItem(errName(err), errs.MessageOf(err)))
+			continue
+		}
+		data, err := p.Reader.Read(ctx, ref.Type, ref.Target)
+		if err != nil {
+			if errs.Is(err, errs.NotFound) && presence == "optional" {
+				continue
+			}
+			res.Errors = append(res.Errors, catalog.ErrorItem(errName(err), fmt.Sprintf("Unable to read %s, %s", ref, errs.MessageOf(err))))
+			continue
+		}
+		res.RefreshKeys = append(res.RefreshKeys, ref.String())
+		for _, doc := range catalog.ParseDocuments(data) {
+			if doc.Err != nil {
+				res.Errors = append(res.Errors, catalog.ErrorItem("InputError", fmt.Sprintf("%s: %s", ref, errs.MessageOf(doc.Err))))
+				continue
+			}
+			child, err := p.prepareChild(doc.Entity, ref, origin)
+			if err != nil {
+				res.Errors = append(res.Errors, catalog.ErrorItem(errName(err), fmt.Sprintf("%s line %d: %s", ref, doc.Line, errs.MessageOf(err))))
+				continue
+			}
+			res.Children = append(res.Children, Child{Entity: child, LocationKey: ref.String()})
+		}
+	}
+}
+
+// prepareChild checks an entity read from a file the way Backstage does before emitting it (envelope
+// and catalog rules) and sets the location annotations; the entity's own annotation values win.
+func (p *Processor) prepareChild(e catalog.Entity, from, origin locationRef) (catalog.Entity, error) {
+	if err := validateEnvelope(e); err != nil {
+		return nil, err
+	}
+	if !p.allowed(e.Kind(), origin) {
+		return nil, errs.E(errs.Forbidden, "entity %s of kind %s is not allowed from location %s; allow it in catalog.rules", e.Ref(), e.Kind(), origin)
+	}
+	e = e.WithoutServerFields()
+	catalog.Normalize(e)
+	setDefault := func(key, value string) {
+		if e.Annotation(key) == "" && value != "" {
+			e.SetAnnotation(key, value)
+		}
+	}
+	setDefault(catalog.AnnotationManagedByLocation, from.String())
+	setDefault(catalog.AnnotationManagedByOriginLocation, origin.String())
+	if from.Type == "url" {
+		setDefault(catalog.AnnotationViewURL, from.Target)
+		if edit := githubEditURL(from.Target); edit != "" {
+			setDefault(catalog.AnnotationEditURL, edit)
+		}
+		if i := strings.LastIndexByte(from.Target, '/'); i > 0 {
+			setDefault(catalog.AnnotationSourceLocation, "url:"+from.Target[:i+1])
+		}
+	}
+	return e, nil
+}
+
+// githubEditURL maps a GitHub blob URL to its editor, unless it pins a commit (which cannot be edited).
+func githubEditURL(target string) string {
+	u, err := url.Parse(target)
+	if err != nil {
+		return ""
+	}
+	parts := strings.SplitN(strings.TrimPrefix(u.Path, "/"), "/", 5)
+	if len(parts) < 5 || parts[2] != "blob" || isCommitSHA(parts[3]) {
+		return ""
+	}
+	parts[2] = "edit"
+	u.Path = "/" + strings.Join(parts, "/")
+	return u.String()
+}
+
+func isCommitSHA(s string) bool {
+	if len(s) < 40 {
+		return false
+	}
+	for _, c := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *Processor) allowed(kind string, origin locationRef) bool {
+	rules := p.Rules
+	if rules == nil {
+		rules = DefaultRules
+	}
+	for _, r := range rules {
+		if len(r.Origins) > 0 && !slices.Contains(r.Origins, origin.String()) {
+			continue
+		}
+		for _, k := range r.Allow {
+			if strings.EqualFold(k, kind) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// validateEnvelope is the coarse check Backstage runs before emitting an entity: enough to know
+// its ref. Everything else is checked when the entity itself is processed.
+func validateEnvelope(e catalog.Entity) error {
+	if _, ok := e["apiVersion"].(string); !ok {
+		return errs.E(errs.Invalid, "entity has no apiVersion string")
+	}
+	if _, ok := e["kind"].(string); !ok {
+		return errs.E(errs.Invalid, "entity has no kind string")
+	}
+	md, ok := e["metadata"].(map[string]any)
+	if !ok {
+		return errs.E(errs.Invalid, "entity has no metadata object")
+	}
+	if n, ok := md["name"].(string); !ok || n == "" {
+		return errs.E(errs.Invalid, "entity has no metadata.name string")
+	}
+	if ns, present := md["namespace"]; present {
+		if s, ok := ns.(string); !ok || s == "" {
+			return errs.E(errs.Invalid, "metadata.namespace must be a non-empty string")
+		}
+	}
+	return nil
+}
+
+// errName maps an error to the Backstage error name shown in status items.
+func errName(err error) string {
+	switch errs.CodeOf(err) {
+	case errs.NotFound:
+		return "NotFoundError"
+	case errs.Forbidden:
+		return "NotAllowedError"
+	case errs.Conflict:
+		return "ConflictError"
+	case errs.Invalid:
+		return "InputError"
+	}
+	return "Error"
+}

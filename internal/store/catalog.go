@@ -1,0 +1,750 @@
+package store
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	entsql "entgo.io/ent/dialect/sql"
+	"github.com/google/uuid"
+
+	"entgo.io/ent/dialect"
+
+	"github.com/billpay/portal/ent"
+	"github.com/billpay/portal/ent/catalogversion"
+	"github.com/billpay/portal/ent/finalentity"
+	"github.com/billpay/portal/ent/refreshkey"
+	"github.com/billpay/portal/ent/refreshstate"
+	"github.com/billpay/portal/ent/refreshstatereference"
+	"github.com/billpay/portal/ent/relation"
+	"github.com/billpay/portal/internal/catalog"
+	"github.com/billpay/portal/internal/catalog/processing"
+	"github.com/billpay/portal/internal/errs"
+)
+
+var _ processing.Store = (*Store)(nil)
+
+// chunkSize keeps IN lists well under every engine's bound-parameter limit.
+const chunkSize = 500
+
+func chunks[T any](items []T) [][]T {
+	var out [][]T
+	for i := 0; i < len(items); i += chunkSize {
+		out = append(out, items[i:min(i+chunkSize, len(items))])
+	}
+	return out
+}
+
+// ClaimDue implements processing.Store. On PostgreSQL the selected rows are locked with SKIP LOCKED,
+// so replicas claiming at the same moment get disjoint batches; moving next_update_at forward in the
+// same transaction keeps them from being claimed again until they are due.
+func (s *Store) ClaimDue(ctx context.Context, limit int, interval time.Duration) ([]processing.Claim, error) {
+	var claims []processing.Claim
+	err := s.withTx(ctx, func(tx *ent.Tx) error {
+		now := s.now()
+		q := tx.RefreshState.Query().
+			Where(refreshstate.NextUpdateAtLTE(now)).
+			Order(refreshstate.ByNextUpdateAt()).
+			Limit(limit)
+		if s.dialect == dialect.Postgres {
+			q = q.ForUpdate(entsql.WithLockAction(entsql.SkipLocked))
+		}
+		rows, err := q.All(ctx)
+		if err != nil {
+			return dbErr(err, "claim due entities")
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		ids := make([]string, len(rows))
+		for i, r := range rows {
+			ids[i] = r.ID
+			var e catalog.Entity
+			if err := json.Unmarshal([]byte(r.UnprocessedEntity), &e); err != nil {
+				return errs.Wrap(errs.Internal, err, "stored entity %s is corrupt", r.EntityRef)
+			}
+			c := processing.Claim{ID: r.ID, EntityRef: r.EntityRef, Unprocessed: e, ResultHash: r.ResultHash}
+			if r.LocationKey != nil {
+				c.LocationKey = *r.LocationKey
+			}
+			claims = append(claims, c)
+		}
+		if err := tx.RefreshState.Update().Where(refreshstate.IDIn(ids...)).SetNextUpdateAt(now.Add(interval)).Exec(ctx); err != nil {
+			return dbErr(err, "schedule claimed entities")
+		}
+		return nil
+	})
+	return claims, err
+}
+
+// childWasDeleted forces a parent to be written again after one of its children was deleted.
+const childWasDeleted = "child-was-deleted"
+
+// Commit implements processing.Store: one transaction writes every changed result, upserts the
+// children they emitted (first emitter of a ref wins; later ones get a conflict error), and
+// re-stitches every entity whose final form may have changed.
+func (s *Store) Commit(ctx context.Context, results []processing.Result) error {
+	var changed []*processing.Result
+	for i := range results {
+		r := &results[i]
+		if r.Hash != r.Claim.ResultHash || r.Claim.ResultHash == childWasDeleted {
+			changed = append(changed, r)
+		}
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	return s.withTx(ctx, func(tx *ent.Tx) error {
+		stitch := map[string]bool{}
+		if err := s.upsertChildren(ctx, tx, changed, stitch); err != nil {
+			return err
+		}
+		ids := make([]string, len(changed))
+		refs := make([]string, len(changed))
+		for i, r := range changed {
+			ids[i], refs[i] = r.Claim.ID, r.Claim.EntityRef
+			stitch[r.Claim.EntityRef] = true
+		}
+		// Entities that relations pointed at before this run must be re-stitched too.
+		for _, idChunk := range chunks(ids) {
+			var old []string
+			if err := tx.Relation.Query().Where(relation.OriginatingEntityIDIn(idChunk...)).Select(relation.FieldSourceEntityRef).Scan(ctx, &old); err != nil {
+				return dbErr(err, "read old relations")
+			}
+			for _, ref := range old {
+				stitch[ref] = true
+			}
+			if _, err := tx.Relation.Delete().Where(relation.OriginatingEntityIDIn(idChunk...)).Exec(ctx); err != nil {
+				return dbErr(err, "delete old relations")
+			}
+			if _, err := tx.RefreshKey.Delete().Where(refreshkey.EntityIDIn(idChunk...)).Exec(ctx); err != nil {
+				return dbErr(err, "delete old refresh keys")
+			}
+		}
+		var relCreates []*ent.RelationCreate
+		var keyCreates []*ent.RefreshKeyCreate
+		for _, r := range changed {
+			for _, e := range r.Edges {
+				src := e.Source.String()
+				relCreates = append(relCreates, tx.Relation.Create().SetOriginatingEntityID(r.Claim.ID).
+					SetSourceEntityRef(src).SetType(e.Type).SetTargetEntityRef(e.Target.String()))
+				stitch[src] = true
+			}
+			for _, k := range dedupe(r.RefreshKeys) {
+				keyCreates = append(keyCreates, tx.RefreshKey.Create().SetEntityID(r.Claim.ID).SetKey(k))
+			}
+			errJSON, err := json.Marshal(nonNil(r.Errors))
+			if err != nil {
+				return errs.Wrap(errs.Internal, err, "encode errors")
+			}
+			upd := tx.RefreshState.UpdateOneID(r.Claim.ID).SetErrors(string(errJSON)).SetResultHash(r.Hash)
+			if r.Processed != nil {
+				b, err := json.Marshal(r.Processed)
+				if err != nil {
+					return errs.Wrap(errs.Internal, err, "encode processed entity")
+				}
+				upd.SetProcessedEntity(string(b))
+			}
+			if err := upd.Exec(ctx); err != nil {
+				if ent.IsNotFound(err) {
+					// Deleted while it was being processed; its result has nowhere to go.
+					continue
+				}
+				return dbErr(err, "write processed entity %s", r.Claim.EntityRef)
+			}
+			if r.Processed == nil {
+				// A child that never processed shows its errors on its parent location.
+				parents, err := parentRefs(ctx, tx, []string{r.Claim.EntityRef})
+				if err != nil {
+					return err
+				}
+				for _, p := range parents {
+					stitch[p] = true
+				}
+			}
+		}
+		for _, c := range chunks(relCreates) {
+			if err := tx.Relation.CreateBulk(c...).Exec(ctx); err != nil {
+				return dbErr(err, "write relations")
+			}
+		}
+		for _, c := range chunks(keyCreates) {
+			if err := tx.RefreshKey.CreateBulk(c...).Exec(ctx); err != nil {
+				return dbErr(err, "write refresh keys")
+			}
+		}
+		_ = refs
+		return s.stitch(ctx, tx, keys(stitch))
+	})
+}
+
+// upsertChildren writes the children each result emitted and replaces the parents' references.
+func (s *Store) upsertChildren(ctx context.Context, tx *ent.Tx, changed []*processing.Result, stitch map[string]bool) error {
+	parentRefs := make([]string, 0, len(changed))
+	for _, r := range changed {
+		parentRefs = append(parentRefs, r.Claim.EntityRef)
+	}
+	// Children the parents emitted before: those no longer emitted may become orphans.
+	oldChildren := map[string]bool{}
+	for _, c := range chunks(parentRefs) {
+		var targets []string
+		if err := tx.RefreshStateReference.Query().Where(refreshstatereference.SourceEntityRefIn(c...)).
+			Select(refreshstatereference.FieldTargetEntityRef).Scan(ctx, &targets); err != nil {
+			return dbErr(err, "read references")
+		}
+		for _, t := range targets {
+			oldChildren[t] = true
+		}
+		if _, err := tx.RefreshStateReference.Delete().Where(refreshstatereference.SourceEntityRefIn(c...)).Exec(ctx); err != nil {
+			return dbErr(err, "delete references")
+		}
+	}
+
+	type pending struct {
+		parent *processing.Result
+		child  processing.Child
+		ref    string
+		json   string
+		hash   string
+	}
+	var all []pending
+	var childRefs []string
+	seen := map[string]string{} // ref → location key of its first emitter in this batch
+	for _, r := range changed {
+		for _, c := range r.Children {
+			ref := c.Entity.Ref().String()
+			if key, dup := seen[ref]; dup {
+				if key != c.LocationKey {
+					r.Errors = append(r.Errors, conflictItem(ref, key, c.LocationKey))
+				}
+				continue
+			}
+			seen[ref] = c.LocationKey
+			b, err := json.Marshal(c.Entity)
+			if err != nil {
+				return errs.Wrap(errs.Internal, err, "encode child entity")
+			}
+			sum := sha1.Sum(b)
+			all = append(all, pending{parent: r, child: c, ref: ref, json: string(b), hash: hex.EncodeToString(sum[:])})
+			childRefs = append(childRefs, ref)
+		}
+	}
+	existing := map[string]*ent.RefreshState{}
+	for _, c := range chunks(childRefs) {
+		rows, err := tx.RefreshState.Query().Where(refreshstate.EntityRefIn(c...)).
+			Select(refreshstate.FieldID, refreshstate.FieldEntityRef, refreshstate.FieldLocationKey, refreshstate.FieldUnprocessedHash).All(ctx)
+		if err != nil {
+			return dbErr(err, "read children")
+		}
+		for _, row := range rows {
+			existing[row.EntityRef] = row
+		}
+	}
+	now := s.now()
+	var creates []*ent.RefreshStateCreate
+	var refCreates []*ent.RefreshStateReferenceCreate
+	for _, p := range all {
+		row := existing[p.ref]
+		switch {
+		case row == nil:
+			creates = append(creates, tx.RefreshState.Create().SetID(uuid.NewString()).SetEntityRef(p.ref).
+				SetUnprocessedEntity(p.json).SetUnprocessedHash(p.hash).SetLocationKey(p.child.LocationKey).
+				SetNextUpdateAt(now).SetLastDiscoveryAt(now))
+		case row.LocationKey != nil && *row.LocationKey != p.child.LocationKey:
+			p.parent.Errors = append(p.parent.Errors, conflictItem(p.ref, *row.LocationKey, p.child.LocationKey))
+			continue
+		case row.UnprocessedHash != p.hash || row.LocationKey == nil:
+			if err := tx.RefreshState.UpdateOneID(row.ID).SetUnprocessedEntity(p.json).SetUnprocessedHash(p.hash).
+				SetLocationKey(p.child.LocationKey).SetNextUpdateAt(now).SetLastDiscoveryAt(now).Exec(ctx); err != nil {
+				return dbErr(err, "update child %s", p.ref)
+			}
+		}
+		delete(oldChildren, p.ref)
+		refCreates = append(refCreates, tx.RefreshStateReference.Create().SetSourceEntityRef(p.parent.Claim.EntityRef).SetTargetEntityRef(p.ref))
+	}
+	for _, c := range chunks(creates) {
+		if err := tx.RefreshState.CreateBulk(c...).Exec(ctx); err != nil {
+			return dbErr(err, "insert children")
+		}
+	}
+	for _, c := range chunks(refCreates) {
+		if err := tx.RefreshStateReference.CreateBulk(c...).Exec(ctx); err != nil {
+			return dbErr(err, "insert references")
+		}
+	}
+	// Children no longer emitted lose a parent; re-stitching marks them orphans if none is left.
+	for ref := range oldChildren {
+		stitch[ref] = true
+	}
+	return nil
+}
+
+func conflictItem(ref, existingKey, newKey string) catalog.StatusItem {
+	return catalog.ErrorItem("ConflictError", fmt.Sprintf("Detected conflicting entityRef %s already referenced by %s and now also %s", ref, existingKey, newKey))
+}
+
+func parentRefs(ctx context.Context, tx *ent.Tx, refs []string) ([]string, error) {
+	var out []string
+	for _, c := range chunks(refs) {
+		var parents []string
+		err := tx.RefreshStateReference.Query().
+			Where(refreshstatereference.TargetEntityRefIn(c...), refreshstatereference.SourceEntityRefNotNil()).
+			Select(refreshstatereference.FieldSourceEntityRef).Scan(ctx, &parents)
+		if err != nil {
+			return nil, dbErr(err, "read parents")
+		}
+		out = append(out, parents...)
+	}
+	return out, nil
+}
+
+func nonNil(items []catalog.StatusItem) []catalog.StatusItem {
+	if items == nil {
+		return []catalog.StatusItem{}
+	}
+	return items
+}
+
+func dedupe(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// nextVersion takes the catalog version row lock for the rest of tx and returns the new version.
+func nextVersion(ctx context.Context, tx *ent.Tx) (int64, error) {
+	v, err := tx.CatalogVersion.UpdateOneID(1).AddVersion(1).Save(ctx)
+	if err != nil {
+		return 0, dbErr(err, "bump catalog version")
+	}
+	return v.Version, nil
+}
+
+// stitch rebuilds the final entities of refs in tx: the processed entity, every relation whose
+// source it is, its errors (and, for a location, the errors of children that never processed), the
+// orphan mark, uid and etag. Unchanged entities are not written; deleted ones leave a tombstone.
+func (s *Store) stitch(ctx context.Context, tx *ent.Tx, refs []string) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	version := int64(0)
+	for _, c := range chunks(refs) {
+		states, err := tx.RefreshState.Query().Where(refreshstate.EntityRefIn(c...)).
+			Select(refreshstate.FieldID, refreshstate.FieldEntityRef, refreshstate.FieldProcessedEntity, refreshstate.FieldErrors).All(ctx)
+		if err != nil {
+			return dbErr(err, "read entities to stitch")
+		}
+		byRef := make(map[string]*ent.RefreshState, len(states))
+		for _, st := range states {
+			byRef[st.EntityRef] = st
+		}
+		rels, err := tx.Relation.Query().Where(relation.SourceEntityRefIn(c...)).All(ctx)
+		if err != nil {
+			return dbErr(err, "read relations")
+		}
+		relsBy := map[string][]catalog.Relation{}
+		for _, r := range rels {
+			relsBy[r.SourceEntityRef] = append(relsBy[r.SourceEntityRef], catalog.Relation{Type: r.Type, TargetRef: r.TargetEntityRef})
+		}
+		var referenced []string
+		if err := tx.RefreshStateReference.Query().Where(refreshstatereference.TargetEntityRefIn(c...)).
+			Select(refreshstatereference.FieldTargetEntityRef).Scan(ctx, &referenced); err != nil {
+			return dbErr(err, "read references")
+		}
+		hasParent := map[string]bool{}
+		for _, r := range referenced {
+			hasParent[r] = true
+		}
+		childErrs, err := s.childErrors(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		finals, err := tx.FinalEntity.Query().Where(finalentity.EntityRefIn(c...)).
+			Select(finalentity.FieldID, finalentity.FieldEntityRef, finalentity.FieldHash, finalentity.FieldFinalEntity).All(ctx)
+		if err != nil {
+			return dbErr(err, "read final entities")
+		}
+		finalBy := map[string]*ent.FinalEntity{}
+		for _, f := range finals {
+			if f.FinalEntity != nil || finalBy[f.EntityRef] == nil {
+				finalBy[f.EntityRef] = f
+			}
+		}
+		for _, ref := range c {
+			st, old := byRef[ref], finalBy[ref]
+			if st == nil || st.ProcessedEntity == nil {
+				if st == nil && old != nil && old.FinalEntity != nil {
+					if version == 0 {
+						if version, err = nextVersion(ctx, tx); err != nil {
+							return err
+						}
+					}
+					if err := tx.FinalEntity.UpdateOneID(old.ID).ClearFinalEntity().SetHash("").SetVersion(version).Exec(ctx); err != nil {
+						return dbErr(err, "tombstone %s", ref)
+					}
+				}
+				continue
+			}
+			var processed catalog.Entity
+			if err := json.Unmarshal([]byte(*st.ProcessedEntity), &processed); err != nil {
+				return errs.Wrap(errs.Internal, err, "stored entity %s is corrupt", ref)
+			}
+			var items []catalog.StatusItem
+			if err := json.Unmarshal([]byte(st.Errors), &items); err != nil {
+				return errs.Wrap(errs.Internal, err, "stored errors of %s are corrupt", ref)
+			}
+			items = append(items, childErrs[ref]...)
+			raw, hash, err := catalog.Stitch(catalog.StitchInput{
+				UID: st.ID, Processed: processed, Relations: relsBy[ref], Errors: items,
+				Orphan: !hasParent[ref], OmitLegacyTarget: s.OmitLegacyRelationTarget,
+			})
+			if err != nil {
+				return errs.Wrap(errs.Internal, err, "stitch %s", ref)
+			}
+			if old != nil && old.ID == st.ID && old.Hash == hash {
+				continue
+			}
+			if version == 0 {
+				if version, err = nextVersion(ctx, tx); err != nil {
+					return err
+				}
+			}
+			if old != nil && old.ID != st.ID && old.FinalEntity != nil {
+				// The ref was re-created under a new uid: tombstone the old one.
+				if err := tx.FinalEntity.UpdateOneID(old.ID).ClearFinalEntity().SetHash("").SetVersion(version).Exec(ctx); err != nil {
+					return dbErr(err, "tombstone %s", ref)
+				}
+			}
+			err = tx.FinalEntity.Create().SetID(st.ID).SetEntityRef(ref).SetHash(hash).SetFinalEntity(string(raw)).
+				SetVersion(version).SetUpdatedAt(s.now()).
+				OnConflictColumns(finalentity.FieldID).UpdateNewValues().Exec(ctx)
+			if err != nil {
+				return dbErr(err, "write final entity %s", ref)
+			}
+		}
+	}
+	return nil
+}
+
+// childErrors collects, for each location in refs, the errors of emitted children that have never
+// processed successfully, so the reason an entity is missing shows on the location it came from.
+func (s *Store) childErrors(ctx context.Context, tx *ent.Tx, refs []string) (map[string][]catalog.StatusItem, error) {
+	var locs []string
+	for _, r := range refs {
+		if strings.HasPrefix(r, "location:") {
+			locs = append(locs, r)
+		}
+	}
+	if len(locs) == 0 {
+		return nil, nil
+	}
+	edges, err := tx.RefreshStateReference.Query().Where(refreshstatereference.SourceEntityRefIn(locs...)).All(ctx)
+	if err != nil {
+		return nil, dbErr(err, "read children")
+	}
+	parentOf := map[string][]string{}
+	var children []string
+	for _, e := range edges {
+		parentOf[e.TargetEntityRef] = append(parentOf[e.TargetEntityRef], *e.SourceEntityRef)
+		children = append(children, e.TargetEntityRef)
+	}
+	out := map[string][]catalog.StatusItem{}
+	for _, c := range chunks(children) {
+		failed, err := tx.RefreshState.Query().Where(refreshstate.EntityRefIn(c...), refreshstate.ProcessedEntityIsNil(), refreshstate.ErrorsNEQ("[]")).
+			Select(refreshstate.FieldEntityRef, refreshstate.FieldErrors).All(ctx)
+		if err != nil {
+			return nil, dbErr(err, "read child errors")
+		}
+		for _, f := range failed {
+			var items []catalog.StatusItem
+			if json.Unmarshal([]byte(f.Errors), &items) != nil {
+				continue
+			}
+			for _, it := range items {
+				it.Message = f.EntityRef + ": " + it.Message
+				for _, p := range parentOf[f.EntityRef] {
+					out[p] = append(out[p], it)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// ReplaceProvider implements processing.Store.
+func (s *Store) ReplaceProvider(ctx context.Context, provider string, entities []catalog.Entity) error {
+	return s.withTx(ctx, func(tx *ent.Tx) error {
+		var before []string
+		if err := tx.RefreshStateReference.Query().Where(refreshstatereference.SourceKey(provider)).
+			Select(refreshstatereference.FieldTargetEntityRef).Scan(ctx, &before); err != nil {
+			return dbErr(err, "read provider %s", provider)
+		}
+		if _, err := tx.RefreshStateReference.Delete().Where(refreshstatereference.SourceKey(provider)).Exec(ctx); err != nil {
+			return dbErr(err, "clear provider %s", provider)
+		}
+		keep := map[string]bool{}
+		now := s.now()
+		key := "provider:" + provider
+		for _, e := range entities {
+			ref := e.Ref().String()
+			if keep[ref] {
+				continue
+			}
+			keep[ref] = true
+			b, err := json.Marshal(e)
+			if err != nil {
+				return errs.Wrap(errs.Internal, err, "encode entity")
+			}
+			sum := sha1.Sum(b)
+			hash := hex.EncodeToString(sum[:])
+			row, err := tx.RefreshState.Query().Where(refreshstate.EntityRef(ref)).Only(ctx)
+			switch {
+			case ent.IsNotFound(err):
+				err = tx.RefreshState.Create().SetID(uuid.NewString()).SetEntityRef(ref).SetUnprocessedEntity(string(b)).
+					SetUnprocessedHash(hash).SetLocationKey(key).SetNextUpdateAt(now).Exec(ctx)
+			case err != nil:
+			case row.UnprocessedHash != hash:
+				err = tx.RefreshState.UpdateOneID(row.ID).SetUnprocessedEntity(string(b)).SetUnprocessedHash(hash).
+					SetLocationKey(key).SetNextUpdateAt(now).Exec(ctx)
+			}
+			if err != nil {
+				return dbErr(err, "write provider entity %s", ref)
+			}
+			if err := tx.RefreshStateReference.Create().SetSourceKey(provider).SetTargetEntityRef(ref).Exec(ctx); err != nil {
+				return dbErr(err, "write provider reference")
+			}
+		}
+		var gone []string
+		for _, ref := range before {
+			if !keep[ref] {
+				gone = append(gone, ref)
+			}
+		}
+		stitch := map[string]bool{}
+		if err := s.deleteSubtrees(ctx, tx, gone, stitch); err != nil {
+			return err
+		}
+		return s.stitch(ctx, tx, keys(stitch))
+	})
+}
+
+// deleteSubtrees deletes refs and, recursively, everything only they emitted. An entity that some
+// other parent or provider still emits is kept.
+func (s *Store) deleteSubtrees(ctx context.Context, tx *ent.Tx, refs []string, stitch map[string]bool) error {
+	queue := slices.Clone(refs)
+	for len(queue) > 0 {
+		ref := queue[0]
+		queue = queue[1:]
+		n, err := tx.RefreshStateReference.Query().Where(refreshstatereference.TargetEntityRef(ref)).Count(ctx)
+		if err != nil {
+			return dbErr(err, "count references")
+		}
+		if n > 0 {
+			continue
+		}
+		var children []string
+		if err := tx.RefreshStateReference.Query().Where(refreshstatereference.SourceEntityRef(ref)).
+			Select(refreshstatereference.FieldTargetEntityRef).Scan(ctx, &children); err != nil {
+			return dbErr(err, "read children")
+		}
+		if _, err := tx.RefreshStateReference.Delete().Where(refreshstatereference.SourceEntityRef(ref)).Exec(ctx); err != nil {
+			return dbErr(err, "delete references")
+		}
+		if err := s.deleteEntityRows(ctx, tx, ref, stitch); err != nil {
+			return err
+		}
+		queue = append(queue, children...)
+	}
+	return nil
+}
+
+// deleteEntityRows removes one entity's rows and marks it and its relation peers for stitching
+// (which tombstones it).
+func (s *Store) deleteEntityRows(ctx context.Context, tx *ent.Tx, ref string, stitch map[string]bool) error {
+	row, err := tx.RefreshState.Query().Where(refreshstate.EntityRef(ref)).Select(refreshstate.FieldID).Only(ctx)
+	if ent.IsNotFound(err) {
+		stitch[ref] = true
+		return nil
+	}
+	if err != nil {
+		return dbErr(err, "read %s", ref)
+	}
+	var peers []string
+	if err := tx.Relation.Query().Where(relation.OriginatingEntityID(row.ID)).Select(relation.FieldSourceEntityRef).Scan(ctx, &peers); err != nil {
+		return dbErr(err, "read relations")
+	}
+	for _, p := range peers {
+		stitch[p] = true
+	}
+	stitch[ref] = true
+	if _, err := tx.Relation.Delete().Where(relation.OriginatingEntityID(row.ID)).Exec(ctx); err != nil {
+		return dbErr(err, "delete relations")
+	}
+	if _, err := tx.RefreshKey.Delete().Where(refreshkey.EntityID(row.ID)).Exec(ctx); err != nil {
+		return dbErr(err, "delete refresh keys")
+	}
+	if err := tx.RefreshState.DeleteOneID(row.ID).Exec(ctx); err != nil {
+		return dbErr(err, "delete %s", ref)
+	}
+	return nil
+}
+
+// DeleteEntityByUID deletes one entity. Its parents are scheduled at once, so an entity that is
+// still emitted comes back, as in Backstage.
+func (s *Store) DeleteEntityByUID(ctx context.Context, uid string) error {
+	return s.withTx(ctx, func(tx *ent.Tx) error {
+		row, err := tx.RefreshState.Get(ctx, uid)
+		if err != nil {
+			if ent.IsNotFound(err) {
+				return errs.E(errs.NotFound, "No entity with uid %s", uid)
+			}
+			return dbErr(err, "read entity")
+		}
+		stitch := map[string]bool{}
+		parents, err := parentRefs(ctx, tx, []string{row.EntityRef})
+		if err != nil {
+			return err
+		}
+		if len(parents) > 0 {
+			if err := tx.RefreshState.Update().Where(refreshstate.EntityRefIn(parents...)).
+				SetResultHash(childWasDeleted).SetNextUpdateAt(s.now()).Exec(ctx); err != nil {
+				return dbErr(err, "schedule parents")
+			}
+		}
+		var children []string
+		if err := tx.RefreshStateReference.Query().Where(refreshstatereference.SourceEntityRef(row.EntityRef)).
+			Select(refreshstatereference.FieldTargetEntityRef).Scan(ctx, &children); err != nil {
+			return dbErr(err, "read children")
+		}
+		if _, err := tx.RefreshStateReference.Delete().Where(refreshstatereference.SourceEntityRef(row.EntityRef)).Exec(ctx); err != nil {
+			return dbErr(err, "delete references")
+		}
+		for _, c := range children {
+			stitch[c] = true
+		}
+		if err := s.deleteEntityRows(ctx, tx, row.EntityRef, stitch); err != nil {
+			return err
+		}
+		return s.stitch(ctx, tx, keys(stitch))
+	})
+}
+
+// ScheduleRefresh makes the entity and its ancestors up to the nearest location due now
+// (Backstage's POST /refresh). It returns errs.NotFound for an unknown ref.
+func (s *Store) ScheduleRefresh(ctx context.Context, ref string) error {
+	return s.withTx(ctx, func(tx *ent.Tx) error {
+		if n, err := tx.RefreshState.Query().Where(refreshstate.EntityRef(ref)).Count(ctx); err != nil {
+			return dbErr(err, "read entity")
+		} else if n == 0 {
+			return errs.E(errs.NotFound, "No entity named %s found", ref)
+		}
+		due := []string{ref}
+		seen := map[string]bool{ref: true}
+		frontier := []string{ref}
+		for len(frontier) > 0 && !strings.HasPrefix(frontier[0], "location:") {
+			parents, err := parentRefs(ctx, tx, frontier)
+			if err != nil {
+				return err
+			}
+			frontier = nil
+			for _, p := range parents {
+				if !seen[p] {
+					seen[p] = true
+					due = append(due, p)
+					frontier = append(frontier, p)
+				}
+			}
+		}
+		return dbErr(tx.RefreshState.Update().Where(refreshstate.EntityRefIn(due...)).SetNextUpdateAt(s.now()).Exec(ctx), "schedule refresh")
+	})
+}
+
+// ScheduleByRefreshKey makes every entity that read one of keys ("url:https://...") due now, and
+// returns how many were scheduled. Webhooks use it to reflect a push within seconds.
+func (s *Store) ScheduleByRefreshKey(ctx context.Context, refreshKeys []string) (int, error) {
+	if len(refreshKeys) == 0 {
+		return 0, nil
+	}
+	var ids []string
+	if err := s.client.RefreshKey.Query().Where(refreshkey.KeyIn(refreshKeys...)).Select(refreshkey.FieldEntityID).Scan(ctx, &ids); err != nil {
+		return 0, dbErr(err, "read refresh keys")
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	n, err := s.client.RefreshState.Update().Where(refreshstate.IDIn(dedupe(ids)...)).SetNextUpdateAt(s.now()).Save(ctx)
+	return n, dbErr(err, "schedule refresh")
+}
+
+// Change is one stitched entity or tombstone, in version order.
+type Change struct {
+	UID     string
+	Ref     string
+	Raw     []byte // nil for a deleted entity
+	Version int64
+}
+
+// ChangesSince returns final entities written after version, oldest first, at most limit.
+func (s *Store) ChangesSince(ctx context.Context, version int64, limit int) ([]Change, error) {
+	rows, err := s.client.FinalEntity.Query().Where(finalentity.VersionGT(version)).
+		Order(finalentity.ByVersion()).Limit(limit).All(ctx)
+	if err != nil {
+		return nil, dbErr(err, "read catalog changes")
+	}
+	out := make([]Change, len(rows))
+	for i, r := range rows {
+		out[i] = Change{UID: r.ID, Ref: r.EntityRef, Version: r.Version}
+		if r.FinalEntity != nil {
+			out[i].Raw = []byte(*r.FinalEntity)
+		}
+	}
+	return out, nil
+}
+
+// CatalogVersion returns the latest version and the oldest one a follower may resume from.
+func (s *Store) CatalogVersion(ctx context.Context) (version, tombstonesBefore int64, err error) {
+	v, err := s.client.CatalogVersion.Query().Where(catalogversion.ID(1)).Only(ctx)
+	if err != nil {
+		return 0, 0, dbErr(err, "read catalog version")
+	}
+	return v.Version, v.TombstonesBefore, nil
+}
+
+// PurgeTombstones forgets deletions older than age. Followers further behind than that reload.
+func (s *Store) PurgeTombstones(ctx context.Context, age time.Duration) error {
+	return s.withTx(ctx, func(tx *ent.Tx) error {
+		cutoff := s.now().Add(-age)
+		old, err := tx.FinalEntity.Query().Where(finalentity.FinalEntityIsNil(), finalentity.UpdatedAtLT(cutoff)).
+			Aggregate(ent.Max(finalentity.FieldVersion)).Int(ctx)
+		if err != nil || old == 0 {
+			return nil //nolint:nilerr // nothing to purge
+		}
+		if _, err := tx.FinalEntity.Delete().Where(finalentity.FinalEntityIsNil(), finalentity.VersionLTE(int64(old))).Exec(ctx); err != nil {
+			return dbErr(err, "purge tombstones")
+		}
+		return dbErr(tx.CatalogVersion.UpdateOneID(1).SetTombstonesBefore(int64(old)).Exec(ctx), "record purge")
+	})
+}
+
+// EntityParents returns the refs that emitted ref (entities, not providers).
+func (s *Store) EntityParents(ctx context.Context, ref string) ([]string, error) {
+	var out []string
+	err := s.client.RefreshStateReference.Query().
+		Where(refreshstatereference.TargetEntityRef(ref), refreshstatereference.SourceEntityRefNotNil()).
+		Select(refreshstatereference.FieldSourceEntityRef).Scan(ctx, &out)
+	return dedupe(out), dbErr(err, "read parents of %s", ref)
+}

@@ -1,0 +1,171 @@
+// Package store implements every domain's storage port with ent, on SQLite (the embedded default)
+// and PostgreSQL (for several replicas). ent types and driver errors stop here: callers see domain
+// types and errs codes.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	entsql "entgo.io/ent/dialect/sql"
+
+	"entgo.io/ent/dialect"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	_ "modernc.org/sqlite"             // registers the pure-Go "sqlite" driver: no cgo, one static binary
+
+	"github.com/billpay/portal/ent"
+	"github.com/billpay/portal/ent/catalogversion"
+	"github.com/billpay/portal/internal/errs"
+)
+
+// Store is Portal's database.
+type Store struct {
+	client  *ent.Client
+	db      *sql.DB
+	dialect string
+	now     func() time.Time
+	// OmitLegacyRelationTarget drops relations' legacy "target" objects from stitched entities.
+	OmitLegacyRelationTarget bool
+}
+
+// Open connects to the database that databaseURL names: "" opens SQLite at dataDir/portal.db;
+// postgres:// or postgresql:// opens PostgreSQL; sqlite:// or file: names an SQLite file.
+func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
+	drv, dsn, dia, err := driverFor(databaseURL, dataDir)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open(drv, dsn)
+	if err != nil {
+		return nil, errs.Wrap(errs.Unavailable, err, "cannot open database: %v", err)
+	}
+	if dia == dialect.Postgres {
+		db.SetMaxOpenConns(20)
+		db.SetMaxIdleConns(10)
+	} else {
+		// SQLite allows one writer; every transaction is BEGIN IMMEDIATE, so a few connections suffice.
+		db.SetMaxOpenConns(4)
+	}
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		_ = db.Close()
+		return nil, errs.Wrap(errs.Unavailable, err, "cannot reach database: %v", err)
+	}
+	client := ent.NewClient(ent.Driver(entsql.OpenDB(dia, db)))
+	return &Store{client: client, db: db, dialect: dia, now: time.Now}, nil
+}
+
+func driverFor(databaseURL, dataDir string) (driver, dsn, dia string, err error) {
+	switch {
+	case databaseURL == "":
+		if dataDir == "" {
+			dataDir = "data"
+		}
+		if err := os.MkdirAll(dataDir, 0o750); err != nil {
+			return "", "", "", errs.Wrap(errs.Invalid, err, "cannot create data directory %s: %v", dataDir, err)
+		}
+		return "sqlite", sqliteDSN(filepath.Join(dataDir, "portal.db")), dialect.SQLite, nil
+	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
+		return "pgx", databaseURL, dialect.Postgres, nil
+	case strings.HasPrefix(databaseURL, "sqlite://"):
+		return "sqlite", sqliteDSN(strings.TrimPrefix(databaseURL, "sqlite://")), dialect.SQLite, nil
+	case strings.HasPrefix(databaseURL, "file:"):
+		return "sqlite", sqliteDSN(strings.TrimPrefix(databaseURL, "file:")), dialect.SQLite, nil
+	}
+	return "", "", "", errs.E(errs.Invalid, "database.url %q: expected postgres://, postgresql://, sqlite:// or file:", redactURL(databaseURL))
+}
+
+func sqliteDSN(path string) string {
+	q := url.Values{}
+	for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)"} {
+		q.Add("_pragma", p)
+	}
+	// Immediate transactions take the write lock up front: a deferred transaction that reads and then
+	// writes can fail with SQLITE_BUSY instead of waiting.
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// redactURL hides a password so that errors and logs never carry it.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}
+
+// Migrate brings the schema up to date. It is idempotent and safe to run from several replicas.
+func (s *Store) Migrate(ctx context.Context) error {
+	if err := s.client.Schema.Create(ctx); err != nil {
+		return errs.Wrap(errs.Unavailable, err, "database migration failed: %v", err)
+	}
+	// The version counter's single row must exist before the first stitch takes its lock.
+	err := s.client.CatalogVersion.Create().SetID(1).OnConflictColumns(catalogversion.FieldID).DoNothing().Exec(ctx)
+	if err != nil && !strings.Contains(err.Error(), "no rows in result set") {
+		return errs.Wrap(errs.Unavailable, err, "cannot initialise catalog version: %v", err)
+	}
+	return nil
+}
+
+// Ready reports whether the database answers and is migrated.
+func (s *Store) Ready(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return errs.Wrap(errs.Unavailable, err, "database unreachable: %v", err)
+	}
+	n, err := s.client.CatalogVersion.Query().Count(ctx)
+	if err != nil || n == 0 {
+		return errs.E(errs.Unavailable, "database not migrated")
+	}
+	return nil
+}
+
+// Dialect returns "sqlite3" or "postgres".
+func (s *Store) Dialect() string { return s.dialect }
+
+// Close releases the database.
+func (s *Store) Close() error { return s.client.Close() }
+
+// withTx runs fn in a transaction, rolling back on error or panic.
+func (s *Store) withTx(ctx context.Context, fn func(tx *ent.Tx) error) (err error) {
+	tx, err := s.client.Tx(ctx)
+	if err != nil {
+		return errs.Wrap(errs.Unavailable, err, "cannot begin transaction: %v", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+	}()
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return errs.Wrap(errs.Unavailable, err, "commit failed: %v", err)
+	}
+	return nil
+}
+
+// dbErr maps a driver error to an errs code.
+func dbErr(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	if ent.IsNotFound(err) {
+		return errs.Wrap(errs.NotFound, err, format, args...)
+	}
+	if ent.IsConstraintError(err) {
+		return errs.Wrap(errs.Conflict, err, format, args...)
+	}
+	return errs.Wrap(errs.Internal, err, "%s: %v", fmt.Sprintf(format, args...), err)
+}
