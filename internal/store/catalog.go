@@ -24,10 +24,14 @@ import (
 	"github.com/billpay/portal/ent/relation"
 	"github.com/billpay/portal/internal/catalog"
 	"github.com/billpay/portal/internal/catalog/processing"
+	"github.com/billpay/portal/internal/catalog/service"
 	"github.com/billpay/portal/internal/errs"
 )
 
-var _ processing.Store = (*Store)(nil)
+var (
+	_ processing.Store   = (*Store)(nil)
+	_ service.ChangeFeed = (*Store)(nil)
+)
 
 // chunkSize keeps IN lists well under every engine's bound-parameter limit.
 const chunkSize = 500
@@ -690,24 +694,16 @@ func (s *Store) ScheduleByRefreshKey(ctx context.Context, refreshKeys []string) 
 	return n, dbErr(err, "schedule refresh")
 }
 
-// Change is one stitched entity or tombstone, in version order.
-type Change struct {
-	UID     string
-	Ref     string
-	Raw     []byte // nil for a deleted entity
-	Version int64
-}
-
 // ChangesSince returns final entities written after version, oldest first, at most limit.
-func (s *Store) ChangesSince(ctx context.Context, version int64, limit int) ([]Change, error) {
+func (s *Store) ChangesSince(ctx context.Context, version int64, limit int) ([]service.Change, error) {
 	rows, err := s.client.FinalEntity.Query().Where(finalentity.VersionGT(version)).
 		Order(finalentity.ByVersion()).Limit(limit).All(ctx)
 	if err != nil {
 		return nil, dbErr(err, "read catalog changes")
 	}
-	out := make([]Change, len(rows))
+	out := make([]service.Change, len(rows))
 	for i, r := range rows {
-		out[i] = Change{UID: r.ID, Ref: r.EntityRef, Version: r.Version}
+		out[i] = service.Change{UID: r.ID, Version: r.Version}
 		if r.FinalEntity != nil {
 			out[i].Raw = []byte(*r.FinalEntity)
 		}

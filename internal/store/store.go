@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -110,7 +111,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	// The version counter's single row must exist before the first stitch takes its lock.
 	err := s.client.CatalogVersion.Create().SetID(1).OnConflictColumns(catalogversion.FieldID).DoNothing().Exec(ctx)
-	if err != nil && !strings.Contains(err.Error(), "no rows in result set") {
+	if err != nil && !isNoRows(err) {
 		return errs.Wrap(errs.Unavailable, err, "cannot initialise catalog version: %v", err)
 	}
 	return nil
@@ -168,4 +169,9 @@ func dbErr(err error, format string, args ...any) error {
 		return errs.Wrap(errs.Conflict, err, format, args...)
 	}
 	return errs.Wrap(errs.Internal, err, "%s: %v", fmt.Sprintf(format, args...), err)
+}
+
+// isNoRows tells an ON CONFLICT DO NOTHING that skipped its row, which ent reports as an error.
+func isNoRows(err error) bool {
+	return err != nil && (errors.Is(err, sql.ErrNoRows) || strings.Contains(err.Error(), "no rows in result set"))
 }

@@ -1,0 +1,352 @@
+// Package config reads portal.yaml, applies PORTAL_* environment overrides, fills defaults and
+// validates. Only cmd imports it; every other package receives plain values.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole of portal.yaml. Every key has a default (see Default) and an environment
+// override PORTAL_<PATH>, the key path in upper snake case: auth.guest is PORTAL_AUTH_GUEST.
+type Config struct {
+	// Listen is the address the HTTP server binds.
+	Listen string `yaml:"listen"`
+	// BaseURL is how users reach this portal; it builds absolute links.
+	BaseURL string `yaml:"baseUrl"`
+	// DataDir holds the embedded SQLite database and local TechDocs output.
+	DataDir  string   `yaml:"dataDir"`
+	Database Database `yaml:"database"`
+	Server   Server   `yaml:"server"`
+	Log      Log      `yaml:"log"`
+	Auth     Auth     `yaml:"auth"`
+	Catalog  Catalog  `yaml:"catalog"`
+	GitHub   GitHub   `yaml:"github"`
+}
+
+// Database selects the storage engine.
+type Database struct {
+	// URL names PostgreSQL (postgres://...) for several replicas; empty means SQLite in DataDir.
+	URL string `yaml:"url" secret:"true"`
+}
+
+// Server tunes the HTTP server.
+type Server struct {
+	MaxBodyBytes    int64    `yaml:"maxBodyBytes"`
+	ShutdownTimeout Duration `yaml:"shutdownTimeout"`
+}
+
+// Log configures log/slog output.
+type Log struct {
+	Level string `yaml:"level"`
+}
+
+// Auth configures who may call mutating routes.
+type Auth struct {
+	// Guest lets unauthenticated callers act as user:default/guest.
+	Guest bool `yaml:"guest"`
+	// AllowGuestOnNetwork must be set to run with guest access on a non-loopback address.
+	AllowGuestOnNetwork bool `yaml:"allowGuestOnNetwork"`
+	// Tokens are static bearer tokens for automation.
+	Tokens []Token `yaml:"tokens"`
+}
+
+// Token is one static bearer token and the principal it stands for.
+type Token struct {
+	Token   string `yaml:"token" secret:"true"`
+	Subject string `yaml:"subject"`
+}
+
+// Catalog configures the software catalog.
+type Catalog struct {
+	ProcessingInterval            Duration   `yaml:"processingInterval"`
+	Readonly                      bool       `yaml:"readonly"`
+	DisableRelationsCompatibility bool       `yaml:"disableRelationsCompatibility"`
+	Rules                         []Rule     `yaml:"rules"`
+	Locations                     []Location `yaml:"locations"`
+}
+
+// Rule allows kinds into the catalog (Backstage's catalog.rules).
+type Rule struct {
+	Allow []string `yaml:"allow"`
+}
+
+// Location is a location loaded from config; its Rules apply to everything read through it.
+type Location struct {
+	Type   string `yaml:"type"`
+	Target string `yaml:"target"`
+	Rules  []Rule `yaml:"rules"`
+}
+
+// GitHub configures GitHub integrations, discovery and the push webhook.
+type GitHub struct {
+	Integrations  []GitHubIntegration `yaml:"integrations"`
+	WebhookSecret string              `yaml:"webhookSecret" secret:"true"`
+	Providers     []GitHubProvider    `yaml:"providers"`
+}
+
+// GitHubIntegration is one GitHub host and how to reach its API.
+type GitHubIntegration struct {
+	Host       string `yaml:"host"`
+	APIBaseURL string `yaml:"apiBaseUrl"`
+	Token      string `yaml:"token" secret:"true"`
+}
+
+// GitHubProvider discovers catalog files in every repository of an organization.
+type GitHubProvider struct {
+	Name         string   `yaml:"name"`
+	Host         string   `yaml:"host"`
+	Organization string   `yaml:"organization"`
+	CatalogPath  string   `yaml:"catalogPath"`
+	RepoFilter   string   `yaml:"repoFilter"`
+	Interval     Duration `yaml:"interval"`
+}
+
+// Duration is a time.Duration written as "100s" or "5m" in YAML and environment variables.
+type Duration time.Duration
+
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration like 90s or 5m", n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// Default returns the configuration used for every key portal.yaml leaves out.
+func Default() Config {
+	return Config{
+		Listen:  ":7007",
+		BaseURL: "http://localhost:7007",
+		DataDir: "data",
+		Server:  Server{MaxBodyBytes: 4 << 20, ShutdownTimeout: Duration(20 * time.Second)},
+		Log:     Log{Level: "info"},
+		Catalog: Catalog{
+			ProcessingInterval: Duration(100 * time.Second),
+			Rules:              []Rule{{Allow: []string{"Component", "API", "Location"}}},
+		},
+		GitHub: GitHub{Integrations: []GitHubIntegration{{Host: "github.com", APIBaseURL: "https://api.github.com/"}}},
+	}
+}
+
+// Load reads path (none when empty), applies environment overrides from environ ("KEY=value"),
+// and validates. Errors name the offending key.
+func Load(path string, environ []string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return Config{}, fmt.Errorf("config %s: %v", path, cleanYAMLError(err))
+		}
+	}
+	if err := applyEnv(&cfg, environ); err != nil {
+		return Config{}, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+func cleanYAMLError(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	return strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
+}
+
+// EnvName returns the environment variable that overrides a key path such as "auth.guest".
+func EnvName(path string) string {
+	var b strings.Builder
+	b.WriteString("PORTAL_")
+	for i, part := range strings.Split(path, ".") {
+		if i > 0 {
+			b.WriteByte('_')
+		}
+		for j, r := range part {
+			if j > 0 && unicode.IsUpper(r) && !unicode.IsUpper(rune(part[j-1])) {
+				b.WriteByte('_')
+			}
+			b.WriteRune(unicode.ToUpper(r))
+		}
+	}
+	return b.String()
+}
+
+// applyEnv sets every key whose PORTAL_* variable is present. Lists and objects take YAML or JSON.
+func applyEnv(cfg *Config, environ []string) error {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "PORTAL_") {
+			env[k] = v
+		}
+	}
+	if len(env) == 0 {
+		return nil
+	}
+	return walk(reflect.ValueOf(cfg).Elem(), "", func(path string, v reflect.Value) error {
+		raw, ok := env[EnvName(path)]
+		if !ok {
+			return nil
+		}
+		if err := setFromString(v, raw); err != nil {
+			return fmt.Errorf("config: %s (from %s): %v", path, EnvName(path), err)
+		}
+		return nil
+	})
+}
+
+// walk visits every leaf key (scalars and lists) with its dotted YAML path.
+func walk(v reflect.Value, prefix string, fn func(path string, v reflect.Value) error) error {
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		path := name
+		if prefix != "" {
+			path = prefix + "." + name
+		}
+		fv := v.Field(i)
+		if fv.Kind() == reflect.Struct && fv.Type() != reflect.TypeOf(Duration(0)) {
+			if err := walk(fv, path, fn); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := fn(path, fv); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func setFromString(v reflect.Value, raw string) error {
+	switch {
+	case v.Type() == reflect.TypeOf(Duration(0)):
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration like 90s or 5m", raw)
+		}
+		v.SetInt(int64(d))
+	case v.Kind() == reflect.String:
+		v.SetString(raw)
+	case v.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", raw)
+		}
+		v.SetBool(b)
+	case v.Kind() == reflect.Int64 || v.Kind() == reflect.Int:
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", raw)
+		}
+		v.SetInt(n)
+	default:
+		// Lists and objects: YAML, which also reads JSON.
+		ptr := reflect.New(v.Type())
+		if err := yaml.Unmarshal([]byte(raw), ptr.Interface()); err != nil {
+			return fmt.Errorf("expected YAML or JSON: %v", cleanYAMLError(err))
+		}
+		v.Set(ptr.Elem())
+	}
+	return nil
+}
+
+// Validate checks every key and names the first one that is wrong.
+func (c Config) Validate() error {
+	bad := func(key, format string, args ...any) error {
+		return fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, args...))
+	}
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return bad("listen", "%q is not host:port (%v)", c.Listen, err)
+	}
+	if c.Auth.Guest && !c.Auth.AllowGuestOnNetwork && !IsLoopback(host) {
+		return bad("auth.guest", "guest access is on while listening on %q, which is not loopback; listen on 127.0.0.1 or set auth.allowGuestOnNetwork: true", c.Listen)
+	}
+	if c.Database.URL != "" {
+		ok := false
+		for _, p := range []string{"postgres://", "postgresql://", "sqlite://", "file:"} {
+			ok = ok || strings.HasPrefix(c.Database.URL, p)
+		}
+		if !ok {
+			return bad("database.url", "expected postgres://, postgresql://, sqlite:// or file:")
+		}
+	}
+	if c.DataDir == "" {
+		return bad("dataDir", "must not be empty")
+	}
+	if c.Server.MaxBodyBytes <= 0 {
+		return bad("server.maxBodyBytes", "must be positive")
+	}
+	switch strings.ToLower(c.Log.Level) {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	for i, t := range c.Auth.Tokens {
+		if len(t.Token) < 16 {
+			return bad(fmt.Sprintf("auth.tokens[%d].token", i), "must be at least 16 characters")
+		}
+		if t.Subject == "" {
+			return bad(fmt.Sprintf("auth.tokens[%d].subject", i), "must name who uses the token")
+		}
+	}
+	if c.Catalog.ProcessingInterval <= 0 {
+		return bad("catalog.processingInterval", "must be positive")
+	}
+	for i, l := range c.Catalog.Locations {
+		key := fmt.Sprintf("catalog.locations[%d]", i)
+		if l.Type != "file" && l.Type != "url" {
+			return bad(key+".type", "%q is not file or url", l.Type)
+		}
+		if l.Target == "" {
+			return bad(key+".target", "must not be empty")
+		}
+	}
+	for i, p := range c.GitHub.Providers {
+		key := fmt.Sprintf("github.providers[%d]", i)
+		if p.Organization == "" {
+			return bad(key+".organization", "must not be empty")
+		}
+		if p.Name == "" {
+			return bad(key+".name", "must not be empty")
+		}
+	}
+	for i, in := range c.GitHub.Integrations {
+		if in.Host == "" {
+			return bad(fmt.Sprintf("github.integrations[%d].host", i), "must not be empty")
+		}
+	}
+	return nil
+}
+
+// IsLoopback reports whether a listen host only accepts connections from this machine.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
