@@ -1,0 +1,275 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/billpay/portal/internal/auth"
+	"github.com/billpay/portal/internal/catalog/processing"
+	"github.com/billpay/portal/internal/catalog/service"
+	"github.com/billpay/portal/internal/catalog/source"
+	"github.com/billpay/portal/internal/config"
+	"github.com/billpay/portal/internal/httpapi"
+	"github.com/billpay/portal/internal/store"
+)
+
+func loadConfig(f serverFlags) (config.Config, error) {
+	env := os.Environ()
+	if f.listen != "" {
+		env = append(env, "PORTAL_LISTEN="+f.listen)
+	}
+	cfg, err := config.Load(f.config, env)
+	if err != nil {
+		return cfg, err
+	}
+	// Relative file locations are relative to the config file, so the portal starts the same from
+	// any working directory.
+	base := "."
+	if f.config != "" {
+		base = filepath.Dir(f.config)
+	}
+	for i, l := range cfg.Catalog.Locations {
+		if l.Type == "file" && !filepath.IsAbs(l.Target) {
+			cfg.Catalog.Locations[i].Target = filepath.Join(base, l.Target)
+		}
+	}
+	return cfg, nil
+}
+
+func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
+	st, err := store.Open(ctx, cfg.Database.URL, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	st.OmitLegacyRelationTarget = cfg.Catalog.DisableRelationsCompatibility
+	return st, nil
+}
+
+// Main wires every part of a running portal, in one place. Tests start it on port 0.
+type Main struct {
+	Config config.Config
+	Log    *slog.Logger
+
+	Store    *store.Store
+	Catalog  *service.Service
+	Engine   *processing.Engine
+	Server   *httpapi.Server
+	Registry *prometheus.Registry
+
+	discovery []*discoveryRunner
+	listener  net.Listener
+	http      *http.Server
+	cancel    context.CancelFunc
+	group     *errgroup.Group
+	closeMu   sync.Mutex
+	closed    bool
+}
+
+// NewMain prepares a portal; Start opens and starts it.
+func NewMain(cfg config.Config, logOut io.Writer) *Main {
+	level := slog.LevelInfo
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	return &Main{Config: cfg, Log: slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))}
+}
+
+// Addr is the address the server listens on (with the real port when configured with :0).
+func (m *Main) Addr() string { return m.listener.Addr().String() }
+
+// URL is the base URL of the listening server on loopback.
+func (m *Main) URL() string {
+	_, port, _ := net.SplitHostPort(m.Addr())
+	return "http://127.0.0.1:" + port
+}
+
+// Start opens the database, migrates, registers configured locations, starts background workers
+// and begins serving. It returns once the server is listening.
+func (m *Main) Start(ctx context.Context) error {
+	st, err := openStore(ctx, m.Config)
+	if err != nil {
+		return err
+	}
+	m.Store = st
+	if err := st.Migrate(ctx); err != nil {
+		_ = st.Close()
+		return err
+	}
+	m.Registry = prometheus.NewRegistry()
+	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	g, gctx := errgroup.WithContext(runCtx)
+	m.group = g
+
+	if err := m.startCatalog(ctx, gctx, g); err != nil {
+		cancel()
+		_ = st.Close()
+		return err
+	}
+	if err := m.startHTTP(g); err != nil {
+		cancel()
+		_ = st.Close()
+		return err
+	}
+	return nil
+}
+
+func (m *Main) startCatalog(ctx, runCtx context.Context, g *errgroup.Group) error {
+	cfg := m.Config.Catalog
+	reader, err := m.sourceReader()
+	if err != nil {
+		return err
+	}
+	rules := make([]processing.Rule, 0, len(cfg.Rules)+len(cfg.Locations))
+	for _, r := range cfg.Rules {
+		rules = append(rules, processing.Rule{Allow: r.Allow})
+	}
+	var locs []processing.LocationSpec
+	for _, l := range cfg.Locations {
+		target := l.Target
+		if l.Type == "file" {
+			abs, err := filepath.Abs(target)
+			if err != nil {
+				return fmt.Errorf("catalog.locations: %s: %v", target, err)
+			}
+			target = abs
+		}
+		locs = append(locs, processing.LocationSpec{Type: l.Type, Target: target})
+		for _, r := range l.Rules {
+			rules = append(rules, processing.Rule{Allow: r.Allow, Origins: []string{l.Type + ":" + target}})
+		}
+	}
+	proc := &processing.Processor{Reader: reader, Rules: rules, ResolveURL: source.ResolveURL}
+	var svc *service.Service
+	m.Engine = processing.NewEngine(m.Store, proc, processing.EngineConfig{Interval: time.Duration(cfg.ProcessingInterval)},
+		m.Log.With("component", "catalog-processing"), m.Registry, func() { svc.Notify() })
+	svc = service.New(m.Store, m.Store, proc, m.Engine, m.Log.With("component", "catalog"), service.Options{Readonly: cfg.Readonly})
+	m.Catalog = svc
+	if err := svc.SetConfigLocations(ctx, locs); err != nil {
+		return err
+	}
+	if err := svc.Sync(ctx); err != nil {
+		return err
+	}
+	g.Go(func() error { return m.Engine.Run(runCtx, time.Second) })
+	g.Go(func() error { return svc.Follow(runCtx, time.Second) })
+	g.Go(func() error { return m.purgeTombstones(runCtx) })
+	return m.startGitHub(runCtx, g)
+}
+
+// purgeTombstones forgets old deletions; replicas that were away longer reload their index.
+func (m *Main) purgeTombstones(ctx context.Context) error {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if err := m.Store.PurgeTombstones(ctx, 24*time.Hour); err != nil {
+				m.Log.Error("purging catalog tombstones failed", "err", err)
+			}
+		}
+	}
+}
+
+func (m *Main) startHTTP(g *errgroup.Group) error {
+	cfg := m.Config
+	tokens := make([]auth.StaticToken, len(cfg.Auth.Tokens))
+	for i, t := range cfg.Auth.Tokens {
+		tokens[i] = auth.StaticToken{Token: t.Token, Subject: t.Subject}
+	}
+	m.Server = httpapi.New(httpapi.Options{
+		Version:       version,
+		Catalog:       m.Catalog,
+		Auth:          auth.NewAuthenticator(tokens, cfg.Auth.Guest),
+		Ready:         m.ready,
+		Registry:      m.Registry,
+		Gatherer:      m.Registry,
+		MaxBodyBytes:  cfg.Server.MaxBodyBytes,
+		Log:           m.Log.With("component", "http"),
+		GitHubWebhook: m.githubWebhook(),
+	})
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	m.listener = ln
+	m.http = &http.Server{
+		Handler:           m.Server.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
+	}
+	g.Go(func() error {
+		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	return nil
+}
+
+func (m *Main) ready(ctx context.Context) error {
+	if err := m.Store.Ready(ctx); err != nil {
+		return err
+	}
+	if !m.Catalog.Ready() {
+		return errors.New("catalog index not loaded yet")
+	}
+	return nil
+}
+
+// Close stops serving (letting requests in flight finish), stops the workers and closes the
+// database.
+func (m *Main) Close() error {
+	m.closeMu.Lock()
+	defer m.closeMu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	var errsOut []error
+	if m.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(m.Config.Server.ShutdownTimeout))
+		if err := m.http.Shutdown(ctx); err != nil {
+			errsOut = append(errsOut, err)
+		}
+		cancel()
+	}
+	if m.cancel != nil {
+		m.cancel()
+	}
+	if m.group != nil {
+		if err := m.group.Wait(); err != nil {
+			errsOut = append(errsOut, err)
+		}
+	}
+	if m.Store != nil {
+		if err := m.Store.Close(); err != nil {
+			errsOut = append(errsOut, err)
+		}
+	}
+	return errors.Join(errsOut...)
+}
+
+// hostOf returns the host of a URL or "".
+func hostOf(raw string) string {
+	raw = strings.TrimPrefix(strings.TrimPrefix(raw, "https://"), "http://")
+	h, _, _ := strings.Cut(raw, "/")
+	return h
+}

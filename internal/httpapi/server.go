@@ -1,0 +1,228 @@
+// Package httpapi is Portal's HTTP surface: huma v2 operations (documented in the OpenAPI 3.1
+// description), Backstage-compatible error bodies on Backstage routes, authentication, metrics and
+// health. It talks to domain services only, never to storage or SDK adapters.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/billpay/portal/internal/auth"
+	"github.com/billpay/portal/internal/catalog/service"
+	"github.com/billpay/portal/internal/errs"
+)
+
+// Options are the parts the HTTP layer serves.
+type Options struct {
+	Version      string
+	Catalog      *service.Service
+	Auth         *auth.Authenticator
+	Ready        func(ctx context.Context) error
+	Registry     *prometheus.Registry
+	Gatherer     prometheus.Gatherer
+	MaxBodyBytes int64
+	Log          *slog.Logger
+	// GitHubWebhook handles GitHub push deliveries; nil when no webhook secret is configured.
+	GitHubWebhook http.Handler
+}
+
+// Server holds the routes.
+type Server struct {
+	opts    Options
+	mux     *http.ServeMux
+	api     huma.API
+	metrics *httpMetrics
+}
+
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func init() { installErrorModel() }
+
+// New registers every route.
+func New(opts Options) *Server {
+	mux := http.NewServeMux()
+	cfg := huma.DefaultConfig("Portal API", opts.Version)
+	cfg.Info.Description = "BillPay's internal developer platform: the software catalog (Backstage-compatible), " +
+		"TechDocs, the scaffolder, feature flags (OpenFeature/OFREP) and deployments."
+	cfg.OpenAPIPath = "/api/openapi"
+	cfg.DocsPath = "/api/docs"
+	cfg.SchemasPath = "/api/schemas"
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", Description: "A static token from auth.tokens in portal.yaml."},
+	}
+	// The $schema link huma adds to bodies would be a foreign root field on entities.
+	cfg.CreateHooks = nil
+	api := humago.New(mux, cfg)
+	s := &Server{opts: opts, mux: mux, api: api}
+	s.metrics = &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portal_http_requests_total", Help: "HTTP requests by route and status code.",
+		}, []string{"method", "route", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "portal_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"method", "route"}),
+	}
+	if opts.Registry != nil {
+		opts.Registry.MustRegister(s.metrics.requests, s.metrics.latency)
+	}
+	api.UseMiddleware(s.requestInfo, s.authenticate)
+	s.registerHealth()
+	if opts.Catalog != nil {
+		s.registerCatalog()
+	}
+	if opts.GitHubWebhook != nil {
+		mux.Handle("POST /api/catalog/github/webhook", opts.GitHubWebhook)
+	}
+	return s
+}
+
+// API exposes the huma API, for tests and the OpenAPI export.
+func (s *Server) API() huma.API { return s.api }
+
+// Handler returns the root handler with body limits, metrics and panic recovery.
+func (s *Server) Handler() http.Handler {
+	limit := s.opts.MaxBodyBytes
+	if limit <= 0 {
+		limit = 4 << 20
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(rec, r.Body, limit)
+		}
+		defer func() {
+			if p := recover(); p != nil {
+				s.opts.Log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p)
+				if !rec.wrote {
+					http.Error(rec, "internal error", http.StatusInternalServerError)
+				}
+			}
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			} else if _, pattern, ok := strings.Cut(route, " "); ok {
+				route = pattern
+			}
+			s.metrics.requests.WithLabelValues(r.Method, route, strconv.Itoa(rec.code)).Inc()
+			s.metrics.latency.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())
+			s.opts.Log.Debug("request", "method", r.Method, "route", route, "code", rec.code, "duration", time.Since(start))
+		}()
+		s.mux.ServeHTTP(rec, r)
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.code, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// requestInfo keeps method and URL for Backstage's error body.
+func (s *Server) requestInfo(ctx huma.Context, next func(huma.Context)) {
+	u := ctx.URL()
+	next(huma.WithValue(ctx, requestInfoKey{}, backstageRequest{Method: ctx.Method(), URL: u.RequestURI()}))
+}
+
+type principalKey struct{}
+
+// publicOp marks operations that need no credentials (health, metrics).
+const publicOp = "public"
+
+// authenticate resolves the caller of every /api operation; guest access stands in for a missing
+// token only when config enables it.
+func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
+	if op := ctx.Operation(); op != nil && op.Metadata[publicOp] == true {
+		next(ctx)
+		return
+	}
+	p, err := s.opts.Auth.Authenticate(ctx.Header("Authorization"))
+	if err != nil {
+		ctx.SetHeader("WWW-Authenticate", `Bearer realm="portal"`)
+		var status huma.StatusError
+		if isBackstagePath(ctx.URL().Path) {
+			status = huma.NewErrorWithContext(ctx, http.StatusUnauthorized, errs.MessageOf(err))
+		} else {
+			status = huma.Error401Unauthorized(errs.MessageOf(err))
+		}
+		_ = huma.WriteErr(s.api, ctx, status.GetStatus(), status.Error())
+		return
+	}
+	next(huma.WithValue(ctx, principalKey{}, p))
+}
+
+// PrincipalFrom returns the authenticated caller of a request.
+func PrincipalFrom(ctx context.Context) (auth.Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(auth.Principal)
+	return p, ok
+}
+
+type healthOutput struct {
+	Body struct {
+		Status string `json:"status" example:"ok"`
+	}
+}
+
+func (s *Server) registerHealth() {
+	public := map[string]any{publicOp: true}
+	huma.Register(s.api, huma.Operation{
+		OperationID: "healthz", Method: http.MethodGet, Path: "/healthz", Tags: []string{"Health"},
+		Summary: "Liveness: the process is serving", Metadata: public,
+	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
+		out := &healthOutput{}
+		out.Body.Status = "ok"
+		return out, nil
+	})
+	huma.Register(s.api, huma.Operation{
+		OperationID: "readyz", Method: http.MethodGet, Path: "/readyz", Tags: []string{"Health"},
+		Summary: "Readiness: database reachable, migrations done, catalog loaded", Metadata: public,
+		Errors: []int{http.StatusServiceUnavailable},
+	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
+		if s.opts.Ready != nil {
+			if err := s.opts.Ready(ctx); err != nil {
+				return nil, huma.Error503ServiceUnavailable(errs.MessageOf(err))
+			}
+		}
+		out := &healthOutput{}
+		out.Body.Status = "ready"
+		return out, nil
+	})
+	gatherer := s.opts.Gatherer
+	if gatherer == nil {
+		gatherer = prometheus.DefaultGatherer
+	}
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+}
