@@ -28,10 +28,10 @@ func runCatalogValidate(ctx context.Context, paths []string, stdout, stderr io.W
 		return 2
 	}
 	v := &validator{
-		proc:  &processing.Processor{Reader: source.FileReader{}, Rules: []processing.Rule{{Allow: allKinds}}},
-		seen:  map[string]bool{},
-		refs:  map[string]string{},
-		out:   stderr,
+		proc: &processing.Processor{Reader: source.FileReader{}, Rules: []processing.Rule{{Allow: allKinds}}},
+		seen: map[string]bool{},
+		refs: map[string]string{},
+		out:  stderr,
 	}
 	for _, p := range paths {
 		abs, err := filepath.Abs(p)

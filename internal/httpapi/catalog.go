@@ -410,7 +410,7 @@ func (s *Server) registerCatalog() {
 				return nil, backstageErr(ctx, err)
 			}
 			out := &byRefsOutput{}
-			out.Body.Items = svc.Index().GetMany(in.Body.EntityRefs, filter, fields)
+			out.Body.Items = svc.GetByRefs(in.Body.EntityRefs, filter, fields)
 			return out, nil
 		})
 

@@ -536,3 +536,32 @@ func (s *Service) ValidateEntity(ctx context.Context, e catalog.Entity, location
 	}
 	return out
 }
+
+// GetByRefs returns the entities with the given refs in request order, null for refs that are
+// unknown, malformed or filtered out (Backstage's POST /entities/by-refs).
+func (s *Service) GetByRefs(refs []string, f catalog.Filter, fields []string) []json.RawMessage {
+	ix := s.Index()
+	out := make([]json.RawMessage, len(refs))
+	for i, r := range refs {
+		out[i] = json.RawMessage("null")
+		ref, err := catalog.ParseRef(r, catalog.RefDefaults{})
+		if err != nil {
+			continue
+		}
+		raw, ok := ix.GetMatching(ref.String(), f)
+		if !ok {
+			continue
+		}
+		if len(fields) > 0 {
+			var e catalog.Entity
+			if json.Unmarshal(raw, &e) != nil {
+				continue
+			}
+			if raw, err = json.Marshal(catalog.Project(e, fields)); err != nil {
+				continue
+			}
+		}
+		out[i] = raw
+	}
+	return out
+}
