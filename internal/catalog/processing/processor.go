@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strings"
 
-
 	"github.com/billpay/portal/internal/catalog"
 	"github.com/billpay/portal/internal/catalog/source"
 	"github.com/billpay/portal/internal/errs"
