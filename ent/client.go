@@ -21,6 +21,7 @@ import (
 	"github.com/billpay/portal/ent/refreshstate"
 	"github.com/billpay/portal/ent/refreshstatereference"
 	"github.com/billpay/portal/ent/relation"
+	"github.com/billpay/portal/ent/stitchqueue"
 
 	stdsql "database/sql"
 )
@@ -44,6 +45,8 @@ type Client struct {
 	RefreshStateReference *RefreshStateReferenceClient
 	// Relation is the client for interacting with the Relation builders.
 	Relation *RelationClient
+	// StitchQueue is the client for interacting with the StitchQueue builders.
+	StitchQueue *StitchQueueClient
 }
 
 // NewClient creates a new client configured with the given options.
@@ -62,6 +65,7 @@ func (c *Client) init() {
 	c.RefreshState = NewRefreshStateClient(c.config)
 	c.RefreshStateReference = NewRefreshStateReferenceClient(c.config)
 	c.Relation = NewRelationClient(c.config)
+	c.StitchQueue = NewStitchQueueClient(c.config)
 }
 
 type (
@@ -161,6 +165,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		RefreshState:          NewRefreshStateClient(cfg),
 		RefreshStateReference: NewRefreshStateReferenceClient(cfg),
 		Relation:              NewRelationClient(cfg),
+		StitchQueue:           NewStitchQueueClient(cfg),
 	}, nil
 }
 
@@ -187,6 +192,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		RefreshState:          NewRefreshStateClient(cfg),
 		RefreshStateReference: NewRefreshStateReferenceClient(cfg),
 		Relation:              NewRelationClient(cfg),
+		StitchQueue:           NewStitchQueueClient(cfg),
 	}, nil
 }
 
@@ -217,7 +223,7 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.CatalogVersion, c.FinalEntity, c.Location, c.RefreshKey, c.RefreshState,
-		c.RefreshStateReference, c.Relation,
+		c.RefreshStateReference, c.Relation, c.StitchQueue,
 	} {
 		n.Use(hooks...)
 	}
@@ -228,7 +234,7 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.CatalogVersion, c.FinalEntity, c.Location, c.RefreshKey, c.RefreshState,
-		c.RefreshStateReference, c.Relation,
+		c.RefreshStateReference, c.Relation, c.StitchQueue,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -251,6 +257,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.RefreshStateReference.mutate(ctx, m)
 	case *RelationMutation:
 		return c.Relation.mutate(ctx, m)
+	case *StitchQueueMutation:
+		return c.StitchQueue.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
 	}
@@ -1187,15 +1195,148 @@ func (c *RelationClient) mutate(ctx context.Context, m *RelationMutation) (Value
 	}
 }
 
+// StitchQueueClient is a client for the StitchQueue schema.
+type StitchQueueClient struct {
+	config
+}
+
+// NewStitchQueueClient returns a client for the StitchQueue from the given config.
+func NewStitchQueueClient(c config) *StitchQueueClient {
+	return &StitchQueueClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `stitchqueue.Hooks(f(g(h())))`.
+func (c *StitchQueueClient) Use(hooks ...Hook) {
+	c.hooks.StitchQueue = append(c.hooks.StitchQueue, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `stitchqueue.Intercept(f(g(h())))`.
+func (c *StitchQueueClient) Intercept(interceptors ...Interceptor) {
+	c.inters.StitchQueue = append(c.inters.StitchQueue, interceptors...)
+}
+
+// Create returns a builder for creating a StitchQueue entity.
+func (c *StitchQueueClient) Create() *StitchQueueCreate {
+	mutation := newStitchQueueMutation(c.config, OpCreate)
+	return &StitchQueueCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of StitchQueue entities.
+func (c *StitchQueueClient) CreateBulk(builders ...*StitchQueueCreate) *StitchQueueCreateBulk {
+	return &StitchQueueCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *StitchQueueClient) MapCreateBulk(slice any, setFunc func(*StitchQueueCreate, int)) *StitchQueueCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &StitchQueueCreateBulk{err: fmt.Errorf("calling to StitchQueueClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*StitchQueueCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &StitchQueueCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for StitchQueue.
+func (c *StitchQueueClient) Update() *StitchQueueUpdate {
+	mutation := newStitchQueueMutation(c.config, OpUpdate)
+	return &StitchQueueUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *StitchQueueClient) UpdateOne(_m *StitchQueue) *StitchQueueUpdateOne {
+	mutation := newStitchQueueMutation(c.config, OpUpdateOne, withStitchQueue(_m))
+	return &StitchQueueUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *StitchQueueClient) UpdateOneID(id string) *StitchQueueUpdateOne {
+	mutation := newStitchQueueMutation(c.config, OpUpdateOne, withStitchQueueID(id))
+	return &StitchQueueUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for StitchQueue.
+func (c *StitchQueueClient) Delete() *StitchQueueDelete {
+	mutation := newStitchQueueMutation(c.config, OpDelete)
+	return &StitchQueueDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *StitchQueueClient) DeleteOne(_m *StitchQueue) *StitchQueueDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *StitchQueueClient) DeleteOneID(id string) *StitchQueueDeleteOne {
+	builder := c.Delete().Where(stitchqueue.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &StitchQueueDeleteOne{builder}
+}
+
+// Query returns a query builder for StitchQueue.
+func (c *StitchQueueClient) Query() *StitchQueueQuery {
+	return &StitchQueueQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeStitchQueue},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a StitchQueue entity by its id.
+func (c *StitchQueueClient) Get(ctx context.Context, id string) (*StitchQueue, error) {
+	return c.Query().Where(stitchqueue.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *StitchQueueClient) GetX(ctx context.Context, id string) *StitchQueue {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *StitchQueueClient) Hooks() []Hook {
+	return c.hooks.StitchQueue
+}
+
+// Interceptors returns the client interceptors.
+func (c *StitchQueueClient) Interceptors() []Interceptor {
+	return c.inters.StitchQueue
+}
+
+func (c *StitchQueueClient) mutate(ctx context.Context, m *StitchQueueMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&StitchQueueCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&StitchQueueUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&StitchQueueUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&StitchQueueDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown StitchQueue mutation op: %q", m.Op())
+	}
+}
+
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
 		CatalogVersion, FinalEntity, Location, RefreshKey, RefreshState,
-		RefreshStateReference, Relation []ent.Hook
+		RefreshStateReference, Relation, StitchQueue []ent.Hook
 	}
 	inters struct {
 		CatalogVersion, FinalEntity, Location, RefreshKey, RefreshState,
-		RefreshStateReference, Relation []ent.Interceptor
+		RefreshStateReference, Relation, StitchQueue []ent.Interceptor
 	}
 )
 

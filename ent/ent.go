@@ -19,6 +19,7 @@ import (
 	"github.com/billpay/portal/ent/refreshstate"
 	"github.com/billpay/portal/ent/refreshstatereference"
 	"github.com/billpay/portal/ent/relation"
+	"github.com/billpay/portal/ent/stitchqueue"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -86,6 +87,7 @@ func checkColumn(t, c string) error {
 			refreshstate.Table:          refreshstate.ValidColumn,
 			refreshstatereference.Table: refreshstatereference.ValidColumn,
 			relation.Table:              relation.ValidColumn,
+			stitchqueue.Table:           stitchqueue.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -19,6 +19,7 @@ import (
 	"github.com/billpay/portal/ent/refreshstate"
 	"github.com/billpay/portal/ent/refreshstatereference"
 	"github.com/billpay/portal/ent/relation"
+	"github.com/billpay/portal/ent/stitchqueue"
 )
 
 const (
@@ -37,6 +38,7 @@ const (
 	TypeRefreshState          = "RefreshState"
 	TypeRefreshStateReference = "RefreshStateReference"
 	TypeRelation              = "Relation"
+	TypeStitchQueue           = "StitchQueue"
 )
 
 // CatalogVersionMutation represents an operation that mutates the CatalogVersion nodes in the graph.
@@ -3740,4 +3742,336 @@ func (m *RelationMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *RelationMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Relation edge %s", name)
+}
+
+// StitchQueueMutation represents an operation that mutates the StitchQueue nodes in the graph.
+type StitchQueueMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *string
+	queued_at     *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*StitchQueue, error)
+	predicates    []predicate.StitchQueue
+}
+
+var _ ent.Mutation = (*StitchQueueMutation)(nil)
+
+// stitchqueueOption allows management of the mutation configuration using functional options.
+type stitchqueueOption func(*StitchQueueMutation)
+
+// newStitchQueueMutation creates new mutation for the StitchQueue entity.
+func newStitchQueueMutation(c config, op Op, opts ...stitchqueueOption) *StitchQueueMutation {
+	m := &StitchQueueMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeStitchQueue,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withStitchQueueID sets the ID field of the mutation.
+func withStitchQueueID(id string) stitchqueueOption {
+	return func(m *StitchQueueMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *StitchQueue
+		)
+		m.oldValue = func(ctx context.Context) (*StitchQueue, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().StitchQueue.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withStitchQueue sets the old StitchQueue of the mutation.
+func withStitchQueue(node *StitchQueue) stitchqueueOption {
+	return func(m *StitchQueueMutation) {
+		m.oldValue = func(context.Context) (*StitchQueue, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m StitchQueueMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m StitchQueueMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of StitchQueue entities.
+func (m *StitchQueueMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *StitchQueueMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *StitchQueueMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().StitchQueue.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetQueuedAt sets the "queued_at" field.
+func (m *StitchQueueMutation) SetQueuedAt(t time.Time) {
+	m.queued_at = &t
+}
+
+// QueuedAt returns the value of the "queued_at" field in the mutation.
+func (m *StitchQueueMutation) QueuedAt() (r time.Time, exists bool) {
+	v := m.queued_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldQueuedAt returns the old "queued_at" field's value of the StitchQueue entity.
+// If the StitchQueue object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StitchQueueMutation) OldQueuedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldQueuedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldQueuedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldQueuedAt: %w", err)
+	}
+	return oldValue.QueuedAt, nil
+}
+
+// ResetQueuedAt resets all changes to the "queued_at" field.
+func (m *StitchQueueMutation) ResetQueuedAt() {
+	m.queued_at = nil
+}
+
+// Where appends a list predicates to the StitchQueueMutation builder.
+func (m *StitchQueueMutation) Where(ps ...predicate.StitchQueue) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the StitchQueueMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *StitchQueueMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.StitchQueue, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *StitchQueueMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *StitchQueueMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (StitchQueue).
+func (m *StitchQueueMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *StitchQueueMutation) Fields() []string {
+	fields := make([]string, 0, 1)
+	if m.queued_at != nil {
+		fields = append(fields, stitchqueue.FieldQueuedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *StitchQueueMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case stitchqueue.FieldQueuedAt:
+		return m.QueuedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *StitchQueueMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case stitchqueue.FieldQueuedAt:
+		return m.OldQueuedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown StitchQueue field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *StitchQueueMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case stitchqueue.FieldQueuedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetQueuedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown StitchQueue field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *StitchQueueMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *StitchQueueMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *StitchQueueMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown StitchQueue numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *StitchQueueMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *StitchQueueMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *StitchQueueMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown StitchQueue nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *StitchQueueMutation) ResetField(name string) error {
+	switch name {
+	case stitchqueue.FieldQueuedAt:
+		m.ResetQueuedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown StitchQueue field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *StitchQueueMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *StitchQueueMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *StitchQueueMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *StitchQueueMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *StitchQueueMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *StitchQueueMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *StitchQueueMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown StitchQueue unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *StitchQueueMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown StitchQueue edge %s", name)
 }

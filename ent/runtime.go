@@ -13,6 +13,7 @@ import (
 	"github.com/billpay/portal/ent/refreshstatereference"
 	"github.com/billpay/portal/ent/relation"
 	"github.com/billpay/portal/ent/schema"
+	"github.com/billpay/portal/ent/stitchqueue"
 )
 
 // The init function reads all schema descriptors with runtime code
@@ -131,4 +132,10 @@ func init() {
 	relationDescTargetEntityRef := relationFields[3].Descriptor()
 	// relation.TargetEntityRefValidator is a validator for the "target_entity_ref" field. It is called by the builders before save.
 	relation.TargetEntityRefValidator = relationDescTargetEntityRef.Validators[0].(func(string) error)
+	stitchqueueFields := schema.StitchQueue{}.Fields()
+	_ = stitchqueueFields
+	// stitchqueueDescID is the schema descriptor for id field.
+	stitchqueueDescID := stitchqueueFields[0].Descriptor()
+	// stitchqueue.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	stitchqueue.IDValidator = stitchqueueDescID.Validators[0].(func(string) error)
 }

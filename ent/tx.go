@@ -28,6 +28,8 @@ type Tx struct {
 	RefreshStateReference *RefreshStateReferenceClient
 	// Relation is the client for interacting with the Relation builders.
 	Relation *RelationClient
+	// StitchQueue is the client for interacting with the StitchQueue builders.
+	StitchQueue *StitchQueueClient
 
 	// lazily loaded.
 	client     *Client
@@ -166,6 +168,7 @@ func (tx *Tx) init() {
 	tx.RefreshState = NewRefreshStateClient(tx.config)
 	tx.RefreshStateReference = NewRefreshStateReferenceClient(tx.config)
 	tx.Relation = NewRelationClient(tx.config)
+	tx.StitchQueue = NewStitchQueueClient(tx.config)
 }
 
 // txDriver wraps the given dialect.Tx with a nop dialect.Driver implementation.

@@ -93,6 +93,18 @@ func (f RelationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, er
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RelationMutation", m)
 }
 
+// The StitchQueueFunc type is an adapter to allow the use of ordinary
+// function as StitchQueue mutator.
+type StitchQueueFunc func(context.Context, *ent.StitchQueueMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f StitchQueueFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.StitchQueueMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.StitchQueueMutation", m)
+}
+
 // Condition is a hook condition function.
 type Condition func(context.Context, ent.Mutation) bool
 

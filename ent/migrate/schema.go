@@ -174,6 +174,24 @@ var (
 			},
 		},
 	}
+	// StitchQueuesColumns holds the columns for the "stitch_queues" table.
+	StitchQueuesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "queued_at", Type: field.TypeTime},
+	}
+	// StitchQueuesTable holds the schema information for the "stitch_queues" table.
+	StitchQueuesTable = &schema.Table{
+		Name:       "stitch_queues",
+		Columns:    StitchQueuesColumns,
+		PrimaryKey: []*schema.Column{StitchQueuesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "stitchqueue_queued_at",
+				Unique:  false,
+				Columns: []*schema.Column{StitchQueuesColumns[1]},
+			},
+		},
+	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		CatalogVersionsTable,
@@ -183,6 +201,7 @@ var (
 		RefreshStatesTable,
 		RefreshStateReferencesTable,
 		RelationsTable,
+		StitchQueuesTable,
 	}
 )
 

@@ -26,3 +26,6 @@ type RefreshStateReference func(*sql.Selector)
 
 // Relation is the predicate function for relation builders.
 type Relation func(*sql.Selector)
+
+// StitchQueue is the predicate function for stitchqueue builders.
+type StitchQueue func(*sql.Selector)

@@ -143,3 +143,19 @@ func (CatalogVersion) Fields() []ent.Field {
 		field.Int64("tombstones_before").Default(0),
 	}
 }
+
+// StitchQueue holds entities whose final form must be rebuilt. Deferring stitching lets a burst
+// of processing (a big location read for the first time) rebuild each popular entity — the group
+// that owns a thousand components — once, not once per batch.
+type StitchQueue struct{ ent.Schema }
+
+func (StitchQueue) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("id").Immutable().NotEmpty(), // the entity ref
+		field.Time("queued_at"),
+	}
+}
+
+func (StitchQueue) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("queued_at")}
+}

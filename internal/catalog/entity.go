@@ -3,7 +3,6 @@
 package catalog
 
 import (
-	"encoding/json"
 	"maps"
 	"strings"
 )
@@ -139,9 +138,6 @@ type Ref struct {
 func (r Ref) String() string {
 	return strings.ToLower(r.Kind) + ":" + strings.ToLower(r.Namespace) + "/" + strings.ToLower(r.Name)
 }
-
-// MarshalJSON keeps a decoded JSON document and an Entity interchangeable.
-func (e Entity) MarshalJSON() ([]byte, error) { return json.Marshal(map[string]any(e)) }
 
 // WithoutServerFields returns a copy without the fields the catalog fills in (relations, status,
 // uid, etag), which is what a source is allowed to provide.

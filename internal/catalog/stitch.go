@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
@@ -92,13 +93,32 @@ func Stitch(in StitchInput) (raw []byte, hash string, err error) {
 	}
 	sum := sha1.Sum(content)
 	hash = hex.EncodeToString(sum[:])
-	if ownEtag != "" {
-		md["etag"] = ownEtag
-	} else {
-		md["etag"] = hash
+	etag := ownEtag
+	if etag == "" {
+		etag = hash
 	}
-	raw, err = json.Marshal(e)
-	return raw, hash, err
+	return withEtag(content, etag), hash, nil
+}
+
+// withEtag adds metadata.etag to the encoded entity without encoding it again: stitching is the
+// hot path of ingest. Top-level keys are sorted and the ones before "metadata" hold strings, whose
+// quotes are escaped, so the first `"metadata":{` is the top-level one.
+func withEtag(content []byte, etag string) []byte {
+	marker := []byte(`"metadata":{`)
+	i := bytes.Index(content, marker)
+	if i < 0 {
+		return content
+	}
+	at := i + len(marker)
+	tag, _ := json.Marshal(etag)
+	out := make([]byte, 0, len(content)+len(tag)+10)
+	out = append(out, content[:at]...)
+	out = append(out, `"etag":`...)
+	out = append(out, tag...)
+	if content[at] != '}' {
+		out = append(out, ',')
+	}
+	return append(out, content[at:]...)
 }
 
 // ParseCanonicalRef splits a canonical "kind:namespace/name" reference as stored in relations.

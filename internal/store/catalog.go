@@ -22,6 +22,7 @@ import (
 	"github.com/billpay/portal/ent/refreshstate"
 	"github.com/billpay/portal/ent/refreshstatereference"
 	"github.com/billpay/portal/ent/relation"
+	"github.com/billpay/portal/ent/stitchqueue"
 	"github.com/billpay/portal/internal/catalog"
 	"github.com/billpay/portal/internal/catalog/processing"
 	"github.com/billpay/portal/internal/catalog/service"
@@ -109,9 +110,8 @@ func (s *Store) Commit(ctx context.Context, results []processing.Result) error {
 			return err
 		}
 		ids := make([]string, len(changed))
-		refs := make([]string, len(changed))
 		for i, r := range changed {
-			ids[i], refs[i] = r.Claim.ID, r.Claim.EntityRef
+			ids[i] = r.Claim.ID
 			stitch[r.Claim.EntityRef] = true
 		}
 		// Entities that relations pointed at before this run must be re-stitched too.
@@ -146,7 +146,8 @@ func (s *Store) Commit(ctx context.Context, results []processing.Result) error {
 			if err != nil {
 				return errs.Wrap(errs.Internal, err, "encode errors")
 			}
-			upd := tx.RefreshState.UpdateOneID(r.Claim.ID).SetErrors(string(errJSON)).SetResultHash(r.Hash)
+			// A plain UPDATE: UpdateOne would read the row back, which ingest pays for 10,000 times.
+			upd := tx.RefreshState.Update().Where(refreshstate.ID(r.Claim.ID)).SetErrors(string(errJSON)).SetResultHash(r.Hash)
 			if r.Processed != nil {
 				b, err := json.Marshal(r.Processed)
 				if err != nil {
@@ -154,12 +155,11 @@ func (s *Store) Commit(ctx context.Context, results []processing.Result) error {
 				}
 				upd.SetProcessedEntity(string(b))
 			}
-			if err := upd.Exec(ctx); err != nil {
-				if ent.IsNotFound(err) {
-					// Deleted while it was being processed; its result has nowhere to go.
-					continue
-				}
+			if n, err := upd.Save(ctx); err != nil {
 				return dbErr(err, "write processed entity %s", r.Claim.EntityRef)
+			} else if n == 0 {
+				// Deleted while it was being processed; its result has nowhere to go.
+				continue
 			}
 			if r.Processed == nil {
 				// A child that never processed shows its errors on its parent location.
@@ -182,8 +182,7 @@ func (s *Store) Commit(ctx context.Context, results []processing.Result) error {
 				return dbErr(err, "write refresh keys")
 			}
 		}
-		_ = refs
-		return s.stitch(ctx, tx, keys(stitch))
+		return s.enqueueStitch(ctx, tx, keys(stitch))
 	})
 }
 
@@ -263,7 +262,7 @@ func (s *Store) upsertChildren(ctx context.Context, tx *ent.Tx, changed []*proce
 			p.parent.Errors = append(p.parent.Errors, conflictItem(p.ref, *row.LocationKey, p.child.LocationKey))
 			continue
 		case row.UnprocessedHash != p.hash || row.LocationKey == nil:
-			if err := tx.RefreshState.UpdateOneID(row.ID).SetUnprocessedEntity(p.json).SetUnprocessedHash(p.hash).
+			if err := tx.RefreshState.Update().Where(refreshstate.ID(row.ID)).SetUnprocessedEntity(p.json).SetUnprocessedHash(p.hash).
 				SetLocationKey(p.child.LocationKey).SetNextUpdateAt(now).SetLastDiscoveryAt(now).Exec(ctx); err != nil {
 				return dbErr(err, "update child %s", p.ref)
 			}
@@ -388,6 +387,7 @@ func (s *Store) stitch(ctx context.Context, tx *ent.Tx, refs []string) error {
 				finalBy[f.EntityRef] = f
 			}
 		}
+		var writes []*ent.FinalEntityCreate
 		for _, ref := range c {
 			st, old := byRef[ref], finalBy[ref]
 			if st == nil || st.ProcessedEntity == nil {
@@ -433,15 +433,58 @@ func (s *Store) stitch(ctx context.Context, tx *ent.Tx, refs []string) error {
 					return dbErr(err, "tombstone %s", ref)
 				}
 			}
-			err = tx.FinalEntity.Create().SetID(st.ID).SetEntityRef(ref).SetHash(hash).SetFinalEntity(string(raw)).
-				SetVersion(version).SetUpdatedAt(s.now()).
-				OnConflictColumns(finalentity.FieldID).UpdateNewValues().Exec(ctx)
+			writes = append(writes, tx.FinalEntity.Create().SetID(st.ID).SetEntityRef(ref).SetHash(hash).
+				SetFinalEntity(string(raw)).SetVersion(version).SetUpdatedAt(s.now()))
+		}
+		if len(writes) > 0 {
+			err := tx.FinalEntity.CreateBulk(writes...).OnConflictColumns(finalentity.FieldID).UpdateNewValues().Exec(ctx)
 			if err != nil {
-				return dbErr(err, "write final entity %s", ref)
+				return dbErr(err, "write final entities")
 			}
 		}
 	}
 	return nil
+}
+
+// enqueueStitch records that refs need stitching; StitchDue does it.
+func (s *Store) enqueueStitch(ctx context.Context, tx *ent.Tx, refs []string) error {
+	now := s.now()
+	for _, c := range chunks(refs) {
+		creates := make([]*ent.StitchQueueCreate, len(c))
+		for i, ref := range c {
+			creates[i] = tx.StitchQueue.Create().SetID(ref).SetQueuedAt(now)
+		}
+		// An entity already queued keeps its earlier time, so a busy entity is not starved.
+		err := tx.StitchQueue.CreateBulk(creates...).OnConflictColumns(stitchqueue.FieldID).DoNothing().Exec(ctx)
+		if err != nil && !isNoRows(err) {
+			return dbErr(err, "queue stitching")
+		}
+	}
+	return nil
+}
+
+// StitchDue stitches up to limit queued entities that have waited at least minAge, and returns how
+// many it took. Replicas on PostgreSQL take disjoint sets.
+func (s *Store) StitchDue(ctx context.Context, limit int, minAge time.Duration) (int, error) {
+	n := 0
+	err := s.withTx(ctx, func(tx *ent.Tx) error {
+		q := tx.StitchQueue.Query().Where(stitchqueue.QueuedAtLTE(s.now().Add(-minAge))).
+			Order(stitchqueue.ByQueuedAt()).Limit(limit)
+		if s.dialect == dialect.Postgres {
+			q = q.ForUpdate(entsql.WithLockAction(entsql.SkipLocked))
+		}
+		refs, err := q.IDs(ctx)
+		if err != nil || len(refs) == 0 {
+			return dbErr(err, "read stitch queue")
+		}
+		n = len(refs)
+		if err := s.stitch(ctx, tx, refs); err != nil {
+			return err
+		}
+		_, err = tx.StitchQueue.Delete().Where(stitchqueue.IDIn(refs...)).Exec(ctx)
+		return dbErr(err, "clear stitch queue")
+	})
+	return n, err
 }
 
 // childErrors collects, for each location in refs, the errors of emitted children that have never
@@ -542,7 +585,7 @@ func (s *Store) ReplaceProvider(ctx context.Context, provider string, entities [
 		if err := s.deleteSubtrees(ctx, tx, gone, stitch); err != nil {
 			return err
 		}
-		return s.stitch(ctx, tx, keys(stitch))
+		return s.enqueueStitch(ctx, tx, keys(stitch))
 	})
 }
 
@@ -643,7 +686,7 @@ func (s *Store) DeleteEntityByUID(ctx context.Context, uid string) error {
 		if err := s.deleteEntityRows(ctx, tx, row.EntityRef, stitch); err != nil {
 			return err
 		}
-		return s.stitch(ctx, tx, keys(stitch))
+		return s.enqueueStitch(ctx, tx, keys(stitch))
 	})
 }
 

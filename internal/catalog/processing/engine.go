@@ -24,6 +24,8 @@ type Store interface {
 	// ReplaceProvider makes the set of entities a provider emits exactly entities; entities it no
 	// longer emits are deleted with everything only they emitted.
 	ReplaceProvider(ctx context.Context, provider string, entities []catalog.Entity) error
+	// StitchDue rebuilds up to limit queued final entities that have waited at least minAge.
+	StitchDue(ctx context.Context, limit int, minAge time.Duration) (int, error)
 }
 
 // Engine is the processing loop of one replica.
@@ -52,7 +54,15 @@ type EngineConfig struct {
 	Poll time.Duration
 }
 
+// stitchBatch bounds how many final entities one transaction rebuilds; stitchDelay is how long a
+// queued entity may wait while processing is busy.
+const (
+	stitchBatch = 1000
+	stitchDelay = 2 * time.Second
+)
+
 type engineMetrics struct {
+	stitched  prometheus.Counter
 	processed *prometheus.CounterVec
 	batches   prometheus.Counter
 	duration  prometheus.Histogram
@@ -74,6 +84,10 @@ func NewEngine(store Store, p *Processor, cfg EngineConfig, log *slog.Logger, re
 			Name: "portal_catalog_entities_processed_total",
 			Help: "Entities processed by the catalog processing loop, by outcome.",
 		}, []string{"result"}),
+		stitched: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "portal_catalog_entities_stitched_total",
+			Help: "Final entities rebuilt by this replica.",
+		}),
 		batches: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "portal_catalog_processing_batches_total",
 			Help: "Batches of entities claimed and committed by this replica.",
@@ -85,7 +99,7 @@ func NewEngine(store Store, p *Processor, cfg EngineConfig, log *slog.Logger, re
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.processed, m.batches, m.duration)
+		reg.MustRegister(m.processed, m.stitched, m.batches, m.duration)
 	}
 	if committed == nil {
 		committed = func() {}
@@ -118,7 +132,21 @@ func (en *Engine) Run(ctx context.Context, poll time.Duration) error {
 		if err != nil {
 			en.log.Error("catalog processing failed; retrying", "err", err)
 		}
-		if n > 0 && err == nil {
+		// While a backlog is being processed, stitch only what has waited a while: an entity that
+		// many others point at is then rebuilt once per burst, not once per batch.
+		minAge := time.Duration(0)
+		if n == en.batch {
+			minAge = stitchDelay
+		}
+		stitched, serr := en.store.StitchDue(ctx, stitchBatch, minAge)
+		if serr != nil && ctx.Err() == nil {
+			en.log.Error("catalog stitching failed; retrying", "err", serr)
+		}
+		if stitched > 0 {
+			en.metrics.stitched.Add(float64(stitched))
+			en.committed()
+		}
+		if (n > 0 && err == nil) || (stitched > 0 && serr == nil) {
 			continue
 		}
 		timer.Reset(poll)
@@ -166,7 +194,6 @@ func (en *Engine) RunOnce(ctx context.Context) (int, error) {
 	}
 	en.metrics.batches.Inc()
 	en.metrics.duration.Observe(time.Since(start).Seconds())
-	en.committed()
 	return len(claims), nil
 }
 

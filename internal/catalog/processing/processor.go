@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/billpay/portal/internal/catalog"
 	"github.com/billpay/portal/internal/catalog/source"
@@ -298,32 +300,55 @@ func (p *Processor) readTargets(ctx context.Context, e catalog.Entity, loc, orig
 	if !origin.valid() {
 		origin = loc
 	}
-	for _, target := range targets {
-		ref, err := p.resolve(loc, origin, locType, target)
-		if err != nil {
-			res.Errors = append(res.Errors, catalog.ErrorItem(errName(err), errs.MessageOf(err)))
-			continue
-		}
-		data, err := p.Reader.Read(ctx, ref.Type, ref.Target)
-		if err != nil {
-			if errs.Is(err, errs.NotFound) && presence == "optional" {
-				continue
-			}
-			res.Errors = append(res.Errors, catalog.ErrorItem(errName(err), fmt.Sprintf("Unable to read %s, %s", ref, errs.MessageOf(err))))
-			continue
-		}
-		res.RefreshKeys = append(res.RefreshKeys, ref.String())
-		for _, doc := range catalog.ParseDocuments(data) {
-			if doc.Err != nil {
-				res.Errors = append(res.Errors, catalog.ErrorItem("InputError", fmt.Sprintf("%s: %s", ref, errs.MessageOf(doc.Err))))
-				continue
-			}
-			child, err := p.prepareChild(doc.Entity, ref, origin)
+	// Targets are read and parsed concurrently (a big catalog is split over many files), then their
+	// results are merged in target order so the outcome does not depend on timing.
+	type targetResult struct {
+		errors   []catalog.StatusItem
+		children []Child
+		key      string
+	}
+	results := make([]targetResult, len(targets))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, target := range targets {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			r := &results[i]
+			ref, err := p.resolve(loc, origin, locType, target)
 			if err != nil {
-				res.Errors = append(res.Errors, catalog.ErrorItem(errName(err), fmt.Sprintf("%s line %d: %s", ref, doc.Line, errs.MessageOf(err))))
-				continue
+				r.errors = append(r.errors, catalog.ErrorItem(errName(err), errs.MessageOf(err)))
+				return
 			}
-			res.Children = append(res.Children, Child{Entity: child, LocationKey: ref.String()})
+			data, err := p.Reader.Read(ctx, ref.Type, ref.Target)
+			if err != nil {
+				if errs.Is(err, errs.NotFound) && presence == "optional" {
+					return
+				}
+				r.errors = append(r.errors, catalog.ErrorItem(errName(err), fmt.Sprintf("Unable to read %s, %s", ref, errs.MessageOf(err))))
+				return
+			}
+			r.key = ref.String()
+			for _, doc := range catalog.ParseDocuments(data) {
+				if doc.Err != nil {
+					r.errors = append(r.errors, catalog.ErrorItem("InputError", fmt.Sprintf("%s: %s", ref, errs.MessageOf(doc.Err))))
+					continue
+				}
+				child, err := p.prepareChild(doc.Entity, ref, origin)
+				if err != nil {
+					r.errors = append(r.errors, catalog.ErrorItem(errName(err), fmt.Sprintf("%s line %d: %s", ref, doc.Line, errs.MessageOf(err))))
+					continue
+				}
+				r.children = append(r.children, Child{Entity: child, LocationKey: ref.String()})
+			}
+		})
+	}
+	wg.Wait()
+	for _, r := range results {
+		res.Errors = append(res.Errors, r.errors...)
+		res.Children = append(res.Children, r.children...)
+		if r.key != "" {
+			res.RefreshKeys = append(res.RefreshKeys, r.key)
 		}
 	}
 }
