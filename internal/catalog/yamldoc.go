@@ -31,7 +31,7 @@ func ParseDocuments(data []byte) []Document {
 	for _, chunk := range splitDocuments(data) {
 		var node yaml.Node
 		if err := yaml.Unmarshal(chunk.text, &node); err != nil {
-			docs = append(docs, Document{Line: chunk.line, Err: errs.E(errs.Invalid, "YAML error at line %d: %s", chunk.line, shiftYAMLError(err, chunk.line))})
+			docs = append(docs, Document{Line: chunk.line, Err: yamlError(err, chunk.line)})
 			continue
 		}
 		if node.Kind == 0 || len(node.Content) == 0 {
@@ -69,7 +69,7 @@ func ParseDocumentsAny(data []byte) []Value {
 	for _, chunk := range splitDocuments(data) {
 		var node yaml.Node
 		if err := yaml.Unmarshal(chunk.text, &node); err != nil {
-			out = append(out, Value{Err: errs.E(errs.Invalid, "YAML error at line %d: %s", chunk.line, shiftYAMLError(err, chunk.line))})
+			out = append(out, Value{Err: yamlError(err, chunk.line)})
 			continue
 		}
 		if node.Kind == 0 || len(node.Content) == 0 {
@@ -132,6 +132,15 @@ func isDocMarker(line []byte) bool {
 		return false
 	}
 	return len(line) == 3 || line[3] == ' ' || line[3] == '\t'
+}
+
+// yamlError reports a syntax error with its line in the file, not in the document.
+func yamlError(err error, docLine int) error {
+	msg := shiftYAMLError(err, docLine)
+	if strings.HasPrefix(msg, "line ") {
+		return errs.E(errs.Invalid, "YAML error at %s", msg)
+	}
+	return errs.E(errs.Invalid, "YAML error in the document starting at line %d: %s", docLine, msg)
 }
 
 // shiftYAMLError rewrites yaml.v3's "line N" (relative to the document) to the file's line.
