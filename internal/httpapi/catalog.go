@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -24,6 +25,9 @@ func catalogOp(id, method, path, summary string, mutating bool) huma.Operation {
 		OperationID: id, Method: method, Path: "/api/catalog" + path, Summary: summary, Tags: []string{catalogTag},
 		Errors:   []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound},
 		Security: []map[string][]string{{"bearer": {}}},
+		// Backstage validates requests against its OpenAPI description, which refuses unknown
+		// query parameters; a misspelt filter must not silently return everything.
+		RejectUnknownQueryParameters: true,
 	}
 	if mutating {
 		op.Errors = append(op.Errors, http.StatusForbidden, http.StatusConflict)
@@ -538,7 +542,12 @@ func (s *Server) registerCatalog() {
 		}
 		out := &validateOutput{Status: http.StatusBadRequest, Body: &validateErrors{}}
 		for _, p := range problems {
-			out.Body.Errors = append(out.Body.Errors, backstageErrorDetail{Name: "InputError", Message: errs.MessageOf(p)})
+			d := backstageErrorDetail{Name: "InputError", Message: errs.MessageOf(p)}
+			var ve *service.ValidationError
+			if errors.As(p, &ve) {
+				d = backstageErrorDetail{Name: ve.Name, Message: ve.Message}
+			}
+			out.Body.Errors = append(out.Body.Errors, d)
 		}
 		return out, nil
 	})
@@ -637,7 +646,6 @@ func nextLink(ctx context.Context, limit, offset int) string {
 	}
 	q.Del("offset")
 	q.Del("after")
-	q.Del("limit")
 	b, _ := json.Marshal(afterCursor{Limit: limit, Offset: offset})
 	q.Set("after", base64.StdEncoding.EncodeToString(b))
 	return "</entities?" + q.Encode() + `>; rel="next"`

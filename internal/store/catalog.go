@@ -650,15 +650,16 @@ func (s *Store) deleteEntityRows(ctx context.Context, tx *ent.Tx, ref string, st
 	return nil
 }
 
-// DeleteEntityByUID deletes one entity. Its parents are scheduled at once, so an entity that is
+// DeleteEntityByUID deletes one entity; an unknown uid is not an error. Its parents are scheduled at once, so an entity that is
 // still emitted comes back, as in Backstage.
 func (s *Store) DeleteEntityByUID(ctx context.Context, uid string) error {
 	return s.withTx(ctx, func(tx *ent.Tx) error {
 		row, err := tx.RefreshState.Get(ctx, uid)
+		if ent.IsNotFound(err) {
+			// Deleting what is already gone succeeds, as in Backstage.
+			return nil
+		}
 		if err != nil {
-			if ent.IsNotFound(err) {
-				return errs.E(errs.NotFound, "No entity with uid %s", uid)
-			}
 			return dbErr(err, "read entity")
 		}
 		stitch := map[string]bool{}
@@ -686,6 +687,11 @@ func (s *Store) DeleteEntityByUID(ctx context.Context, uid string) error {
 		if err := s.deleteEntityRows(ctx, tx, row.EntityRef, stitch); err != nil {
 			return err
 		}
+		// The deleted entity disappears at once, as in Backstage; its peers follow with the queue.
+		if err := s.stitch(ctx, tx, []string{row.EntityRef}); err != nil {
+			return err
+		}
+		delete(stitch, row.EntityRef)
 		return s.enqueueStitch(ctx, tx, keys(stitch))
 	})
 }

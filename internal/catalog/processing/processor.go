@@ -87,12 +87,12 @@ func (p *Processor) Process(ctx context.Context, c Claim) Result {
 		return res.finish()
 	}
 	if err := catalog.Validate(e); err != nil {
-		res.fail("InputError", err)
+		res.fail("InputError", errs.Wrap(errs.Invalid, err, "Policy check failed for %s; caused by %s", e.Ref(), errs.MessageOf(err)))
 		return res.finish()
 	}
 	edges, err := catalog.Relations(e)
 	if err != nil {
-		res.fail("InputError", err)
+		res.fail("InputError", errs.Wrap(errs.Invalid, err, "Processor BuiltinKindsEntityProcessor threw an error while postprocessing %s; caused by %s", e.Ref(), errs.MessageOf(err)))
 		return res.finish()
 	}
 	res.Edges = edges

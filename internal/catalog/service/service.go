@@ -218,6 +218,10 @@ func (s *Service) DeleteByUID(ctx context.Context, uid string) error {
 	if err := s.store.DeleteEntityByUID(ctx, uid); err != nil {
 		return err
 	}
+	// Read-your-writes: the caller's next read must not see the entity.
+	if err := s.Sync(ctx); err != nil {
+		return err
+	}
 	s.changed()
 	return nil
 }
@@ -297,13 +301,18 @@ func (s *Service) Ancestry(ctx context.Context, kind, namespace, name string) (s
 }
 
 // ListLocations returns registered and configured locations.
+// Locations from config are not registered locations and stay out, as in Backstage.
 func (s *Service) ListLocations(ctx context.Context) ([]Location, error) {
-	return s.store.ListLocations(ctx, "")
+	return s.store.ListLocations(ctx, OriginAPI)
 }
 
 // GetLocation returns one location by id.
 func (s *Service) GetLocation(ctx context.Context, id string) (Location, error) {
-	return s.store.GetLocation(ctx, id)
+	l, err := s.store.GetLocation(ctx, id)
+	if err == nil && l.Origin != OriginAPI {
+		return Location{}, errs.E(errs.NotFound, "Found no location with ID %s", id)
+	}
+	return l, err
 }
 
 // LocationByEntity returns the registered location an entity originates from.
@@ -321,7 +330,11 @@ func (s *Service) LocationByEntity(ctx context.Context, kind, namespace, name st
 	if !ok {
 		return Location{}, errs.E(errs.NotFound, "Entity %s has no origin location", e.Ref())
 	}
-	return s.store.FindLocation(ctx, locType, target)
+	l, err := s.store.FindLocation(ctx, locType, target)
+	if err == nil && l.Origin != OriginAPI {
+		return Location{}, errs.E(errs.NotFound, "Entity %s was not registered through a location", e.Ref())
+	}
+	return l, err
 }
 
 // AddLocationResult is the answer to a location registration.
@@ -510,7 +523,7 @@ func (s *Service) processTree(ctx context.Context, root catalog.Entity) ([]catal
 func (s *Service) ValidateEntity(ctx context.Context, e catalog.Entity, location string) []error {
 	locType, target, ok := strings.Cut(location, ":")
 	if !ok || locType != "url" || target == "" {
-		return []error{errs.E(errs.Invalid, "Invalid location ref %q, expected url:<target>", location)}
+		return []error{&ValidationError{Name: "TypeError", Message: fmt.Sprintf("Invalid location ref %s, only 'url:<target>' is supported, e.g. url:https://host/path", location)}}
 	}
 	if e == nil {
 		return []error{errs.E(errs.Invalid, "entity must be an object")}
@@ -532,10 +545,22 @@ func (s *Service) ValidateEntity(ctx context.Context, e catalog.Entity, location
 		if msg == "" {
 			msg = item.Message
 		}
-		out = append(out, errs.E(errs.Invalid, "%s", msg))
+		name, _ := item.Error["name"].(string)
+		if name == "" {
+			name = "InputError"
+		}
+		out = append(out, &ValidationError{Name: name, Message: msg})
 	}
 	return out
 }
+
+// ValidationError is one problem found by ValidateEntity, named as Backstage names it.
+type ValidationError struct {
+	Name    string
+	Message string
+}
+
+func (e *ValidationError) Error() string { return e.Message }
 
 // GetByRefs returns the entities with the given refs in request order, null for refs that are
 // unknown, malformed or filtered out (Backstage's POST /entities/by-refs).
