@@ -155,7 +155,7 @@ func (m *Main) startCatalog(ctx, runCtx context.Context, g *errgroup.Group) erro
 	}
 	proc := &processing.Processor{Reader: reader, Rules: rules, ResolveURL: source.ResolveURL}
 	var svc *service.Service
-	m.Engine = processing.NewEngine(m.Store, proc, processing.EngineConfig{Interval: time.Duration(cfg.ProcessingInterval)},
+	m.Engine = processing.NewEngine(m.Store, proc, processing.EngineConfig{Interval: time.Duration(cfg.ProcessingInterval), Batch: cfg.ProcessingBatchSize},
 		m.Log.With("component", "catalog-processing"), m.Registry, func() { svc.Notify() })
 	svc = service.New(m.Store, m.Store, proc, m.Engine, m.Log.With("component", "catalog"), service.Options{Readonly: cfg.Readonly})
 	m.Catalog = svc

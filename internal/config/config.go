@@ -70,7 +70,9 @@ type Token struct {
 
 // Catalog configures the software catalog.
 type Catalog struct {
-	ProcessingInterval            Duration   `yaml:"processingInterval"`
+	ProcessingInterval Duration `yaml:"processingInterval"`
+	// ProcessingBatchSize is how many entities one processing transaction claims.
+	ProcessingBatchSize           int        `yaml:"processingBatchSize"`
 	Readonly                      bool       `yaml:"readonly"`
 	DisableRelationsCompatibility bool       `yaml:"disableRelationsCompatibility"`
 	Rules                         []Rule     `yaml:"rules"`
@@ -136,8 +138,9 @@ func Default() Config {
 		Server:  Server{MaxBodyBytes: 4 << 20, ShutdownTimeout: Duration(20 * time.Second)},
 		Log:     Log{Level: "info"},
 		Catalog: Catalog{
-			ProcessingInterval: Duration(100 * time.Second),
-			Rules:              []Rule{{Allow: []string{"Component", "API", "Location"}}},
+			ProcessingInterval:  Duration(100 * time.Second),
+			ProcessingBatchSize: 500,
+			Rules:               []Rule{{Allow: []string{"Component", "API", "Location"}}},
 		},
 		GitHub: GitHub{Integrations: []GitHubIntegration{{Host: "github.com", APIBaseURL: "https://api.github.com/"}}},
 	}
@@ -312,6 +315,9 @@ func (c Config) Validate() error {
 		if t.Subject == "" {
 			return bad(fmt.Sprintf("auth.tokens[%d].subject", i), "must name who uses the token")
 		}
+	}
+	if c.Catalog.ProcessingBatchSize <= 0 || c.Catalog.ProcessingBatchSize > 5000 {
+		return bad("catalog.processingBatchSize", "must be between 1 and 5000")
 	}
 	if c.Catalog.ProcessingInterval <= 0 {
 		return bad("catalog.processingInterval", "must be positive")

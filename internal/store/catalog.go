@@ -535,6 +535,13 @@ func (s *Store) childErrors(ctx context.Context, tx *ent.Tx, refs []string) (map
 // ReplaceProvider implements processing.Store.
 func (s *Store) ReplaceProvider(ctx context.Context, provider string, entities []catalog.Entity) error {
 	return s.withTx(ctx, func(tx *ent.Tx) error {
+		if s.dialect == dialect.Postgres {
+			// Replicas starting together rewrite the same provider; one at a time keeps its references
+			// from being written twice.
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", "portal-provider:"+provider); err != nil {
+				return dbErr(err, "lock provider %s", provider)
+			}
+		}
 		var before []string
 		if err := tx.RefreshStateReference.Query().Where(refreshstatereference.SourceKey(provider)).
 			Select(refreshstatereference.FieldTargetEntityRef).Scan(ctx, &before); err != nil {
@@ -562,7 +569,11 @@ func (s *Store) ReplaceProvider(ctx context.Context, provider string, entities [
 			switch {
 			case ent.IsNotFound(err):
 				err = tx.RefreshState.Create().SetID(uuid.NewString()).SetEntityRef(ref).SetUnprocessedEntity(string(b)).
-					SetUnprocessedHash(hash).SetLocationKey(key).SetNextUpdateAt(now).Exec(ctx)
+					SetUnprocessedHash(hash).SetLocationKey(key).SetNextUpdateAt(now).
+					OnConflictColumns(refreshstate.FieldEntityRef).DoNothing().Exec(ctx)
+				if isNoRows(err) {
+					err = nil
+				}
 			case err != nil:
 			case row.UnprocessedHash != hash:
 				err = tx.RefreshState.UpdateOneID(row.ID).SetUnprocessedEntity(string(b)).SetUnprocessedHash(hash).
@@ -705,21 +716,28 @@ func (s *Store) ScheduleRefresh(ctx context.Context, ref string) error {
 		} else if n == 0 {
 			return errs.E(errs.NotFound, "No entity named %s found", ref)
 		}
+		// The entity's text comes from its parent's read, so the walk goes up at least one level and
+		// on until it reaches a Location (the file that holds the entity).
 		due := []string{ref}
 		seen := map[string]bool{ref: true}
 		frontier := []string{ref}
-		for len(frontier) > 0 && !strings.HasPrefix(frontier[0], "location:") {
+		for len(frontier) > 0 {
 			parents, err := parentRefs(ctx, tx, frontier)
 			if err != nil {
 				return err
 			}
 			frontier = nil
+			reachedLocation := false
 			for _, p := range parents {
 				if !seen[p] {
 					seen[p] = true
 					due = append(due, p)
 					frontier = append(frontier, p)
+					reachedLocation = reachedLocation || strings.HasPrefix(p, "location:")
 				}
+			}
+			if reachedLocation {
+				break
 			}
 		}
 		return dbErr(tx.RefreshState.Update().Where(refreshstate.EntityRefIn(due...)).SetNextUpdateAt(s.now()).Exec(ctx), "schedule refresh")
