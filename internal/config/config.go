@@ -121,7 +121,7 @@ type Duration time.Duration
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	v, err := time.ParseDuration(n.Value)
 	if err != nil {
-		return fmt.Errorf("%q is not a duration like 90s or 5m", n.Value)
+		return fmt.Errorf("line %d: %q is not a duration like 90s or 5m", n.Line, n.Value)
 	}
 	*d = Duration(v)
 	return nil
@@ -158,7 +158,7 @@ func Load(path string, environ []string) (Config, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-			return Config{}, fmt.Errorf("config %s: %v", path, cleanYAMLError(err))
+			return Config{}, fmt.Errorf("config %s: %v", path, namedYAMLError(data, err))
 		}
 	}
 	if err := applyEnv(&cfg, environ); err != nil {
@@ -168,6 +168,52 @@ func Load(path string, environ []string) (Config, error) {
 		return Config{}, err
 	}
 	return cfg, nil
+}
+
+// namedYAMLError puts the key path in front of each "line N: ..." problem, so a message names the
+// key as well as the line.
+func namedYAMLError(data []byte, err error) string {
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) != nil {
+		return cleanYAMLError(err)
+	}
+	paths := map[int]string{}
+	var walk func(n *yaml.Node, prefix string)
+	walk = func(n *yaml.Node, prefix string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, prefix)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				p := n.Content[i].Value
+				if prefix != "" {
+					p = prefix + "." + p
+				}
+				// On a line with several keys ({a: {b: x}}) the innermost one is the one to name.
+				paths[n.Content[i].Line] = p
+				walk(n.Content[i+1], p)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				p := fmt.Sprintf("%s[%d]", prefix, i)
+				paths[c.Line] = p
+				walk(c, p)
+			}
+		}
+	}
+	walk(&root, "")
+	lines := strings.Split(cleanYAMLError(err), "\n")
+	for i, l := range lines {
+		l = strings.TrimSpace(l)
+		var n int
+		if _, scanErr := fmt.Sscanf(l, "line %d:", &n); scanErr == nil && paths[n] != "" {
+			l = paths[n] + ": " + l
+		}
+		lines[i] = l
+	}
+	return strings.Join(lines, "; ")
 }
 
 func cleanYAMLError(err error) string {
