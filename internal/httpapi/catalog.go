@@ -20,9 +20,10 @@ import (
 const catalogTag = "Catalog"
 
 // catalogOp declares a catalog operation with the Backstage error statuses it may return.
-func catalogOp(id, method, path, summary string, mutating bool) huma.Operation {
+func (s *Server) catalogOp(id, method, path, summary string, mutating bool) huma.Operation {
 	op := huma.Operation{
-		OperationID: id, Method: method, Path: "/api/catalog" + path, Summary: summary, Tags: []string{catalogTag},
+		MaxBodyBytes: s.opts.MaxBodyBytes,
+		OperationID:  id, Method: method, Path: "/api/catalog" + path, Summary: summary, Tags: []string{catalogTag},
 		Errors:   []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound},
 		Security: []map[string][]string{{"bearer": {}}},
 		// Backstage validates requests against its OpenAPI description, which refuses unknown
@@ -245,7 +246,7 @@ type analyzeOutput struct {
 func (s *Server) registerCatalog() {
 	svc := s.opts.Catalog
 
-	huma.Register(s.api, catalogOp("getEntities", http.MethodGet, "/entities", "List entities", false),
+	huma.Register(s.api, s.catalogOp("getEntities", http.MethodGet, "/entities", "List entities", false),
 		func(ctx context.Context, in *listEntitiesInput) (*entitiesOutput, error) {
 			req := catalog.ListRequest{}
 			var err error
@@ -290,7 +291,7 @@ func (s *Server) registerCatalog() {
 			return out, nil
 		})
 
-	huma.Register(s.api, catalogOp("getEntitiesByQuery", http.MethodGet, "/entities/by-query", "Query entities with cursor pagination", false),
+	huma.Register(s.api, s.catalogOp("getEntitiesByQuery", http.MethodGet, "/entities/by-query", "Query entities with cursor pagination", false),
 		func(ctx context.Context, in *byQueryInput) (*queryOutput, error) {
 			req := catalog.QueryRequest{Cursor: in.Cursor, SkipTotal: in.TotalItems == "exclude"}
 			var err error
@@ -334,7 +335,7 @@ func (s *Server) registerCatalog() {
 			return runQuery(ctx, svc, req)
 		})
 
-	huma.Register(s.api, catalogOp("queryEntitiesByPredicate", http.MethodPost, "/entities/by-query", "Query entities with a predicate filter", false),
+	huma.Register(s.api, s.catalogOp("queryEntitiesByPredicate", http.MethodPost, "/entities/by-query", "Query entities with a predicate filter", false),
 		func(ctx context.Context, in *byQueryPostInput) (*queryOutput, error) {
 			b := in.Body
 			req := catalog.QueryRequest{Cursor: b.Cursor, Fields: b.Fields, SkipTotal: b.TotalItems == "exclude", Predicate: true}
@@ -365,7 +366,7 @@ func (s *Server) registerCatalog() {
 			return runQuery(ctx, svc, req)
 		})
 
-	huma.Register(s.api, catalogOp("getEntityByUid", http.MethodGet, "/entities/by-uid/{uid}", "Get an entity by uid", false),
+	huma.Register(s.api, s.catalogOp("getEntityByUid", http.MethodGet, "/entities/by-uid/{uid}", "Get an entity by uid", false),
 		func(ctx context.Context, in *byUIDInput) (*entityOutput, error) {
 			raw, err := svc.GetByUID(in.UID)
 			if err != nil {
@@ -374,7 +375,7 @@ func (s *Server) registerCatalog() {
 			return &entityOutput{Body: raw}, nil
 		})
 
-	del := catalogOp("deleteEntityByUid", http.MethodDelete, "/entities/by-uid/{uid}", "Delete an entity by uid", true)
+	del := s.catalogOp("deleteEntityByUid", http.MethodDelete, "/entities/by-uid/{uid}", "Delete an entity by uid", true)
 	del.DefaultStatus = http.StatusNoContent
 	huma.Register(s.api, del, func(ctx context.Context, in *byUIDInput) (*struct{}, error) {
 		if err := svc.DeleteByUID(ctx, in.UID); err != nil {
@@ -383,7 +384,7 @@ func (s *Server) registerCatalog() {
 		return nil, nil
 	})
 
-	huma.Register(s.api, catalogOp("getEntityByName", http.MethodGet, "/entities/by-name/{kind}/{namespace}/{name}", "Get an entity by kind, namespace and name", false),
+	huma.Register(s.api, s.catalogOp("getEntityByName", http.MethodGet, "/entities/by-name/{kind}/{namespace}/{name}", "Get an entity by kind, namespace and name", false),
 		func(ctx context.Context, in *byNameInput) (*entityOutput, error) {
 			raw, err := svc.GetByRef(in.Kind, in.Namespace, in.Name)
 			if err != nil {
@@ -392,7 +393,7 @@ func (s *Server) registerCatalog() {
 			return &entityOutput{Body: raw}, nil
 		})
 
-	huma.Register(s.api, catalogOp("getEntityAncestryByName", http.MethodGet, "/entities/by-name/{kind}/{namespace}/{name}/ancestry", "Get the locations and entities an entity descends from", false),
+	huma.Register(s.api, s.catalogOp("getEntityAncestryByName", http.MethodGet, "/entities/by-name/{kind}/{namespace}/{name}/ancestry", "Get the locations and entities an entity descends from", false),
 		func(ctx context.Context, in *byNameInput) (*ancestryOutput, error) {
 			root, items, err := svc.Ancestry(ctx, in.Kind, in.Namespace, in.Name)
 			if err != nil {
@@ -403,7 +404,7 @@ func (s *Server) registerCatalog() {
 			return out, nil
 		})
 
-	huma.Register(s.api, catalogOp("getEntitiesByRefs", http.MethodPost, "/entities/by-refs", "Get many entities by ref, in request order", false),
+	huma.Register(s.api, s.catalogOp("getEntitiesByRefs", http.MethodPost, "/entities/by-refs", "Get many entities by ref, in request order", false),
 		func(ctx context.Context, in *byRefsInput) (*byRefsOutput, error) {
 			filter, err := catalog.ParseFilterParams(in.Filter)
 			if err != nil {
@@ -418,7 +419,7 @@ func (s *Server) registerCatalog() {
 			return out, nil
 		})
 
-	huma.Register(s.api, catalogOp("getEntityFacets", http.MethodGet, "/entity-facets", "Count entities by field value", false),
+	huma.Register(s.api, s.catalogOp("getEntityFacets", http.MethodGet, "/entity-facets", "Count entities by field value", false),
 		func(ctx context.Context, in *facetsInput) (*facetsOutput, error) {
 			if len(in.Facet) == 0 {
 				return nil, inputErr(ctx, "Missing facet parameter")
@@ -432,7 +433,7 @@ func (s *Server) registerCatalog() {
 			return out, nil
 		})
 
-	huma.Register(s.api, catalogOp("queryEntityFacets", http.MethodPost, "/entity-facets", "Count entities by field value, with a predicate filter", false),
+	huma.Register(s.api, s.catalogOp("queryEntityFacets", http.MethodPost, "/entity-facets", "Count entities by field value, with a predicate filter", false),
 		func(ctx context.Context, in *facetsPostInput) (*facetsOutput, error) {
 			if len(in.Body.Facets) == 0 {
 				return nil, inputErr(ctx, "Missing facet parameter")
@@ -449,7 +450,7 @@ func (s *Server) registerCatalog() {
 			return out, nil
 		})
 
-	huma.Register(s.api, catalogOp("getLocations", http.MethodGet, "/locations", "List registered locations", false),
+	huma.Register(s.api, s.catalogOp("getLocations", http.MethodGet, "/locations", "List registered locations", false),
 		func(ctx context.Context, _ *struct{}) (*locationsOutput, error) {
 			locs, err := svc.ListLocations(ctx)
 			if err != nil {
@@ -469,7 +470,7 @@ func (s *Server) registerCatalog() {
 			return out, nil
 		})
 
-	add := catalogOp("createLocation", http.MethodPost, "/locations", "Register a location (or read it with dryRun)", true)
+	add := s.catalogOp("createLocation", http.MethodPost, "/locations", "Register a location (or read it with dryRun)", true)
 	add.DefaultStatus = http.StatusCreated
 	huma.Register(s.api, add, func(ctx context.Context, in *addLocationInput) (*addLocationOutput, error) {
 		res, err := svc.AddLocation(ctx, in.Body.Type, in.Body.Target, truthy(in.DryRun))
@@ -489,7 +490,7 @@ func (s *Server) registerCatalog() {
 		return out, nil
 	})
 
-	huma.Register(s.api, catalogOp("getLocation", http.MethodGet, "/locations/{id}", "Get a location by id", false),
+	huma.Register(s.api, s.catalogOp("getLocation", http.MethodGet, "/locations/{id}", "Get a location by id", false),
 		func(ctx context.Context, in *locationIDInput) (*locationOutput, error) {
 			l, err := svc.GetLocation(ctx, in.ID)
 			if err != nil {
@@ -498,7 +499,7 @@ func (s *Server) registerCatalog() {
 			return &locationOutput{Body: toLocationJSON(l)}, nil
 		})
 
-	huma.Register(s.api, catalogOp("updateLocation", http.MethodPut, "/locations/{id}", "Change a registered location", true),
+	huma.Register(s.api, s.catalogOp("updateLocation", http.MethodPut, "/locations/{id}", "Change a registered location", true),
 		func(ctx context.Context, in *updateLocationInput) (*locationOutput, error) {
 			l, err := svc.UpdateLocation(ctx, in.ID, in.Body.Type, in.Body.Target)
 			if err != nil {
@@ -507,7 +508,7 @@ func (s *Server) registerCatalog() {
 			return &locationOutput{Body: toLocationJSON(l)}, nil
 		})
 
-	rm := catalogOp("deleteLocation", http.MethodDelete, "/locations/{id}", "Unregister a location and delete what only it emitted", true)
+	rm := s.catalogOp("deleteLocation", http.MethodDelete, "/locations/{id}", "Unregister a location and delete what only it emitted", true)
 	rm.DefaultStatus = http.StatusNoContent
 	huma.Register(s.api, rm, func(ctx context.Context, in *locationIDInput) (*struct{}, error) {
 		if err := svc.RemoveLocation(ctx, in.ID); err != nil {
@@ -516,7 +517,7 @@ func (s *Server) registerCatalog() {
 		return nil, nil
 	})
 
-	huma.Register(s.api, catalogOp("getLocationByEntity", http.MethodGet, "/locations/by-entity/{kind}/{namespace}/{name}", "Get the registered location an entity came from", false),
+	huma.Register(s.api, s.catalogOp("getLocationByEntity", http.MethodGet, "/locations/by-entity/{kind}/{namespace}/{name}", "Get the registered location an entity came from", false),
 		func(ctx context.Context, in *byNameInput) (*locationOutput, error) {
 			l, err := svc.LocationByEntity(ctx, in.Kind, in.Namespace, in.Name)
 			if err != nil {
@@ -525,7 +526,7 @@ func (s *Server) registerCatalog() {
 			return &locationOutput{Body: toLocationJSON(l)}, nil
 		})
 
-	refresh := catalogOp("refreshEntity", http.MethodPost, "/refresh", "Process an entity and its location again now", true)
+	refresh := s.catalogOp("refreshEntity", http.MethodPost, "/refresh", "Process an entity and its location again now", true)
 	refresh.DefaultStatus = http.StatusOK
 	huma.Register(s.api, refresh, func(ctx context.Context, in *refreshInput) (*struct{}, error) {
 		if err := svc.Refresh(ctx, in.Body.EntityRef); err != nil {
@@ -534,7 +535,7 @@ func (s *Server) registerCatalog() {
 		return nil, nil
 	})
 
-	validate := catalogOp("validateEntity", http.MethodPost, "/validate-entity", "Check an entity without storing it", false)
+	validate := s.catalogOp("validateEntity", http.MethodPost, "/validate-entity", "Check an entity without storing it", false)
 	huma.Register(s.api, validate, func(ctx context.Context, in *validateInput) (*validateOutput, error) {
 		problems := svc.ValidateEntity(ctx, catalog.Entity(in.Body.Entity), in.Body.Location)
 		if len(problems) == 0 {
@@ -552,7 +553,7 @@ func (s *Server) registerCatalog() {
 		return out, nil
 	})
 
-	huma.Register(s.api, catalogOp("analyzeLocation", http.MethodPost, "/analyze-location", "Find or suggest catalog files for a repository", true),
+	huma.Register(s.api, s.catalogOp("analyzeLocation", http.MethodPost, "/analyze-location", "Find or suggest catalog files for a repository", true),
 		func(ctx context.Context, in *analyzeInput) (*analyzeOutput, error) {
 			name := in.Body.CatalogFilename
 			if name == "" {

@@ -48,7 +48,7 @@ var backstageNames = map[int]string{
 	http.StatusForbidden:             "NotAllowedError",
 	http.StatusNotFound:              "NotFoundError",
 	http.StatusConflict:              "ConflictError",
-	http.StatusRequestEntityTooLarge: "InputError",
+	http.StatusRequestEntityTooLarge: "PayloadTooLargeError",
 	http.StatusUnprocessableEntity:   "InputError",
 	http.StatusNotImplemented:        "NotImplementedError",
 	http.StatusServiceUnavailable:    "ServiceUnavailableError",

@@ -78,6 +78,9 @@ func New(opts Options) *Server {
 	if opts.Registry != nil {
 		opts.Registry.MustRegister(s.metrics.requests, s.metrics.latency)
 	}
+	if s.opts.MaxBodyBytes <= 0 {
+		s.opts.MaxBodyBytes = 4 << 20
+	}
 	api.UseMiddleware(s.requestInfo, s.authenticate)
 	s.registerHealth()
 	if opts.Catalog != nil {
@@ -95,14 +98,13 @@ func (s *Server) API() huma.API { return s.api }
 // Handler returns the root handler with body limits, metrics and panic recovery.
 func (s *Server) Handler() http.Handler {
 	limit := s.opts.MaxBodyBytes
-	if limit <= 0 {
-		limit = 4 << 20
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(rec, r.Body, limit)
+			// A backstop for routes outside huma; huma operations enforce the same limit themselves
+			// and answer 413 in the route family's error format.
+			r.Body = http.MaxBytesReader(rec, r.Body, limit+1)
 		}
 		defer func() {
 			if p := recover(); p != nil {

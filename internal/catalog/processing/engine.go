@@ -98,6 +98,9 @@ func NewEngine(store Store, p *Processor, cfg EngineConfig, log *slog.Logger, re
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 		}),
 	}
+	// Both outcomes are exported from the start, so dashboards see zeros rather than nothing.
+	m.processed.WithLabelValues("ok")
+	m.processed.WithLabelValues("error")
 	if reg != nil {
 		reg.MustRegister(m.processed, m.stitched, m.batches, m.duration)
 	}
