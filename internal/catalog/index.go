@@ -1,0 +1,936 @@
+package catalog
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/bits"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/billpay/portal/internal/errs"
+)
+
+// Index is the in-memory read model of the catalog: every stitched entity as the JSON bytes that
+// are served, plus an inverted index of its search rows (reference §1.6) so that filters, facets,
+// sorting and paging never decode entities. The storage layer feeds it every stitched entity (Put)
+// and deletion (Delete); every replica keeps its own.
+//
+// Entities are numbered by small internal ids so that a filter evaluates to a bitset, and posting
+// lists are sorted id lists. Readers share a read lock; writers are serialized.
+type Index struct {
+	mu    sync.RWMutex
+	docs  []*indexDoc // by id; nil for free ids
+	free  []uint32
+	live  docSet
+	byUID map[string]uint32
+	byRef map[string]uint32
+	order []uint32 // live ids by canonical ref
+	keys  map[string]*indexKey
+
+	// prev is the entity linked in last, a lookup shortcut for the next one (see putLocked).
+	prev   *indexDoc
+	prevID uint32
+}
+
+type indexDoc struct {
+	raw  []byte
+	uid  string
+	ref  string
+	rows []indexRow // sorted by key, like SearchEntries
+}
+
+type indexRow struct {
+	v    *indexValue
+	orig uint32 // index into v.origs
+}
+
+// indexKey is one search key with the entities that have it and its distinct values.
+type indexKey struct {
+	name   string
+	docs   []uint32
+	values map[string]*indexValue
+	null   *indexValue
+}
+
+// indexValue is one lowercased value of a key (or the key's null) with its posting list. Facets
+// report original case, so the case variants seen are counted alongside.
+type indexValue struct {
+	key   *indexKey
+	value string
+	null  bool
+	docs  []uint32
+	origs []origCount
+}
+
+type origCount struct {
+	s string
+	n int
+}
+
+// NewIndex returns an empty index.
+func NewIndex() *Index {
+	return &Index{
+		byUID: map[string]uint32{},
+		byRef: map[string]uint32{},
+		keys:  map[string]*indexKey{},
+	}
+}
+
+// Len returns the number of entities held.
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return len(ix.byUID)
+}
+
+// Get returns the JSON of the entity with the given canonical (lowercase) ref. Callers must not
+// modify the bytes.
+func (ix *Index) Get(ref string) ([]byte, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	id, ok := ix.byRef[ref]
+	if !ok {
+		return nil, false
+	}
+	return ix.docs[id].raw, true
+}
+
+// GetByUID returns the JSON of the entity with the given uid. Callers must not modify the bytes.
+func (ix *Index) GetByUID(uid string) ([]byte, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	id, ok := ix.byUID[uid]
+	if !ok {
+		return nil, false
+	}
+	return ix.docs[id].raw, true
+}
+
+// GetMatching is Get restricted to entities that f matches, for by-refs lookups that carry a filter.
+func (ix *Index) GetMatching(ref string, f Filter) ([]byte, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	id, ok := ix.byRef[ref]
+	if !ok {
+		return nil, false
+	}
+	d := ix.docs[id]
+	if f != nil && !f.node().matchRows(d.rowSeq) {
+		return nil, false
+	}
+	return d.raw, true
+}
+
+func (d *indexDoc) rowSeq(yield func(key, value string, null bool) bool) {
+	for _, r := range d.rows {
+		if !yield(r.v.key.name, r.v.value, r.v.null) {
+			return
+		}
+	}
+}
+
+// preparedDoc is an entity scanned outside the lock, ready to be linked in.
+type preparedDoc struct {
+	raw []byte
+	scannedEntity
+}
+
+func prepareDoc(raw []byte) (preparedDoc, error) {
+	s, err := scanEntity(raw)
+	if err != nil {
+		return preparedDoc{}, err
+	}
+	if s.uid == "" {
+		return preparedDoc{}, errs.E(errs.Invalid, "final entity has no metadata.uid")
+	}
+	if s.ref == "" {
+		return preparedDoc{}, errs.E(errs.Invalid, "final entity has no kind or metadata.name")
+	}
+	// A private copy: the caller may reuse its buffer, and served bytes must never change.
+	var stored []byte
+	if s.spaced {
+		var buf bytes.Buffer
+		buf.Grow(len(raw))
+		if err := json.Compact(&buf, raw); err != nil {
+			return preparedDoc{}, errs.Wrap(errs.Invalid, err, "invalid entity JSON")
+		}
+		stored = buf.Bytes()
+	} else {
+		stored = bytes.Clone(raw)
+	}
+	return preparedDoc{raw: stored, scannedEntity: s}, nil
+}
+
+// Put adds or replaces one final entity, given as JSON with metadata.uid set. It replaces the entity
+// with the same uid, and also any other entity with the same ref.
+func (ix *Index) Put(raw []byte) error {
+	p, err := prepareDoc(raw)
+	if err != nil {
+		return err
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.putLocked(&p, false)
+	return nil
+}
+
+// Delete removes the entity with the given uid, if held.
+func (ix *Index) Delete(uid string) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if id, ok := ix.byUID[uid]; ok {
+		ix.removeLocked(id, false)
+	}
+}
+
+// batchSortThreshold is the batch size above which re-sorting the ref order once beats inserting
+// into it one entity at a time.
+const batchSortThreshold = 64
+
+// PutBatch applies deletions (by uid) and then puts under one lock, so readers see all of it or
+// none. Entities are scanned in parallel before locking; if any fails, nothing is applied.
+func (ix *Index) PutBatch(raws [][]byte, deletes []string) error {
+	prepared := make([]preparedDoc, len(raws))
+	errList := make([]error, len(raws))
+	workers := min(runtime.GOMAXPROCS(0), len(raws)/64+1)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(raws); i += workers {
+				prepared[i], errList[i] = prepareDoc(raws[i])
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errList {
+		if err != nil {
+			return fmt.Errorf("entity %d of batch: %w", i, err)
+		}
+	}
+
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if len(ix.byUID) == 0 && len(prepared) > 0 {
+		// Initial load: size the maps once instead of growing them through every power of two.
+		ix.byUID = make(map[string]uint32, len(prepared))
+		ix.byRef = make(map[string]uint32, len(prepared))
+		ix.docs = slices.Grow(ix.docs, len(prepared))
+	}
+	sortLater := len(raws)+len(deletes) > batchSortThreshold
+	for _, uid := range deletes {
+		if id, ok := ix.byUID[uid]; ok {
+			ix.removeLocked(id, sortLater)
+		}
+	}
+	ix.prev = nil
+	for i := range prepared {
+		ix.putLocked(&prepared[i], sortLater)
+	}
+	ix.prev = nil
+	if sortLater {
+		ix.order = ix.order[:0]
+		for id, d := range ix.docs {
+			if d != nil {
+				ix.order = append(ix.order, uint32(id))
+			}
+		}
+		slices.SortFunc(ix.order, func(a, b uint32) int { return strings.Compare(ix.docs[a].ref, ix.docs[b].ref) })
+	}
+	return nil
+}
+
+// putLocked links a prepared entity in. With sortLater the ref order is left for the caller to
+// rebuild.
+func (ix *Index) putLocked(p *preparedDoc, sortLater bool) {
+	if id, ok := ix.byUID[p.uid]; ok {
+		old := ix.docs[id]
+		if old.ref == p.ref && bytes.Equal(old.raw, p.raw) {
+			return // re-stitches that change nothing are common
+		}
+		ix.removeLocked(id, sortLater)
+	}
+	if id, ok := ix.byRef[p.ref]; ok {
+		ix.removeLocked(id, sortLater)
+	}
+
+	var id uint32
+	if n := len(ix.free); n > 0 {
+		id = ix.free[n-1]
+		ix.free = ix.free[:n-1]
+	} else {
+		id = uint32(len(ix.docs))
+		ix.docs = append(ix.docs, nil)
+		if need := (len(ix.docs) + 63) / 64; need > len(ix.live) {
+			ix.live = append(ix.live, 0)
+		}
+	}
+
+	d := &indexDoc{raw: p.raw, uid: p.uid, ref: p.ref, rows: make([]indexRow, 0, len(p.rows))}
+	// Entities arriving together tend to share most keys and many values (same kind, same
+	// location), and rows are sorted, so walking the previous entity's rows alongside replaces
+	// most map lookups with comparisons.
+	var prev []indexRow
+	if ix.prev != nil && ix.docs[ix.prevID] == ix.prev {
+		prev = ix.prev.rows
+	}
+	var k *indexKey
+	for _, r := range p.rows {
+		key, value := p.bytes(r.lower), p.bytes(r.lowerV)
+		var v *indexValue
+		for len(prev) > 0 && compareIndexValue(prev[0].v, key, r.null, value) < 0 {
+			prev = prev[1:]
+		}
+		if len(prev) > 0 && prev[0].v.key.name == string(key) {
+			if c := prev[0].v; c.null == r.null && c.value == string(value) {
+				v = c
+			}
+			if k == nil || k.name != string(key) {
+				k = prev[0].v.key
+				k.docs = insertID(k.docs, id)
+			}
+		}
+		if k == nil || k.name != string(key) {
+			k = ix.keys[string(key)]
+			if k == nil {
+				k = &indexKey{name: string(key)}
+				ix.keys[k.name] = k
+			}
+			k.docs = insertID(k.docs, id)
+		}
+		if v == nil {
+			if r.null {
+				if k.null == nil {
+					k.null = &indexValue{key: k, null: true}
+				}
+				v = k.null
+			} else if v = k.values[string(value)]; v == nil {
+				if k.values == nil {
+					k.values = map[string]*indexValue{}
+				}
+				v = &indexValue{key: k, value: string(value)}
+				k.values[v.value] = v
+			}
+		}
+		v.docs = insertID(v.docs, id)
+		d.rows = append(d.rows, indexRow{v: v, orig: v.addOrig(p.bytes(r.value))})
+	}
+
+	ix.docs[id] = d
+	ix.prev, ix.prevID = d, id
+	ix.live.add(id)
+	ix.byUID[d.uid] = id
+	ix.byRef[d.ref] = id
+	if !sortLater {
+		i, _ := slices.BinarySearchFunc(ix.order, d.ref, ix.compareRefAt)
+		ix.order = slices.Insert(ix.order, i, id)
+	} else {
+		ix.order = append(ix.order, id)
+	}
+}
+
+// compareIndexValue orders an index value against a scanned row the way SearchEntries sorts.
+func compareIndexValue(v *indexValue, key []byte, null bool, value []byte) int {
+	if c := compareStringBytes(v.key.name, key); c != 0 {
+		return c
+	}
+	if v.null != null {
+		if v.null {
+			return -1
+		}
+		return 1
+	}
+	return compareStringBytes(v.value, value)
+}
+
+// compareStringBytes is strings.Compare without converting b; the compiler does not allocate for
+// conversions that only feed comparison operators.
+func compareStringBytes(s string, b []byte) int {
+	switch {
+	case s == string(b):
+		return 0
+	case s < string(b):
+		return -1
+	}
+	return 1
+}
+
+func (ix *Index) compareRefAt(id uint32, ref string) int {
+	return strings.Compare(ix.docs[id].ref, ref)
+}
+
+func (v *indexValue) addOrig(b []byte) uint32 {
+	if v.null {
+		return 0
+	}
+	reuse := -1
+	for i := range v.origs {
+		switch {
+		case v.origs[i].s == string(b):
+			v.origs[i].n++
+			return uint32(i)
+		case v.origs[i].n == 0 && reuse < 0:
+			reuse = i
+		}
+	}
+	s := v.value // share the bytes the index already keeps when the case matches
+	if s != string(b) {
+		s = string(b)
+	}
+	if reuse >= 0 {
+		v.origs[reuse] = origCount{s: s, n: 1}
+		return uint32(reuse)
+	}
+	v.origs = append(v.origs, origCount{s: s, n: 1})
+	return uint32(len(v.origs) - 1)
+}
+
+func (ix *Index) removeLocked(id uint32, sortLater bool) {
+	d := ix.docs[id]
+	var last *indexKey
+	for _, r := range d.rows {
+		v, k := r.v, r.v.key
+		v.docs = removeID(v.docs, id)
+		if !v.null {
+			v.origs[r.orig].n--
+		}
+		if len(v.docs) == 0 {
+			if v.null {
+				k.null = nil
+			} else {
+				delete(k.values, v.value)
+			}
+		}
+		if k != last {
+			last = k
+			k.docs = removeID(k.docs, id)
+			if len(k.docs) == 0 {
+				delete(ix.keys, k.name)
+			}
+		}
+	}
+	// In a batch the order is rebuilt afterwards, which drops the id.
+	if !sortLater {
+		if i, found := slices.BinarySearchFunc(ix.order, d.ref, ix.compareRefAt); found {
+			ix.order = slices.Delete(ix.order, i, i+1)
+		}
+	}
+	ix.live.del(id)
+	delete(ix.byUID, d.uid)
+	delete(ix.byRef, d.ref)
+	ix.docs[id] = nil
+	ix.free = append(ix.free, id)
+}
+
+// insertID adds id to a sorted posting list; ingest hands out increasing ids, so it usually appends.
+func insertID(list []uint32, id uint32) []uint32 {
+	if n := len(list); n == 0 || list[n-1] < id {
+		return append(list, id)
+	}
+	i, found := slices.BinarySearch(list, id)
+	if found {
+		return list
+	}
+	return slices.Insert(list, i, id)
+}
+
+func removeID(list []uint32, id uint32) []uint32 {
+	if i, found := slices.BinarySearch(list, id); found {
+		return slices.Delete(list, i, i+1)
+	}
+	return list
+}
+
+// docSet is a bitset over internal ids.
+type docSet []uint64
+
+func (s docSet) has(id uint32) bool {
+	w := int(id >> 6)
+	return w < len(s) && s[w]&(1<<(id&63)) != 0
+}
+func (s docSet) add(id uint32) { s[id>>6] |= 1 << (id & 63) }
+func (s docSet) del(id uint32) { s[id>>6] &^= 1 << (id & 63) }
+func (s docSet) addAll(ids []uint32) {
+	for _, id := range ids {
+		s[id>>6] |= 1 << (id & 63)
+	}
+}
+func (s docSet) and(o docSet) {
+	for i := range s {
+		s[i] &= o[i]
+	}
+}
+func (s docSet) or(o docSet) {
+	for i := range s {
+		s[i] |= o[i]
+	}
+}
+func (s docSet) andNot(o docSet) {
+	for i := range s {
+		s[i] &^= o[i]
+	}
+}
+func (s docSet) count() int {
+	n := 0
+	for _, w := range s {
+		n += bits.OnesCount64(w)
+	}
+	return n
+}
+func (s docSet) empty() bool {
+	for _, w := range s {
+		if w != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// ids lists the members in id order.
+func (s docSet) ids() []uint32 {
+	out := make([]uint32, 0, s.count())
+	for i, w := range s {
+		for w != 0 {
+			out = append(out, uint32(i<<6+bits.TrailingZeros64(w)))
+			w &= w - 1
+		}
+	}
+	return out
+}
+
+// match evaluates a filter; nil means every live entity and yields nil (callers skip the test).
+func (ix *Index) match(f Filter) docSet {
+	if f == nil {
+		return nil
+	}
+	return ix.eval(f.node())
+}
+
+func (ix *Index) eval(n *filterNode) docSet {
+	switch n.op {
+	case opAll:
+		if len(n.kids) == 0 {
+			return slices.Clone(ix.live)
+		}
+		s := ix.eval(n.kids[0])
+		for _, k := range n.kids[1:] {
+			if s.empty() {
+				break
+			}
+			s.and(ix.eval(k))
+		}
+		return s
+	case opAny:
+		s := make(docSet, len(ix.live))
+		for _, k := range n.kids {
+			s.or(ix.eval(k))
+		}
+		return s
+	case opNot:
+		s := slices.Clone(ix.live)
+		s.andNot(ix.eval(n.kids[0]))
+		return s
+	}
+	s := make(docSet, len(ix.live))
+	k := ix.keys[n.key]
+	if k == nil {
+		return s
+	}
+	switch n.op {
+	case opExists:
+		s.addAll(k.docs)
+	case opIn:
+		for _, want := range n.values {
+			if v := k.values[want]; v != nil {
+				s.addAll(v.docs)
+			}
+		}
+	case opPrefix:
+		for value, v := range k.values {
+			if strings.HasPrefix(value, n.values[0]) {
+				s.addAll(v.docs)
+			}
+		}
+	}
+	return s
+}
+
+// fullText matches entities with a value containing term (SQL LIKE '%term%', so '%' and '_' in
+// the term are wildcards, as in Backstage) under any of the keys.
+func (ix *Index) fullText(term string, keys []string) docSet {
+	s := make(docSet, len(ix.live))
+	match := func(value string) bool { return strings.Contains(value, term) }
+	if strings.ContainsAny(term, "%_") {
+		pattern := "%" + term + "%"
+		match = func(value string) bool { return likeMatch(value, pattern) }
+	}
+	for _, key := range keys {
+		k := ix.keys[strings.ToLower(key)]
+		if k == nil {
+			continue
+		}
+		for value, v := range k.values {
+			if match(value) {
+				s.addAll(v.docs)
+			}
+		}
+	}
+	return s
+}
+
+// likeMatch is SQL LIKE without an escape character: '%' is any run, '_' any one character.
+func likeMatch(s, pattern string) bool {
+	for len(pattern) > 0 {
+		switch pattern[0] {
+		case '%':
+			for len(pattern) > 0 && pattern[0] == '%' {
+				pattern = pattern[1:]
+			}
+			if pattern == "" {
+				return true
+			}
+			for i := 0; i <= len(s); {
+				if likeMatch(s[i:], pattern) {
+					return true
+				}
+				if i == len(s) {
+					break
+				}
+				_, size := utf8.DecodeRuneInString(s[i:])
+				i += size
+			}
+			return false
+		case '_':
+			if s == "" {
+				return false
+			}
+			_, size := utf8.DecodeRuneInString(s)
+			s, pattern = s[size:], pattern[1:]
+		default:
+			_, psize := utf8.DecodeRuneInString(pattern)
+			if !strings.HasPrefix(s, pattern[:psize]) {
+				return false
+			}
+			s, pattern = s[psize:], pattern[psize:]
+		}
+	}
+	return s == ""
+}
+
+// sortValues picks, for every entity in m, the value of key it sorts by: the smallest for
+// ascending order and the largest for descending, nil when it has none or only nulls.
+func (ix *Index) sortValues(key string, desc bool, m docSet) []*indexValue {
+	out := make([]*indexValue, len(ix.docs))
+	k := ix.keys[strings.ToLower(key)]
+	if k == nil {
+		return out
+	}
+	if m != nil && len(k.values) > 64 {
+		if n := m.count(); n < len(k.values)/4 {
+			// Few entities against many values: look each entity's rows up instead.
+			for i, w := range m {
+				for w != 0 {
+					id := uint32(i<<6 + bits.TrailingZeros64(w))
+					w &= w - 1
+					out[id] = ix.docs[id].sortValue(k, desc)
+				}
+			}
+			return out
+		}
+	}
+	for _, v := range k.values {
+		for _, id := range v.docs {
+			if m != nil && !m.has(id) {
+				continue
+			}
+			cur := out[id]
+			if cur == nil || (!desc && v.value < cur.value) || (desc && v.value > cur.value) {
+				out[id] = v
+			}
+		}
+	}
+	return out
+}
+
+// sortValue is the entity's value of k to sort by (see sortValues); rows are sorted by key and
+// then value, so the key's rows are found by binary search and are already in value order.
+func (d *indexDoc) sortValue(k *indexKey, desc bool) *indexValue {
+	i, _ := slices.BinarySearchFunc(d.rows, k.name, func(r indexRow, name string) int { return strings.Compare(r.v.key.name, name) })
+	var best *indexValue
+	for ; i < len(d.rows) && d.rows[i].v.key == k; i++ {
+		if v := d.rows[i].v; !v.null {
+			if !desc {
+				return v
+			}
+			best = v
+		}
+	}
+	return best
+}
+
+// compareSorted orders by value (nulls last whatever the direction), then by uid, as Backstage
+// orders by the search value and then entity_id.
+func compareSorted(av *indexValue, auid string, bv *indexValue, buid string, desc, uidDesc bool) int {
+	if c := compareSortValue(av, bv, desc); c != 0 {
+		return c
+	}
+	c := strings.Compare(auid, buid)
+	if uidDesc {
+		c = -c
+	}
+	return c
+}
+
+func compareSortValue(a, b *indexValue, desc bool) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return 1
+	case b == nil:
+		return -1
+	}
+	c := strings.Compare(a.value, b.value)
+	if desc {
+		c = -c
+	}
+	return c
+}
+
+// ListRequest is GET /entities: filter, optional sort, offset paging.
+type ListRequest struct {
+	Filter Filter
+	// Order sorts on each field's lowercased search value, nulls last, then uid; none sorts by
+	// canonical ref.
+	Order  []OrderField
+	Offset int
+	// Limit 0 means no limit.
+	Limit  int
+	Fields []string
+}
+
+// List returns one page of GET /entities and whether more entities follow it.
+func (ix *Index) List(req ListRequest) (items []json.RawMessage, more bool) {
+	ix.mu.RLock()
+	m := ix.match(req.Filter)
+	var ids []uint32
+	if len(req.Order) == 0 {
+		ids = ix.inRefOrder(m)
+	} else {
+		ids = ix.members(m)
+	}
+	lo := min(max(req.Offset, 0), len(ids))
+	hi := len(ids)
+	if req.Limit > 0 && lo+req.Limit < hi {
+		hi, more = lo+req.Limit, true
+	}
+	if len(req.Order) > 0 {
+		ix.sortPrefix(ids, m, hi, req.Order)
+	}
+	raws := ix.raws(ids[lo:hi])
+	ix.mu.RUnlock()
+	return renderItems(raws, req.Fields), more
+}
+
+// inRefOrder lists the entities of m (nil: all) by canonical ref.
+func (ix *Index) inRefOrder(m docSet) []uint32 {
+	if m == nil {
+		return ix.order
+	}
+	out := make([]uint32, 0, m.count())
+	for _, id := range ix.order {
+		if m.has(id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// members lists the entities of m (nil: all) in a fresh slice the caller may reorder.
+func (ix *Index) members(m docSet) []uint32 {
+	if m == nil {
+		return slices.Clone(ix.order)
+	}
+	return m.ids()
+}
+
+// sortPrefix orders ids, the members of m, by the order fields far enough that ids[:n] is final.
+func (ix *Index) sortPrefix(ids []uint32, m docSet, n int, order []OrderField) {
+	vals := make([][]*indexValue, len(order))
+	for i, o := range order {
+		vals[i] = ix.sortValues(o.Field, o.Desc, m)
+	}
+	sortSmallest(ids, n, func(a, b uint32) int {
+		for i, o := range order {
+			if c := compareSortValue(vals[i][a], vals[i][b], o.Desc); c != 0 {
+				return c
+			}
+		}
+		return strings.Compare(ix.docs[a].uid, ix.docs[b].uid)
+	})
+}
+
+// sortSmallest reorders ids so that ids[:n] holds the n smallest in order; the rest is left in no
+// particular order. Pages are small next to the result sets they come from, so a bounded heap
+// beats sorting everything.
+func sortSmallest(ids []uint32, n int, cmp func(a, b uint32) int) {
+	n = min(n, len(ids))
+	if n == 0 {
+		return
+	}
+	if n > len(ids)/8 {
+		slices.SortFunc(ids, cmp)
+		return
+	}
+	// ids[:n] becomes a max-heap of the n smallest seen so far.
+	h := ids[:n]
+	down := func(i int) {
+		for {
+			l := 2*i + 1
+			if l >= n {
+				return
+			}
+			c := l
+			if r := l + 1; r < n && cmp(h[r], h[l]) > 0 {
+				c = r
+			}
+			if cmp(h[c], h[i]) <= 0 {
+				return
+			}
+			h[i], h[c] = h[c], h[i]
+			i = c
+		}
+	}
+	for i := n/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for j := n; j < len(ids); j++ {
+		if cmp(ids[j], h[0]) < 0 {
+			h[0], ids[j] = ids[j], h[0]
+			down(0)
+		}
+	}
+	slices.SortFunc(h, cmp)
+}
+
+func (ix *Index) raws(ids []uint32) [][]byte {
+	out := make([][]byte, len(ids))
+	for i, id := range ids {
+		out[i] = ix.docs[id].raw
+	}
+	return out
+}
+
+// renderItems applies the fields projection; it runs outside the lock because it decodes.
+func renderItems(raws [][]byte, fields []string) []json.RawMessage {
+	out := make([]json.RawMessage, len(raws))
+	for i, r := range raws {
+		if len(fields) == 0 {
+			out[i] = r
+		} else {
+			out[i] = projectRaw(r, fields)
+		}
+	}
+	return out
+}
+
+func projectRaw(raw []byte, fields []string) json.RawMessage {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // numbers pass through exactly as stored
+	var e map[string]any
+	if err := dec.Decode(&e); err != nil {
+		return json.RawMessage("{}") // stored bytes were validated on Put
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // as JSON.stringify
+	_ = enc.Encode(map[string]any(Project(Entity(e), fields)))
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// FacetCount is one value of a facet and how many entities have it.
+type FacetCount struct {
+	Value string `json:"value"`
+	Count int    `json:"count"`
+}
+
+// Facets counts, for each requested key, the entities per original-case value among those f
+// matches. Every requested facet is present in the result, keyed as requested; nulls are left out.
+// Values are ordered by count, then value.
+func (ix *Index) Facets(facets []string, f Filter) map[string][]FacetCount {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	m := ix.match(f)
+	out := make(map[string][]FacetCount, len(facets))
+	for _, facet := range facets {
+		counts := []FacetCount{}
+		if k := ix.keys[strings.ToLower(facet)]; k != nil {
+			for _, v := range k.values {
+				counts = ix.appendFacetCounts(counts, v, m)
+			}
+		}
+		slices.SortFunc(counts, func(a, b FacetCount) int {
+			if a.Count != b.Count {
+				return b.Count - a.Count
+			}
+			return strings.Compare(a.Value, b.Value)
+		})
+		out[facet] = counts
+	}
+	return out
+}
+
+func (ix *Index) appendFacetCounts(counts []FacetCount, v *indexValue, m docSet) []FacetCount {
+	variants := 0
+	for _, o := range v.origs {
+		if o.n > 0 {
+			variants++
+		}
+	}
+	if m == nil {
+		for _, o := range v.origs {
+			if o.n > 0 {
+				counts = append(counts, FacetCount{Value: o.s, Count: o.n})
+			}
+		}
+		return counts
+	}
+	if variants == 1 {
+		n := 0
+		for _, id := range v.docs {
+			if m.has(id) {
+				n++
+			}
+		}
+		if n > 0 {
+			for _, o := range v.origs {
+				if o.n > 0 {
+					counts = append(counts, FacetCount{Value: o.s, Count: n})
+				}
+			}
+		}
+		return counts
+	}
+	// Several spellings of the same value: look up which one each matching entity has.
+	per := make([]int, len(v.origs))
+	for _, id := range v.docs {
+		if !m.has(id) {
+			continue
+		}
+		for _, r := range ix.docs[id].rows {
+			if r.v == v {
+				per[r.orig]++
+				break
+			}
+		}
+	}
+	for i, n := range per {
+		if n > 0 {
+			counts = append(counts, FacetCount{Value: v.origs[i].s, Count: n})
+		}
+	}
+	return counts
+}
