@@ -138,7 +138,9 @@ func Default() Config {
 		Server:  Server{MaxBodyBytes: 4 << 20, ShutdownTimeout: Duration(20 * time.Second)},
 		Log:     Log{Level: "info"},
 		Catalog: Catalog{
-			ProcessingInterval:  Duration(100 * time.Second),
+			// Backstage's catalog dropped the relations' legacy "target" object by default in 3.0.
+			DisableRelationsCompatibility: true,
+			ProcessingInterval:            Duration(100 * time.Second),
 			ProcessingBatchSize: 500,
 			Rules:               []Rule{{Allow: []string{"Component", "API", "Location"}}},
 		},

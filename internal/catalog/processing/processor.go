@@ -96,11 +96,31 @@ func (p *Processor) Process(ctx context.Context, c Claim) Result {
 		return res.finish()
 	}
 	res.Edges = edges
+	sortRelationFields(e)
 	if strings.EqualFold(e.Kind(), "Location") {
 		p.readTargets(ctx, e, loc, origin, &res)
 	}
 	res.Processed = e
 	return res.finish()
+}
+
+// relationFields are the spec lists that only hold references; their order carries no meaning,
+// so Backstage (since catalog-backend 3.0.1) stores them sorted and a reordering is not a change.
+var relationFields = []string{"providesApis", "consumesApis", "dependsOn", "dependencyOf", "memberOf", "children", "members"}
+
+func sortRelationFields(e catalog.Entity) {
+	spec := e.Spec()
+	for _, f := range relationFields {
+		list, ok := spec[f].([]any)
+		if !ok {
+			continue
+		}
+		slices.SortStableFunc(list, func(a, b any) int {
+			as, _ := a.(string)
+			bs, _ := b.(string)
+			return strings.Compare(as, bs)
+		})
+	}
 }
 
 func (r *Result) fail(name string, err error) {
