@@ -64,6 +64,16 @@ type indexValue struct {
 	null  bool
 	docs  []uint32
 	origs []origCount
+	// Most values belong to one entity with one spelling (uids, names, titles); docs and origs
+	// start out in these, which saves two allocations per value.
+	docBuf  [1]uint32
+	origBuf [1]origCount
+}
+
+func newIndexValue(k *indexKey, value string, null bool) *indexValue {
+	v := &indexValue{key: k, value: value, null: null}
+	v.docs, v.origs = v.docBuf[:0:1], v.origBuf[:0:1]
+	return v
 }
 
 type origCount struct {
@@ -304,14 +314,14 @@ func (ix *Index) putLocked(p *preparedDoc, sortLater bool) {
 		if v == nil {
 			if r.null {
 				if k.null == nil {
-					k.null = &indexValue{key: k, null: true}
+					k.null = newIndexValue(k, "", true)
 				}
 				v = k.null
 			} else if v = k.values[string(value)]; v == nil {
 				if k.values == nil {
 					k.values = map[string]*indexValue{}
 				}
-				v = &indexValue{key: k, value: string(value)}
+				v = newIndexValue(k, string(value), false)
 				k.values[v.value] = v
 			}
 		}
