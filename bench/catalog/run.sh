@@ -20,6 +20,7 @@ cat > "$OUT/portal.yaml" <<YAML
 listen: 127.0.0.1:7007
 dataDir: $PWD/$OUT/data
 log: {level: warn}
+server: {debugListen: "127.0.0.1:6060"}
 auth:
   tokens: [{token: $TOKEN, subject: bench}]
 catalog:

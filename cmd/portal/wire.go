@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,6 +74,7 @@ type Main struct {
 	discovery []*discoveryRunner
 	listener  net.Listener
 	http      *http.Server
+	debug     *http.Server
 	cancel    context.CancelFunc
 	group     *errgroup.Group
 	closeMu   sync.Mutex
@@ -221,6 +223,30 @@ func (m *Main) startHTTP(g *errgroup.Group) error {
 		}
 		return nil
 	})
+	if cfg.Server.DebugListen != "" {
+		return m.startDebug(g, cfg.Server.DebugListen)
+	}
+	return nil
+}
+
+// startDebug serves the profiler apart from the API, so it is never exposed by accident.
+func (m *Main) startDebug(g *errgroup.Group, addr string) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("server.debugListen %s: %w", addr, err)
+	}
+	m.debug = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	g.Go(func() error {
+		if err := m.debug.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
 	return nil
 }
 
@@ -244,6 +270,9 @@ func (m *Main) Close() error {
 	}
 	m.closed = true
 	var errsOut []error
+	if m.debug != nil {
+		_ = m.debug.Close()
+	}
 	if m.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(m.Config.Server.ShutdownTimeout))
 		if err := m.http.Shutdown(ctx); err != nil {

@@ -43,6 +43,9 @@ type Database struct {
 
 // Server tunes the HTTP server.
 type Server struct {
+	// DebugListen, when set, serves Go's profiler (/debug/pprof) on its own address; keep it on
+	// loopback.
+	DebugListen     string   `yaml:"debugListen"`
 	MaxBodyBytes    int64    `yaml:"maxBodyBytes"`
 	ShutdownTimeout Duration `yaml:"shutdownTimeout"`
 }
@@ -141,8 +144,8 @@ func Default() Config {
 			// Backstage's catalog dropped the relations' legacy "target" object by default in 3.0.
 			DisableRelationsCompatibility: true,
 			ProcessingInterval:            Duration(100 * time.Second),
-			ProcessingBatchSize: 500,
-			Rules:               []Rule{{Allow: []string{"Component", "API", "Location"}}},
+			ProcessingBatchSize:           500,
+			Rules:                         []Rule{{Allow: []string{"Component", "API", "Location"}}},
 		},
 		GitHub: GitHub{Integrations: []GitHubIntegration{{Host: "github.com", APIBaseURL: "https://api.github.com/"}}},
 	}

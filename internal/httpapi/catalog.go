@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bufio"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -36,16 +37,6 @@ func (s *Server) catalogOp(id, method, path, summary string, mutating bool) huma
 	return op
 }
 
-// entitiesOutput is a JSON array of entities, as stored.
-type entitiesOutput struct {
-	Link string `header:"Link" doc:"Next page, when limit was given and more entities exist"`
-	Body []json.RawMessage
-}
-
-type entityOutput struct {
-	Body json.RawMessage
-}
-
 type listEntitiesInput struct {
 	Filter []string `query:"filter,explode" doc:"Filter set: comma-separated key=value, key= or key statements (AND); repeat for OR"`
 	Fields []string `query:"fields,explode" doc:"Dotted paths to keep, comma-separated or repeated"`
@@ -65,16 +56,6 @@ type byQueryInput struct {
 	FullTextFilterTerm   string   `query:"fullTextFilterTerm"`
 	FullTextFilterFields string   `query:"fullTextFilterFields" doc:"Comma-separated fields to search"`
 	TotalItems           string   `query:"totalItems" enum:"include,exclude," doc:"exclude skips counting"`
-}
-
-type queryOutput struct {
-	Body queryBody
-}
-
-type queryBody struct {
-	Items      []json.RawMessage `json:"items"`
-	TotalItems int               `json:"totalItems"`
-	PageInfo   pageInfo          `json:"pageInfo"`
 }
 
 type pageInfo struct {
@@ -121,12 +102,6 @@ type byRefsInput struct {
 	Body   struct {
 		EntityRefs []string `json:"entityRefs" required:"true"`
 		Fields     []string `json:"fields,omitempty"`
-	}
-}
-
-type byRefsOutput struct {
-	Body struct {
-		Items []json.RawMessage `json:"items"`
 	}
 }
 
@@ -246,8 +221,10 @@ type analyzeOutput struct {
 func (s *Server) registerCatalog() {
 	svc := s.opts.Catalog
 
-	huma.Register(s.api, s.catalogOp("getEntities", http.MethodGet, "/entities", "List entities", false),
-		func(ctx context.Context, in *listEntitiesInput) (*entitiesOutput, error) {
+	list := s.catalogOp("getEntities", http.MethodGet, "/entities", "List entities", false)
+	documentJSON(s.api, &list, []entityDoc{}, "Entities")
+	huma.Register(s.api, list,
+		func(ctx context.Context, in *listEntitiesInput) (*rawOutput, error) {
 			req := catalog.ListRequest{}
 			var err error
 			if req.Filter, err = catalog.ParseFilterParams(in.Filter); err != nil {
@@ -284,15 +261,17 @@ func (s *Server) registerCatalog() {
 				req.Limit, req.Offset, limitSet = c.Limit, c.Offset, c.Limit > 0
 			}
 			items, more := svc.Index().List(req)
-			out := &entitiesOutput{Body: nonNilRaw(items)}
+			out := arrayStream(items)
 			if limitSet && more {
 				out.Link = nextLink(ctx, req.Limit, req.Offset+req.Limit)
 			}
 			return out, nil
 		})
 
-	huma.Register(s.api, s.catalogOp("getEntitiesByQuery", http.MethodGet, "/entities/by-query", "Query entities with cursor pagination", false),
-		func(ctx context.Context, in *byQueryInput) (*queryOutput, error) {
+	byQuery := s.catalogOp("getEntitiesByQuery", http.MethodGet, "/entities/by-query", "Query entities with cursor pagination", false)
+	documentJSON(s.api, &byQuery, queryDoc{}, "A page of entities")
+	huma.Register(s.api, byQuery,
+		func(ctx context.Context, in *byQueryInput) (*rawOutput, error) {
 			req := catalog.QueryRequest{Cursor: in.Cursor, SkipTotal: in.TotalItems == "exclude"}
 			var err error
 			if in.Cursor == "" && hasParam(ctx, "cursor") {
@@ -335,8 +314,10 @@ func (s *Server) registerCatalog() {
 			return runQuery(ctx, svc, req)
 		})
 
-	huma.Register(s.api, s.catalogOp("queryEntitiesByPredicate", http.MethodPost, "/entities/by-query", "Query entities with a predicate filter", false),
-		func(ctx context.Context, in *byQueryPostInput) (*queryOutput, error) {
+	byPredicate := s.catalogOp("queryEntitiesByPredicate", http.MethodPost, "/entities/by-query", "Query entities with a predicate filter", false)
+	documentJSON(s.api, &byPredicate, queryDoc{}, "A page of entities")
+	huma.Register(s.api, byPredicate,
+		func(ctx context.Context, in *byQueryPostInput) (*rawOutput, error) {
 			b := in.Body
 			req := catalog.QueryRequest{Cursor: b.Cursor, Fields: b.Fields, SkipTotal: b.TotalItems == "exclude", Predicate: true}
 			var err error
@@ -366,13 +347,15 @@ func (s *Server) registerCatalog() {
 			return runQuery(ctx, svc, req)
 		})
 
-	huma.Register(s.api, s.catalogOp("getEntityByUid", http.MethodGet, "/entities/by-uid/{uid}", "Get an entity by uid", false),
-		func(ctx context.Context, in *byUIDInput) (*entityOutput, error) {
+	byUID := s.catalogOp("getEntityByUid", http.MethodGet, "/entities/by-uid/{uid}", "Get an entity by uid", false)
+	documentJSON(s.api, &byUID, entityDoc{}, "The entity")
+	huma.Register(s.api, byUID,
+		func(ctx context.Context, in *byUIDInput) (*rawOutput, error) {
 			raw, err := svc.GetByUID(in.UID)
 			if err != nil {
 				return nil, backstageErr(ctx, err)
 			}
-			return &entityOutput{Body: raw}, nil
+			return rawJSON(raw), nil
 		})
 
 	del := s.catalogOp("deleteEntityByUid", http.MethodDelete, "/entities/by-uid/{uid}", "Delete an entity by uid", true)
@@ -384,13 +367,15 @@ func (s *Server) registerCatalog() {
 		return nil, nil
 	})
 
-	huma.Register(s.api, s.catalogOp("getEntityByName", http.MethodGet, "/entities/by-name/{kind}/{namespace}/{name}", "Get an entity by kind, namespace and name", false),
-		func(ctx context.Context, in *byNameInput) (*entityOutput, error) {
+	byName := s.catalogOp("getEntityByName", http.MethodGet, "/entities/by-name/{kind}/{namespace}/{name}", "Get an entity by kind, namespace and name", false)
+	documentJSON(s.api, &byName, entityDoc{}, "The entity")
+	huma.Register(s.api, byName,
+		func(ctx context.Context, in *byNameInput) (*rawOutput, error) {
 			raw, err := svc.GetByRef(in.Kind, in.Namespace, in.Name)
 			if err != nil {
 				return nil, backstageErr(ctx, err)
 			}
-			return &entityOutput{Body: raw}, nil
+			return rawJSON(raw), nil
 		})
 
 	huma.Register(s.api, s.catalogOp("getEntityAncestryByName", http.MethodGet, "/entities/by-name/{kind}/{namespace}/{name}/ancestry", "Get the locations and entities an entity descends from", false),
@@ -404,8 +389,10 @@ func (s *Server) registerCatalog() {
 			return out, nil
 		})
 
-	huma.Register(s.api, s.catalogOp("getEntitiesByRefs", http.MethodPost, "/entities/by-refs", "Get many entities by ref, in request order", false),
-		func(ctx context.Context, in *byRefsInput) (*byRefsOutput, error) {
+	byRefs := s.catalogOp("getEntitiesByRefs", http.MethodPost, "/entities/by-refs", "Get many entities by ref, in request order", false)
+	documentJSON(s.api, &byRefs, byRefsDoc{}, "The entities")
+	huma.Register(s.api, byRefs,
+		func(ctx context.Context, in *byRefsInput) (*rawOutput, error) {
 			filter, err := catalog.ParseFilterParams(in.Filter)
 			if err != nil {
 				return nil, backstageErr(ctx, err)
@@ -414,9 +401,12 @@ func (s *Server) registerCatalog() {
 			if err != nil {
 				return nil, backstageErr(ctx, err)
 			}
-			out := &byRefsOutput{}
-			out.Body.Items = svc.GetByRefs(in.Body.EntityRefs, filter, fields)
-			return out, nil
+			items := svc.GetByRefs(in.Body.EntityRefs, filter, fields)
+			return streamJSON(func(w *bufio.Writer) {
+				_, _ = w.WriteString(`{"items":`)
+				writeArray(w, items)
+				_ = w.WriteByte('}')
+			}), nil
 		})
 
 	huma.Register(s.api, s.catalogOp("getEntityFacets", http.MethodGet, "/entity-facets", "Count entities by field value", false),
@@ -567,20 +557,12 @@ func (s *Server) registerCatalog() {
 		})
 }
 
-func runQuery(ctx context.Context, svc *service.Service, req catalog.QueryRequest) (*queryOutput, error) {
+func runQuery(ctx context.Context, svc *service.Service, req catalog.QueryRequest) (*rawOutput, error) {
 	res, err := svc.Index().Query(req)
 	if err != nil {
 		return nil, backstageErr(ctx, err)
 	}
-	return &queryOutput{Body: queryBody{Items: nonNilRaw(res.Items), TotalItems: res.TotalItems,
-		PageInfo: pageInfo{NextCursor: res.NextCursor, PrevCursor: res.PrevCursor}}}, nil
-}
-
-func nonNilRaw(items []json.RawMessage) []json.RawMessage {
-	if items == nil {
-		return []json.RawMessage{}
-	}
-	return items
+	return queryStream(res), nil
 }
 
 // parseInt accepts only decimal integers that round-trip, as Backstage does ("10a" and "1.0" fail).

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -57,8 +58,9 @@ type EngineConfig struct {
 // stitchBatch bounds how many final entities one transaction rebuilds; stitchDelay is how long a
 // queued entity may wait while processing is busy.
 const (
-	stitchBatch = 1000
-	stitchDelay = 2 * time.Second
+	releaseAfter = 1000
+	stitchBatch  = 1000
+	stitchDelay  = 2 * time.Second
 )
 
 type engineMetrics struct {
@@ -127,8 +129,10 @@ func (en *Engine) Run(ctx context.Context, poll time.Duration) error {
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	burst := 0
 	for {
 		n, err := en.RunOnce(ctx)
+		burst += n
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -152,6 +156,12 @@ func (en *Engine) Run(ctx context.Context, poll time.Duration) error {
 		if (n > 0 && err == nil) || (stitched > 0 && serr == nil) {
 			continue
 		}
+		if burst >= releaseAfter {
+			// A large ingest leaves tens of megabytes of parse and write scratch behind; give it back
+			// to the OS now rather than holding it at the high-water mark until the scavenger runs.
+			debug.FreeOSMemory()
+		}
+		burst = 0
 		timer.Reset(poll)
 		select {
 		case <-ctx.Done():
