@@ -31,9 +31,11 @@ import {
   FIXTURE_SET_LABEL,
   GENERATED_COUNT,
   INVISIBLE_REFS,
+  PORTAL_DEVIATIONS,
   STATIC_VISIBLE,
   STATIC_VISIBLE_REFS,
   expectedFacet,
+  expectedLocationStatus,
   expectedRelations,
   expectedSpec,
   staticByRef,
@@ -70,6 +72,38 @@ function fileLocationRefs(file) {
     // broken or missing files: only the lexical path
   }
   return refs;
+}
+
+// Portal only (PORTAL_DEVIATIONS): the Locations that carry processing errors in `status`.
+const LOCATION_STATUS = expectedLocationStatus(fileLocationRefs(PORTAL_DEVIATIONS.brokenYaml.file));
+const DEVIATIONS_OFF = PORTAL_DEVIATIONS.enabled
+  ? false
+  : 'PORTAL_COMPAT_TARGET=backstage: Backstage has neither deviation';
+
+/**
+ * Asserts `status` = {items}, the items matching `want` (see expectedLocationStatus) in any
+ * order, each shaped {type, level, message, error: {name, message}} with message
+ * "[<child ref>: ]<error.name>: <error.message>".
+ */
+function assertLocationStatus(ref, status, want) {
+  const shown = JSON.stringify(status);
+  assert.ok(status && typeof status === 'object', `${ref}: status expected, got ${shown}`);
+  assert.deepEqual(Object.keys(status), ['items'], `${ref}: status keys in ${shown}`);
+  assert.ok(Array.isArray(status.items), `${ref}: status.items in ${shown}`);
+  assert.equal(status.items.length, want.length, `${ref}: number of status items in ${shown}`);
+  const remaining = [...status.items];
+  for (const w of want) {
+    const i = remaining.findIndex(item => typeof item?.message === 'string' && w.message.test(item.message));
+    assert.ok(i !== -1, `${ref}: no status item matching ${w.message} in ${shown}`);
+    const [item] = remaining.splice(i, 1);
+    assert.deepEqual(Object.keys(item).sort(), ['error', 'level', 'message', 'type'], `${ref}: ${item.message}`);
+    assert.equal(item.type, w.type, `${ref}: type of ${item.message}`);
+    assert.equal(item.level, w.level, `${ref}: level of ${item.message}`);
+    assert.equal(item.error?.name, w.errorName, `${ref}: error.name of ${item.message}`);
+    assert.equal(typeof item.error.message, 'string', `${ref}: error.message of ${item.message}`);
+    const prefix = w.ref ? `${w.ref}: ` : '';
+    assert.equal(item.message, `${prefix}${item.error.name}: ${item.error.message}`, `${ref}: message`);
+  }
 }
 
 async function staticEntities(extra = {}) {
@@ -114,7 +148,7 @@ describe('ingestion of the fixture catalog', () => {
     assert.equal(items.length, N);
   });
 
-  test('invalid entities, the file with a YAML error and its Location stay out', async () => {
+  test('invalid entities and the broken document stay out (Backstage: also the whole broken file and its Location)', async () => {
     for (const ref of INVISIBLE_REFS) {
       assert.equal(await client.getEntityByRef(ref, opts), undefined, ref);
     }
@@ -139,6 +173,7 @@ describe('ingestion of the fixture catalog', () => {
 });
 
 describe('entity shape', () => {
+  // `status` only on the Locations of PORTAL_DEVIATIONS (never in Backstage mode).
   const ALLOWED_ROOT = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'relations']);
   const ALLOWED_META = new Set([
     'name',
@@ -157,7 +192,10 @@ describe('entity shape', () => {
     for (const { ref, entity: want } of STATIC_VISIBLE) {
       const got = all.get(ref);
       assert.ok(got, ref);
-      for (const key of Object.keys(got)) assert.ok(ALLOWED_ROOT.has(key), `${ref}: root key ${key}`);
+      for (const key of Object.keys(got)) {
+        const allowed = ALLOWED_ROOT.has(key) || (key === 'status' && LOCATION_STATUS.has(ref));
+        assert.ok(allowed, `${ref}: root key ${key}`);
+      }
       for (const key of Object.keys(got.metadata)) {
         assert.ok(ALLOWED_META.has(key), `${ref}: metadata key ${key}`);
       }
@@ -169,7 +207,8 @@ describe('entity shape', () => {
         assert.deepEqual(got.metadata[key], want.metadata[key], `${ref}: metadata.${key}`);
       }
       assert.deepEqual(got.spec, expectedSpec(want), `${ref}: spec (relation arrays sorted)`);
-      assert.equal(got.status, undefined, `${ref}: no status without processing errors`);
+      if (LOCATION_STATUS.has(ref)) assertLocationStatus(ref, got.status, LOCATION_STATUS.get(ref));
+      else assert.equal(got.status, undefined, `${ref}: no status without processing errors`);
     }
   });
 
@@ -233,6 +272,82 @@ describe('entity shape', () => {
       statusPage.relations.find(r => r.type === 'ownedBy'),
       { type: 'ownedBy', targetRef: 'group:ops/platform' },
     );
+  });
+});
+
+// The two deliberate differences from Backstage (PORTAL_DEVIATIONS in fixture-model.mjs).
+// Skipped against Backstage; the other tests cover the Backstage side (INVISIBLE_REFS, no
+// `status` anywhere).
+describe('Portal deviations from Backstage', { skip: DEVIATIONS_OFF }, () => {
+  const { brokenYaml, invalidChildren } = PORTAL_DEVIATIONS;
+
+  test('broken YAML: the valid documents of the file and its Location are visible', async () => {
+    const { items } = await client.getEntitiesByRefs({ entityRefs: brokenYaml.visibleRefs }, opts);
+    items.forEach((e, i) => {
+      assert.ok(e, `${brokenYaml.visibleRefs[i]} should be visible`);
+      assert.deepEqual(e, all.get(brokenYaml.visibleRefs[i]));
+    });
+    assert.equal(await client.getEntityByRef('component:default/broken-document', opts), undefined);
+    const owner = all.get('group:default/team-identity');
+    for (const ref of brokenYaml.visibleRefs.filter(r => r.startsWith('component:'))) {
+      assert.deepEqual(all.get(ref).relations, [{ type: 'ownedBy', targetRef: 'group:default/team-identity' }], ref);
+      assert.ok(
+        owner.relations.some(r => r.type === 'ownerOf' && r.targetRef === ref),
+        `group:default/team-identity ownerOf ${ref}`,
+      );
+    }
+  });
+
+  test('broken YAML: the valid documents are emitted by the Location that read the file', async () => {
+    const generated = `location:default/${generatedLocationName(originRef)}`;
+    for (const ref of brokenYaml.visibleRefs.filter(r => r.startsWith('component:'))) {
+      const res = await client.getEntityAncestors({ entityRef: ref }, opts);
+      assert.deepEqual(
+        res.items.map(i => [refOfEntity(i.entity), i.parentEntityRefs]),
+        [
+          [ref, [brokenYaml.location]],
+          [brokenYaml.location, [generated]],
+          [generated, []],
+        ],
+        ref,
+      );
+    }
+  });
+
+  test('broken YAML: the Location that read the file reports the YAML error in status.items', async () => {
+    const loc = await client.getEntityByRef(brokenYaml.location, opts);
+    assert.ok(loc, brokenYaml.location);
+    assertLocationStatus(brokenYaml.location, loc.status, LOCATION_STATUS.get(brokenYaml.location));
+  });
+
+  test('invalid children stay invisible; their Location lists each error in status.items', async () => {
+    const { items } = await client.getEntitiesByRefs({ entityRefs: invalidChildren.refs }, opts);
+    assert.deepEqual(items, invalidChildren.refs.map(() => undefined));
+    const loc = await client.getEntityByRef(invalidChildren.location, opts);
+    assert.ok(loc, invalidChildren.location);
+    assertLocationStatus(invalidChildren.location, loc.status, LOCATION_STATUS.get(invalidChildren.location));
+  });
+
+  test('status is returned by every read: by-uid, by-refs, by-query and fields', async () => {
+    for (const ref of LOCATION_STATUS.keys()) {
+      const want = all.get(ref);
+      assert.ok(want?.status, `${ref}: status`);
+      const byUid = await rawJson(`/entities/by-uid/${want.metadata.uid}`);
+      assert.equal(byUid.status, 200, byUid.text);
+      assert.deepEqual(byUid.body.status, want.status, `${ref}: by-uid`);
+      const { items } = await client.getEntitiesByRefs({ entityRefs: [ref] }, opts);
+      assert.deepEqual(items[0].status, want.status, `${ref}: by-refs`);
+      const query = await client.queryEntities(
+        { filter: { ...STATIC, kind: 'location', 'metadata.name': want.metadata.name } },
+        opts,
+      );
+      assert.deepEqual(query.items.map(e => e.status), [want.status], `${ref}: by-query`);
+      const fields = await client.getEntities(
+        { filter: { 'metadata.name': want.metadata.name, kind: 'location' }, fields: ['status'] },
+        opts,
+      );
+      assert.deepEqual(fields.items, [{ status: want.status }], `${ref}: fields=status`);
+    }
   });
 });
 
@@ -733,7 +848,7 @@ describe('queryEntities', () => {
     assert.equal(res.pageInfo.nextCursor, undefined);
   });
 
-  test('without a limit all 60 fixtures fit on one page (default limit is 200)', async () => {
+  test(`without a limit all ${N} fixtures fit on one page (default limit is 200)`, async () => {
     const res = await client.queryEntities({ filter: STATIC, fields: REF_FIELDS }, opts);
     assert.equal(res.items.length, N);
     assert.equal(res.totalItems, N);

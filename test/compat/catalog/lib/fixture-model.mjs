@@ -12,6 +12,17 @@
 
 export const FIXTURE_SET_LABEL = 'portal.test/fixture-set';
 
+// Which catalog the suite is checked against. Portal (the default) differs from Backstage in
+// exactly the ways listed in PORTAL_DEVIATIONS below; PORTAL_COMPAT_TARGET=backstage (set by
+// backstage-reference/run.sh) switches every expectation back to Backstage's behaviour.
+const COMPAT_TARGETS = ['portal', 'backstage'];
+export const COMPAT_TARGET = process.env.PORTAL_COMPAT_TARGET || 'portal';
+if (!COMPAT_TARGETS.includes(COMPAT_TARGET)) {
+  throw new Error(
+    `PORTAL_COMPAT_TARGET=${COMPAT_TARGET} is not one of ${COMPAT_TARGETS.join(', ')}`,
+  );
+}
+
 const V1 = 'backstage.io/v1alpha1';
 
 function staticLabels(extra = {}) {
@@ -73,7 +84,8 @@ const allYaml = [
     // Kept in its own Location on purpose: in Backstage a read error (here a YAML syntax
     // error) makes the processing of the Location that read the file fail as a whole, so
     // nothing that Location would emit is written, not even the valid documents of the same
-    // file. Isolating it keeps the rest of the catalog loading.
+    // file. Isolating it keeps the rest of the catalog loading. Portal loads the valid
+    // documents and reports the error on this Location instead (PORTAL_DEVIATIONS).
     apiVersion: V1,
     kind: 'Location',
     metadata: {
@@ -430,24 +442,12 @@ const invalidEntityYaml = [
   },
 ];
 
-// Entities that are written in fixtures but must NOT be visible through the API.
-export const INVISIBLE_REFS = [
-  // fails validation (kind schema)
-  'component:default/invalid-missing-spec',
-  // fails validation (metadata.name format)
-  'component:default/-invalid-name-',
-  // the Location whose only target has a YAML syntax error fails processing on its very
-  // first run, so it never gets a processed entity and is never stitched
-  'location:default/compat-fixtures-broken',
-  // the valid documents of the file with the YAML error are never emitted (see above)
-  'component:default/broken-neighbour-a',
-  'component:default/broken-neighbour-b',
-];
-
-// Hand-written on purpose: the middle document has a YAML syntax error.
+// Hand-written on purpose: the middle document has a YAML syntax error. Its valid
+// documents are BROKEN_YAML_VALID_DOCS below (fixtures.test.mjs checks that each of them
+// appears here exactly as write-fixtures.mjs would render it).
 export const BROKEN_YAML_TEXT = `# A file with a YAML syntax error in its second document.
-# Backstage fails the processing of the Location that reads this file, so none of the
-# documents here (not even the valid ones) reach the catalog.
+# Backstage fails the Location that reads this file, so none of its documents load there;
+# Portal loads the valid ones and reports the error on that Location (PORTAL_DEVIATIONS).
 apiVersion: backstage.io/v1alpha1
 kind: Component
 metadata:
@@ -478,6 +478,115 @@ spec:
   lifecycle: production
   owner: team-identity
 `;
+
+/** The documents of BROKEN_YAML_TEXT that parse (the first and the third). */
+export const BROKEN_YAML_VALID_DOCS = [
+  {
+    apiVersion: V1,
+    kind: 'Component',
+    metadata: { name: 'broken-neighbour-a', labels: staticLabels() },
+    spec: { type: 'service', lifecycle: 'production', owner: 'team-identity' },
+  },
+  {
+    apiVersion: V1,
+    kind: 'Component',
+    metadata: { name: 'broken-neighbour-b', labels: staticLabels() },
+    spec: { type: 'service', lifecycle: 'production', owner: 'team-identity' },
+  },
+];
+
+// ---------------------------------------------------------------------------------------
+// PORTAL_DEVIATIONS: where Portal deliberately differs from Backstage.
+//
+// Portal's requirement: an invalid entity or broken YAML never stops the others in its file
+// from loading; the error is stored on the entity or location and returned by the API.
+// Backstage instead drops a whole Location's output on a read error and keeps validation
+// errors of emitted entities out of the API. Everything else in this suite is Backstage's
+// behaviour. With PORTAL_COMPAT_TARGET=backstage, `enabled` is false and the expectations
+// are Backstage's (no extra entities, no `status` anywhere).
+// ---------------------------------------------------------------------------------------
+
+const PROCESSING_ERROR = 'backstage.io/catalog-processing';
+
+export const PORTAL_DEVIATIONS = {
+  enabled: COMPAT_TARGET === 'portal',
+
+  // 1. Broken YAML in one document of a file. Backstage fails the processing of the
+  //    Location that read the file, so neither the file's valid documents nor (failing on
+  //    its first run) that Location are ever visible. Portal writes the valid documents
+  //    (with their relations, like any entity) and the Location, whose `status.items` holds
+  //    the YAML error. These refs are invisible in Backstage and visible in Portal.
+  brokenYaml: {
+    location: 'location:default/compat-fixtures-broken',
+    file: 'broken-yaml.yaml',
+    visibleRefs: [
+      'location:default/compat-fixtures-broken',
+      'component:default/broken-neighbour-a',
+      'component:default/broken-neighbour-b',
+    ],
+  },
+
+  // 2. Children that fail validation. Both keep them invisible, but Portal lists each one's
+  //    error in `status.items` of the Location that emitted it (Backstage shows nothing).
+  invalidChildren: {
+    location: 'location:default/compat-fixtures',
+    refs: ['component:default/invalid-missing-spec', 'component:default/-invalid-name-'],
+  },
+};
+
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The `status.items` Portal returns on a Location (keyed by ref), each item described by
+ * {type, level, errorName, message: RegExp}; the items' order is not specified. Empty in
+ * Backstage mode: there no entity has a `status`.
+ *
+ * `fileRefs` are the acceptable `file:` location refs of the broken file (the path as
+ * resolved by the test, or with symlinks resolved).
+ */
+export function expectedLocationStatus(fileRefs) {
+  if (!PORTAL_DEVIATIONS.enabled) return new Map();
+  const files = [...fileRefs].map(escapeRegExp).join('|');
+  return new Map([
+    [
+      PORTAL_DEVIATIONS.brokenYaml.location,
+      [
+        {
+          type: PROCESSING_ERROR,
+          level: 'error',
+          errorName: 'InputError',
+          message: new RegExp(`^InputError: (?:${files}): YAML error at line \\d+`),
+        },
+      ],
+    ],
+    [
+      PORTAL_DEVIATIONS.invalidChildren.location,
+      PORTAL_DEVIATIONS.invalidChildren.refs.map(ref => ({
+        type: PROCESSING_ERROR,
+        level: 'error',
+        errorName: 'InputError',
+        ref,
+        message: new RegExp(`^${escapeRegExp(ref)}: InputError: Policy check failed for ${escapeRegExp(ref)}`),
+      })),
+    ],
+  ]);
+}
+
+// Entities that are written in fixtures but must NOT be visible through the API.
+export const INVISIBLE_REFS = [
+  // fails validation (kind schema)
+  'component:default/invalid-missing-spec',
+  // fails validation (metadata.name format)
+  'component:default/-invalid-name-',
+  // the document with the YAML syntax error itself
+  'component:default/broken-document',
+  // Backstage only (PORTAL_DEVIATIONS.brokenYaml): the Location whose only target has a
+  // YAML syntax error fails processing on its very first run, so it never gets a processed
+  // entity and is never stitched; the valid documents of that file are never emitted.
+  ...(PORTAL_DEVIATIONS.enabled ? [] : PORTAL_DEVIATIONS.brokenYaml.visibleRefs),
+];
 
 export const STATIC_FILES = {
   'all.yaml': allYaml,
@@ -590,8 +699,17 @@ export function refOf(entity) {
 
 const invisible = new Set(INVISIBLE_REFS);
 
+/**
+ * Every parseable document of the static catalog, by file (relative to fixtures/): the
+ * generated files plus the valid documents of the hand-written broken one.
+ */
+export const STATIC_DOCUMENTS = {
+  ...STATIC_FILES,
+  [PORTAL_DEVIATIONS.brokenYaml.file]: BROKEN_YAML_VALID_DOCS,
+};
+
 /** All static entities that must be visible, with the file (relative to fixtures/) they come from. */
-export const STATIC_VISIBLE = Object.entries(STATIC_FILES).flatMap(([file, docs]) =>
+export const STATIC_VISIBLE = Object.entries(STATIC_DOCUMENTS).flatMap(([file, docs]) =>
   docs.filter(e => !invisible.has(refOf(e))).map(entity => ({ file, entity, ref: refOf(entity) })),
 );
 
