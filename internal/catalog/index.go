@@ -258,8 +258,11 @@ func (ix *Index) PutBatch(raws [][]byte, deletes []string) error {
 func (ix *Index) putLocked(p *preparedDoc, sortLater bool) {
 	if id, ok := ix.byUID[p.uid]; ok {
 		old := ix.docs[id]
-		if old.ref == p.ref && bytes.Equal(old.raw, p.raw) {
-			return // re-stitches that change nothing are common
+		if old.ref == p.ref {
+			if !bytes.Equal(old.raw, p.raw) { // re-stitches that change nothing are common
+				ix.replaceLocked(id, old, p)
+			}
+			return
 		}
 		ix.removeLocked(id, sortLater)
 	}
@@ -279,55 +282,15 @@ func (ix *Index) putLocked(p *preparedDoc, sortLater bool) {
 		}
 	}
 
-	d := &indexDoc{raw: p.raw, uid: p.uid, ref: p.ref, rows: make([]indexRow, 0, len(p.rows))}
 	// Entities arriving together tend to share most keys and many values (same kind, same
-	// location), and rows are sorted, so walking the previous entity's rows alongside replaces
-	// most map lookups with comparisons.
-	var prev []indexRow
+	// location), so the previous entity's rows serve as a lookup shortcut.
+	var hint []indexRow
 	if ix.prev != nil && ix.docs[ix.prevID] == ix.prev {
-		prev = ix.prev.rows
+		hint = ix.prev.rows
 	}
-	var k *indexKey
-	for _, r := range p.rows {
-		key, value := p.bytes(r.lower), p.bytes(r.lowerV)
-		var v *indexValue
-		for len(prev) > 0 && compareIndexValue(prev[0].v, key, r.null, value) < 0 {
-			prev = prev[1:]
-		}
-		if len(prev) > 0 && prev[0].v.key.name == string(key) {
-			if c := prev[0].v; c.null == r.null && c.value == string(value) {
-				v = c
-			}
-			if k == nil || k.name != string(key) {
-				k = prev[0].v.key
-				k.docs = insertID(k.docs, id)
-			}
-		}
-		if k == nil || k.name != string(key) {
-			k = ix.keys[string(key)]
-			if k == nil {
-				k = &indexKey{name: string(key)}
-				ix.keys[k.name] = k
-			}
-			k.docs = insertID(k.docs, id)
-		}
-		if v == nil {
-			if r.null {
-				if k.null == nil {
-					k.null = newIndexValue(k, "", true)
-				}
-				v = k.null
-			} else if v = k.values[string(value)]; v == nil {
-				if k.values == nil {
-					k.values = map[string]*indexValue{}
-				}
-				v = newIndexValue(k, string(value), false)
-				k.values[v.value] = v
-			}
-		}
-		v.docs = insertID(v.docs, id)
-		d.rows = append(d.rows, indexRow{v: v, orig: v.addOrig(p.bytes(r.value))})
-	}
+	d := &indexDoc{raw: p.raw, uid: p.uid, ref: p.ref}
+	d.rows, _ = ix.linkRows(id, p, nil, hint)
+	ix.relinkKeys(id, nil, d.rows)
 
 	ix.docs[id] = d
 	ix.prev, ix.prevID = d, id
@@ -339,6 +302,142 @@ func (ix *Index) putLocked(p *preparedDoc, sortLater bool) {
 		ix.order = slices.Insert(ix.order, i, id)
 	} else {
 		ix.order = append(ix.order, id)
+	}
+}
+
+// replaceLocked swaps in a new version of an entity under the same id and ref. A re-stitch
+// usually changes a handful of rows, and rows both versions share keep their postings, which
+// spares rewriting the long lists (kind, namespace, lifecycle) every time.
+func (ix *Index) replaceLocked(id uint32, old *indexDoc, p *preparedDoc) {
+	d := &indexDoc{raw: p.raw, uid: p.uid, ref: p.ref}
+	var gone []indexRow
+	d.rows, gone = ix.linkRows(id, p, old.rows, nil)
+	for _, r := range gone {
+		ix.unlinkRow(id, r)
+	}
+	ix.relinkKeys(id, old.rows, d.rows)
+	ix.docs[id] = d
+	ix.prev, ix.prevID = d, id
+}
+
+// linkRows resolves the scanned rows of entity id to index values and adds id to the postings of
+// those not in base, the rows id already has; it returns the new rows and the base rows that are
+// gone. hint rows, of another entity, only save lookups. Key-level postings are left to
+// relinkKeys.
+func (ix *Index) linkRows(id uint32, p *preparedDoc, base, hint []indexRow) (rows, gone []indexRow) {
+	rows = make([]indexRow, 0, len(p.rows))
+	var k *indexKey
+	for _, r := range p.rows {
+		key, value, orig := p.bytes(r.lower), p.bytes(r.lowerV), p.bytes(r.value)
+		for len(base) > 0 && compareIndexValue(base[0].v, key, r.null, value) < 0 {
+			gone, base = append(gone, base[0]), base[1:]
+		}
+		if len(base) > 0 && compareIndexValue(base[0].v, key, r.null, value) == 0 {
+			kept := base[0]
+			base = base[1:]
+			if v := kept.v; !v.null && v.origs[kept.orig].s != string(orig) {
+				v.origs[kept.orig].n--
+				kept.orig = v.addOrig(orig)
+			}
+			rows = append(rows, kept)
+			k = kept.v.key
+			continue
+		}
+
+		var v *indexValue
+		for len(hint) > 0 && compareIndexValue(hint[0].v, key, r.null, value) < 0 {
+			hint = hint[1:]
+		}
+		if len(hint) > 0 && hint[0].v.key.name == string(key) {
+			k = hint[0].v.key
+			if c := hint[0].v; c.null == r.null && c.value == string(value) {
+				v = c
+			}
+		}
+		if k == nil || k.name != string(key) {
+			if k = ix.keys[string(key)]; k == nil {
+				k = &indexKey{name: string(key)}
+				ix.keys[k.name] = k
+			}
+		}
+		if v == nil {
+			v = k.value(value, r.null)
+		}
+		v.docs = insertID(v.docs, id)
+		rows = append(rows, indexRow{v: v, orig: v.addOrig(orig)})
+	}
+	return rows, append(gone, base...)
+}
+
+// value finds or creates the key's value (or its null).
+func (k *indexKey) value(value []byte, null bool) *indexValue {
+	if null {
+		if k.null == nil {
+			k.null = newIndexValue(k, "", true)
+		}
+		return k.null
+	}
+	v := k.values[string(value)]
+	if v == nil {
+		if k.values == nil {
+			k.values = map[string]*indexValue{}
+		}
+		v = newIndexValue(k, string(value), false)
+		k.values[v.value] = v
+	}
+	return v
+}
+
+// unlinkRow drops entity id from one value's postings, and the value once nobody has it.
+func (ix *Index) unlinkRow(id uint32, r indexRow) {
+	v, k := r.v, r.v.key
+	v.docs = removeID(v.docs, id)
+	if !v.null {
+		v.origs[r.orig].n--
+	}
+	if len(v.docs) == 0 {
+		if v.null {
+			k.null = nil
+		} else {
+			delete(k.values, v.value)
+		}
+	}
+}
+
+// relinkKeys moves entity id between key postings from the keys of old rows to those of cur
+// rows, deleting keys nobody has any more. Rows are sorted by key, so one merge pass does it.
+func (ix *Index) relinkKeys(id uint32, old, cur []indexRow) {
+	for len(old) > 0 || len(cur) > 0 {
+		var ko, kn *indexKey
+		c := 1
+		if len(old) > 0 {
+			ko, c = old[0].v.key, -1
+		}
+		if len(cur) > 0 {
+			kn = cur[0].v.key
+			if ko != nil {
+				c = strings.Compare(ko.name, kn.name)
+			}
+		}
+		if c <= 0 {
+			for len(old) > 0 && old[0].v.key == ko {
+				old = old[1:]
+			}
+		}
+		if c >= 0 {
+			for len(cur) > 0 && cur[0].v.key == kn {
+				cur = cur[1:]
+			}
+		}
+		switch {
+		case c < 0:
+			ko.docs = removeID(ko.docs, id)
+			if len(ko.docs) == 0 {
+				delete(ix.keys, ko.name)
+			}
+		case c > 0:
+			kn.docs = insertID(kn.docs, id)
+		}
 	}
 }
 
@@ -400,28 +499,10 @@ func (v *indexValue) addOrig(b []byte) uint32 {
 
 func (ix *Index) removeLocked(id uint32, sortLater bool) {
 	d := ix.docs[id]
-	var last *indexKey
 	for _, r := range d.rows {
-		v, k := r.v, r.v.key
-		v.docs = removeID(v.docs, id)
-		if !v.null {
-			v.origs[r.orig].n--
-		}
-		if len(v.docs) == 0 {
-			if v.null {
-				k.null = nil
-			} else {
-				delete(k.values, v.value)
-			}
-		}
-		if k != last {
-			last = k
-			k.docs = removeID(k.docs, id)
-			if len(k.docs) == 0 {
-				delete(ix.keys, k.name)
-			}
-		}
+		ix.unlinkRow(id, r)
 	}
+	ix.relinkKeys(id, d.rows, nil)
 	// In a batch the order is rebuilt afterwards, which drops the id.
 	if !sortLater {
 		if i, found := slices.BinarySearchFunc(ix.order, d.ref, ix.compareRefAt); found {

@@ -245,6 +245,59 @@ func BenchmarkIndexPutBatch10k(b *testing.B) {
 	b.ReportMetric(float64(heap)/(1<<20), "heap-MiB")
 }
 
+// BenchmarkIndexPutBatchReplace10k re-stitches a whole 10k catalog into a full index, every entity
+// with a changed annotation.
+func BenchmarkIndexPutBatchReplace10k(b *testing.B) {
+	raws := benchCatalog(10000)
+	changed := make([][]byte, len(raws))
+	for i, raw := range raws {
+		changed[i] = []byte(strings.Replace(string(raw), `"annotations":{`, `"annotations":{"x":"y",`, 1))
+	}
+	ix := NewIndex()
+	require.NoError(b, ix.PutBatch(raws, nil))
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		next := changed
+		if i%2 == 1 {
+			next = raws
+		}
+		if err := ix.PutBatch(next, nil); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkIndexDeleteBatch5k removes half of a 10k catalog in one batch, as unregistering a big
+// location does, and puts it back.
+func BenchmarkIndexDeleteBatch5k(b *testing.B) {
+	raws := benchCatalog(10000)
+	var uids []string
+	var back [][]byte
+	for i, raw := range raws {
+		if i%2 == 0 {
+			var e Entity
+			require.NoError(b, json.Unmarshal(raw, &e))
+			uids = append(uids, e.UID())
+			back = append(back, raw)
+		}
+	}
+	ix := NewIndex()
+	require.NoError(b, ix.PutBatch(raws, nil))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := ix.PutBatch(nil, uids); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		require.NoError(b, ix.PutBatch(back, nil))
+		b.StartTimer()
+	}
+}
+
 // BenchmarkIndexPut measures one-at-a-time updates into a full index, the steady-state stitch path.
 func BenchmarkIndexPut(b *testing.B) {
 	ix, raws := mustBenchIndex(b, 10000)

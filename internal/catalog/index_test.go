@@ -330,6 +330,7 @@ func TestIndexQuery(t *testing.T) {
 		{"full text defaults to metadata.uid", QueryRequest{FullTextTerm: "UID-0"}, []string{"svc-00", "svc-01", "svc-02", "svc-03", "svc-04", "svc-05", "svc-06", "svc-07", "svc-08", "svc-09"}},
 		{"full text defaults to the order field", QueryRequest{FullTextTerm: " service b ", OrderFields: []OrderField{{Field: "metadata.title"}}}, []string{"svc-08"}},
 		{"full text searches the given fields", QueryRequest{FullTextTerm: "billing", FullTextFields: []string{"metadata.name", "Metadata.Description"}}, []string{"api-x"}},
+		{"full text fields may come comma-joined", QueryRequest{FullTextTerm: "billing", FullTextFields: []string{"metadata.name,metadata.description"}}, []string{"api-x"}},
 		{"underscore in the term is a LIKE wildcard", QueryRequest{FullTextTerm: "svc_0", FullTextFields: []string{"metadata.name"}, Limit: 2, LimitSet: true}, []string{"svc-00", "svc-01"}},
 		{"percent in the term is a LIKE wildcard", QueryRequest{FullTextTerm: "the%api", FullTextFields: []string{"metadata.description"}}, []string{"api-x"}},
 		{"a blank term does not filter", QueryRequest{FullTextTerm: "  ", Filter: mustFilter(t, "kind=api")}, []string{"api-x"}},
@@ -733,4 +734,111 @@ func TestSortSmallest(t *testing.T) {
 			})
 		}
 	}
+}
+
+// indexState renders everything the index knows about search rows, keyed by uid, so that two
+// indexes holding the same entities can be compared however they got there.
+func indexState(ix *Index) map[string]string {
+	out := map[string]string{}
+	for name, k := range ix.keys {
+		var uids []string
+		for _, id := range k.docs {
+			uids = append(uids, ix.docs[id].uid)
+		}
+		slices.Sort(uids)
+		out[name] = fmt.Sprint(uids)
+		vals := map[string]*indexValue{}
+		for value, v := range k.values {
+			vals[value] = v
+		}
+		if k.null != nil {
+			vals["<null>"] = k.null
+		}
+		for value, v := range vals {
+			var uids []string
+			for _, id := range v.docs {
+				uids = append(uids, ix.docs[id].uid)
+			}
+			slices.Sort(uids)
+			var origs []string
+			for _, o := range v.origs {
+				if o.n > 0 {
+					origs = append(origs, fmt.Sprint(o.s, "x", o.n))
+				}
+			}
+			slices.Sort(origs)
+			out[name+"="+value] = fmt.Sprint(uids, origs)
+		}
+	}
+	return out
+}
+
+func TestIndexReplacementMatchesAFreshBuild(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	versions := func() [][]byte { return randomCatalog(t, rng, 60) }
+	ix := mustIndex(t, versions()...)
+	var current [][]byte
+	for round := range 20 {
+		next := versions()
+		// Same uids and refs, different contents; sometimes only some entities change.
+		for i := range next {
+			if rng.IntN(3) == 0 && current != nil {
+				next[i] = current[i]
+			}
+		}
+		if round%2 == 0 {
+			for _, raw := range next {
+				require.NoError(t, ix.Put(raw))
+			}
+		} else {
+			require.NoError(t, ix.PutBatch(next, nil))
+		}
+		current = next
+		t.Run(fmt.Sprintf("after round %d the index equals one built from scratch", round), func(t *testing.T) {
+			require.Equal(t, indexState(mustIndex(t, current...)), indexState(ix))
+			items, _ := ix.List(ListRequest{})
+			require.Len(t, items, 60)
+		})
+	}
+	t.Run("a changed spelling moves the facet count", func(t *testing.T) {
+		ix := mustIndex(t, testEntity(t, "Component", "a", "u1", map[string]any{"spec.type": "Service"}), testEntity(t, "Component", "b", "u2", map[string]any{"spec.type": "Service"}))
+		require.NoError(t, ix.Put(testEntity(t, "Component", "a", "u1", map[string]any{"spec.type": "SERVICE"})))
+		require.Equal(t, []FacetCount{{Value: "SERVICE", Count: 1}, {Value: "Service", Count: 1}}, ix.Facets([]string{"spec.type"}, nil)["spec.type"])
+		require.NoError(t, ix.Put(testEntity(t, "Component", "b", "u2", map[string]any{"spec.type": "SERVICE"})))
+		require.Equal(t, []FacetCount{{Value: "SERVICE", Count: 2}}, ix.Facets([]string{"spec.type"}, nil)["spec.type"])
+	})
+	t.Run("keys that disappear from the only entity having them are forgotten", func(t *testing.T) {
+		ix := mustIndex(t, testEntity(t, "Component", "a", "u1", map[string]any{"spec.only": "x", "spec.null": nil}))
+		require.NoError(t, ix.Put(testEntity(t, "Component", "a", "u1", map[string]any{"spec.other": "y"})))
+		require.NotContains(t, ix.keys, "spec.only")
+		require.NotContains(t, ix.keys, "spec.null")
+		require.Contains(t, ix.keys, "spec.other")
+	})
+}
+
+func TestIndexSortsASmallSelectionAmongManyValues(t *testing.T) {
+	var raws [][]byte
+	for i := range 300 {
+		extra := map[string]any{"metadata.title": fmt.Sprintf("T%03d", 299-i)}
+		if i%50 == 0 {
+			extra["spec.pick"] = "yes"
+			extra["metadata.aliases"] = []any{fmt.Sprintf("b%03d", i), fmt.Sprintf("a%03d", 299-i)}
+		}
+		raws = append(raws, testEntity(t, "Component", fmt.Sprintf("c%03d", i), fmt.Sprintf("u%03d", i), extra))
+	}
+	ix := mustIndex(t, raws...)
+	f := mustFilter(t, "spec.pick=yes")
+	t.Run("ascending by a single-valued key", func(t *testing.T) {
+		items, _ := ix.List(ListRequest{Filter: f, Order: []OrderField{{Field: "metadata.title"}}})
+		require.Equal(t, []string{"c250", "c200", "c150", "c100", "c050", "c000"}, itemNames(t, items))
+	})
+	t.Run("an array key sorts ascending by its smallest element", func(t *testing.T) {
+		items, _ := ix.List(ListRequest{Filter: f, Order: []OrderField{{Field: "metadata.aliases"}}})
+		require.Equal(t, []string{"c250", "c200", "c150", "c100", "c050", "c000"}, itemNames(t, items))
+	})
+	t.Run("an array key sorts descending by its largest element", func(t *testing.T) {
+		resp, err := ix.Query(QueryRequest{Filter: f, OrderFields: []OrderField{{Field: "metadata.aliases", Desc: true}}})
+		require.NoError(t, err)
+		require.Equal(t, []string{"c250", "c200", "c150", "c100", "c050", "c000"}, itemNames(t, resp.Items))
+	})
 }

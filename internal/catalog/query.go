@@ -336,9 +336,12 @@ func newQueryCursor(req QueryRequest) (*queryCursor, Filter) {
 	}
 	if term := strings.TrimSpace(req.FullTextTerm); term != "" {
 		ft := &cursorFullText{Term: term}
-		for _, f := range req.FullTextFields {
-			if f = strings.TrimSpace(f); f != "" {
-				ft.Fields = append(ft.Fields, strings.ToLower(f))
+		// The client sends the fields comma-joined in one parameter; accept them split or not.
+		for _, joined := range req.FullTextFields {
+			for _, f := range strings.Split(joined, ",") {
+				if f = strings.TrimSpace(f); f != "" {
+					ft.Fields = append(ft.Fields, strings.ToLower(f))
+				}
 			}
 		}
 		c.FullTextFilter = ft
