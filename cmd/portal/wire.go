@@ -11,7 +11,6 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -294,11 +293,4 @@ func (m *Main) Close() error {
 		}
 	}
 	return errors.Join(errsOut...)
-}
-
-// hostOf returns the host of a URL or "".
-func hostOf(raw string) string {
-	raw = strings.TrimPrefix(strings.TrimPrefix(raw, "https://"), "http://")
-	h, _, _ := strings.Cut(raw, "/")
-	return h
 }
