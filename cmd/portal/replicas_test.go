@@ -1,49 +1,19 @@
 package main
 
 import (
-	"database/sql"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/billpay/portal/internal/catalog/processing"
 	"github.com/billpay/portal/internal/config"
+	"github.com/billpay/portal/internal/store/storetest"
 )
-
-// postgresSchema returns a URL on a fresh schema of the test PostgreSQL server, or skips when none
-// is configured (CI configures one; there a missing server fails).
-func postgresSchema(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("PORTAL_TEST_DATABASE_URL")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI must set PORTAL_TEST_DATABASE_URL")
-		}
-		t.Skip("PORTAL_TEST_DATABASE_URL not set")
-	}
-	db, err := sql.Open("pgx", base)
-	require.NoError(t, err)
-	schema := "t_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16]
-	_, err = db.Exec("CREATE SCHEMA " + schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-		_ = db.Close()
-	})
-	u, err := url.Parse(base)
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // writeCatalog writes n components owned by a few groups, spread over several files, with a
 // Location at all.yaml, and returns how many entities the catalog will hold.
@@ -70,7 +40,7 @@ func writeCatalog(t *testing.T, n int) (string, int) {
 // them every entity is processed exactly once in the first pass (claims are disjoint), and both
 // serve the whole catalog.
 func TestReplicasShareProcessingOnPostgres(t *testing.T) {
-	dbURL := postgresSchema(t)
+	dbURL := storetest.PostgresSchema(t, storetest.PostgresURL(t))
 	root, total := writeCatalog(t, 3000)
 	// The catalog appears only once both replicas run, so that they compete for it.
 	full, err := os.ReadFile(root)

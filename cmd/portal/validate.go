@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/billpay/portal/internal/catalog"
@@ -119,22 +118,10 @@ func (v *validator) entity(ctx context.Context, doc catalog.Document, path, orig
 	}
 	// Follow file targets by reading their files again, so problems in them get exact lines; the
 	// processor already reported the targets it could not read.
-	spec := e.Spec()
-	targets := []string{}
-	if t, _ := spec["target"].(string); t != "" {
-		targets = append(targets, t)
-	}
-	if ts, ok := spec["targets"].([]any); ok {
-		for _, t := range ts {
-			if s, _ := t.(string); s != "" {
-				targets = append(targets, s)
-			}
-		}
-	}
-	if t, _ := spec["type"].(string); t != "" && t != "file" {
+	if t, _ := e.Spec()["type"].(string); t != "" && t != "file" {
 		return
 	}
-	for _, t := range slices.Compact(targets) {
+	for _, t := range processing.LocationTargets(e) {
 		if strings.Contains(t, "://") {
 			continue
 		}

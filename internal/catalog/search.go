@@ -179,17 +179,10 @@ func (w *searchWalker) walkObject(depth int, role objectRole) error {
 		return nil
 	}
 	for {
-		w.sc.skipSpace()
-		key, err := w.sc.readKey()
+		key, err := w.sc.readMember()
 		if err != nil {
 			return err
 		}
-		w.sc.skipSpace()
-		if w.sc.peek() != ':' {
-			return w.sc.fail("expected ':' after object key")
-		}
-		w.sc.i++
-		w.sc.skipSpace()
 
 		var capture *capturedValue
 		handled := false
@@ -477,17 +470,10 @@ func (w *searchWalker) walkRelation() error {
 	} else {
 	loop:
 		for {
-			w.sc.skipSpace()
-			key, err := w.sc.readKey()
+			key, err := w.sc.readMember()
 			if err != nil {
 				return err
 			}
-			w.sc.skipSpace()
-			if w.sc.peek() != ':' {
-				return w.sc.fail("expected ':' after object key")
-			}
-			w.sc.i++
-			w.sc.skipSpace()
 			switch string(key) {
 			case "type":
 				if typ, err = w.capture(); err != nil {
@@ -735,6 +721,22 @@ func (s *jsonScanner) skipSpace() {
 }
 
 // readKey reads a string, returning the input bytes themselves when it has no escapes.
+// readMember reads an object member's key and its colon, leaving the scanner at the value.
+func (s *jsonScanner) readMember() ([]byte, error) {
+	s.skipSpace()
+	key, err := s.readKey()
+	if err != nil {
+		return nil, err
+	}
+	s.skipSpace()
+	if s.peek() != ':' {
+		return nil, s.fail("expected ':' after object key")
+	}
+	s.i++
+	s.skipSpace()
+	return key, nil
+}
+
 func (s *jsonScanner) readKey() ([]byte, error) {
 	if s.peek() != '"' {
 		return nil, s.fail("expected a string")
@@ -895,15 +897,9 @@ func (s *jsonScanner) skipValue(depth int) error {
 			return nil
 		}
 		for {
-			s.skipSpace()
-			if _, err := s.readKey(); err != nil {
+			if _, err := s.readMember(); err != nil {
 				return err
 			}
-			s.skipSpace()
-			if s.peek() != ':' {
-				return s.fail("expected ':' after object key")
-			}
-			s.i++
 			if err := s.skipValue(depth + 1); err != nil {
 				return err
 			}

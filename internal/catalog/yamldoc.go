@@ -29,15 +29,14 @@ type Document struct {
 func ParseDocuments(data []byte) []Document {
 	var docs []Document
 	for _, chunk := range splitDocuments(data) {
-		var node yaml.Node
-		if err := yaml.Unmarshal(chunk.text, &node); err != nil {
-			docs = append(docs, Document{Line: chunk.line, Err: yamlError(err, chunk.line)})
+		root, err := parseChunk(chunk)
+		if root == nil && err == nil {
 			continue
 		}
-		if node.Kind == 0 || len(node.Content) == 0 {
+		if err != nil {
+			docs = append(docs, Document{Line: chunk.line, Err: err})
 			continue
 		}
-		root := node.Content[0]
 		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 			continue
 		}
@@ -57,6 +56,18 @@ func ParseDocuments(data []byte) []Document {
 	return docs
 }
 
+// parseChunk parses one document; it returns nil and no error for an empty one.
+func parseChunk(chunk docChunk) (*yaml.Node, error) {
+	var node yaml.Node
+	if err := yaml.Unmarshal(chunk.text, &node); err != nil {
+		return nil, yamlError(err, chunk.line)
+	}
+	if node.Kind == 0 || len(node.Content) == 0 {
+		return nil, nil
+	}
+	return node.Content[0], nil
+}
+
 // Value is one YAML document parsed to a JSON-shaped value of any type ($yaml placeholders).
 type Value struct {
 	Value any
@@ -67,15 +78,15 @@ type Value struct {
 func ParseDocumentsAny(data []byte) []Value {
 	var out []Value
 	for _, chunk := range splitDocuments(data) {
-		var node yaml.Node
-		if err := yaml.Unmarshal(chunk.text, &node); err != nil {
-			out = append(out, Value{Err: yamlError(err, chunk.line)})
+		root, err := parseChunk(chunk)
+		if err != nil {
+			out = append(out, Value{Err: err})
 			continue
 		}
-		if node.Kind == 0 || len(node.Content) == 0 {
+		if root == nil {
 			continue
 		}
-		v, err := (&nodeConverter{}).value(node.Content[0], 0)
+		v, err := (&nodeConverter{}).value(root, 0)
 		if err != nil {
 			err = errs.E(errs.Invalid, "YAML error: %v", err)
 		}

@@ -2,20 +2,16 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/require"
 
 	"github.com/billpay/portal/internal/catalog"
@@ -23,6 +19,7 @@ import (
 	"github.com/billpay/portal/internal/catalog/service"
 	"github.com/billpay/portal/internal/catalog/source"
 	"github.com/billpay/portal/internal/store"
+	"github.com/billpay/portal/internal/store/storetest"
 )
 
 // engines lists the databases the suite runs on: SQLite always, PostgreSQL when
@@ -31,33 +28,11 @@ func engines(t *testing.T) map[string]func(t *testing.T) *store.Store {
 	out := map[string]func(t *testing.T) *store.Store{
 		"sqlite": func(t *testing.T) *store.Store { return MustOpen(t, "", t.TempDir()) },
 	}
-	if pg := os.Getenv("PORTAL_TEST_DATABASE_URL"); pg != "" {
-		out["postgres"] = func(t *testing.T) *store.Store { return MustOpen(t, MustPostgresSchema(t, pg), "") }
-	} else if os.Getenv("CI") == "true" {
-		t.Fatal("CI must run the storage suite on PostgreSQL: set PORTAL_TEST_DATABASE_URL")
+	if pg := os.Getenv(storetest.EnvDatabaseURL); pg != "" || os.Getenv("CI") == "true" {
+		pg = storetest.PostgresURL(t)
+		out["postgres"] = func(t *testing.T) *store.Store { return MustOpen(t, storetest.PostgresSchema(t, pg), "") }
 	}
 	return out
-}
-
-// MustPostgresSchema creates a fresh schema so that test runs never collide, drops it afterwards,
-// and returns a URL whose connections use it.
-func MustPostgresSchema(t testing.TB, base string) string {
-	t.Helper()
-	db, err := sql.Open("pgx", base)
-	require.NoError(t, err)
-	schema := "t_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16]
-	_, err = db.Exec("CREATE SCHEMA " + schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-		_ = db.Close()
-	})
-	u, err := url.Parse(base)
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // MustOpen opens and migrates a store, closing it when the test ends.

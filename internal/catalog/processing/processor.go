@@ -306,17 +306,7 @@ func (p *Processor) readTargets(ctx context.Context, e catalog.Entity, loc, orig
 	spec := e.Spec()
 	locType, _ := spec["type"].(string)
 	presence, _ := spec["presence"].(string)
-	var targets []string
-	if t, _ := spec["target"].(string); t != "" {
-		targets = append(targets, t)
-	}
-	if ts, ok := spec["targets"].([]any); ok {
-		for _, t := range ts {
-			if s, _ := t.(string); s != "" {
-				targets = append(targets, s)
-			}
-		}
-	}
+	targets := LocationTargets(e)
 	if !origin.valid() {
 		origin = loc
 	}
@@ -371,6 +361,23 @@ func (p *Processor) readTargets(ctx context.Context, e catalog.Entity, loc, orig
 			res.RefreshKeys = append(res.RefreshKeys, r.key)
 		}
 	}
+}
+
+// LocationTargets returns a Location entity's spec.target and spec.targets, in that order.
+func LocationTargets(e catalog.Entity) []string {
+	spec := e.Spec()
+	var targets []string
+	if t, _ := spec["target"].(string); t != "" {
+		targets = append(targets, t)
+	}
+	if ts, ok := spec["targets"].([]any); ok {
+		for _, t := range ts {
+			if s, _ := t.(string); s != "" {
+				targets = append(targets, s)
+			}
+		}
+	}
+	return targets
 }
 
 // prepareChild checks an entity read from a file the way Backstage does before emitting it (envelope
