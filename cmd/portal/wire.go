@@ -11,6 +11,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -99,6 +100,9 @@ func (m *Main) URL() string {
 // Start opens the database, migrates, registers configured locations, starts background workers
 // and begins serving. It returns once the server is listening.
 func (m *Main) Start(ctx context.Context) error {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(m.Config.Server.GCPercent)
+	}
 	st, err := openStore(ctx, m.Config)
 	if err != nil {
 		return err
