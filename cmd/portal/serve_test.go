@@ -65,7 +65,9 @@ func TestServeShutsDownGracefully(t *testing.T) {
 	defer cancel()
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve", "--config", "../../portal.yaml", "--listen", addr}, &stdout, &stderr) }()
+	go func() {
+		done <- run(ctx, []string{"serve", "--config", "../../portal.yaml", "--listen", addr}, &stdout, &stderr)
+	}()
 
 	deadline := time.Now().Add(10 * time.Second)
 	for {
