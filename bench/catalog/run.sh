@@ -25,11 +25,13 @@ auth:
   tokens: [{token: $TOKEN, subject: bench}]
 catalog:
   processingInterval: 30m
+  processingBatchSize: ${BATCH:-500}
   locations:
     - type: file
       target: $PWD/$OUT/catalog/all.yaml
       rules: [{allow: [Component, System, API, Resource, Location, Group, User, Domain]}]
 YAML
+if curl -s -o /dev/null "$BASE/healthz"; then echo "something already listens on $BASE; stop it first" >&2; exit 1; fi
 t0=$(date +%s%3N)
 "$OUT/portal" serve --config "$OUT/portal.yaml" > "$OUT/portal.log" 2>&1 &
 PID=$!

@@ -105,6 +105,12 @@ func (s *Store) Commit(ctx context.Context, results []processing.Result) error {
 		return nil
 	}
 	return s.withTx(ctx, func(tx *ent.Tx) error {
+		// An entity deleted while it was being processed has nowhere to put its result; writing
+		// its relations would leave edges that no entity owns.
+		changed, err := stillPresent(ctx, tx, changed)
+		if err != nil {
+			return err
+		}
 		stitch := map[string]bool{}
 		if err := s.upsertChildren(ctx, tx, changed, stitch); err != nil {
 			return err
@@ -130,7 +136,7 @@ func (s *Store) Commit(ctx context.Context, results []processing.Result) error {
 				return dbErr(err, "delete old refresh keys")
 			}
 		}
-		var relRows, keyRows [][]any
+		var relRows, keyRows, stateRows [][]any
 		for _, r := range changed {
 			for _, e := range r.Edges {
 				src := e.Source.String()
@@ -144,21 +150,15 @@ func (s *Store) Commit(ctx context.Context, results []processing.Result) error {
 			if err != nil {
 				return errs.Wrap(errs.Internal, err, "encode errors")
 			}
-			// A plain UPDATE: UpdateOne would read the row back, which ingest pays for 10,000 times.
-			upd := tx.RefreshState.Update().Where(refreshstate.ID(r.Claim.ID)).SetErrors(string(errJSON)).SetResultHash(r.Hash)
+			var processed any // NULL keeps the last good version
 			if r.Processed != nil {
 				b, err := json.Marshal(r.Processed)
 				if err != nil {
 					return errs.Wrap(errs.Internal, err, "encode processed entity")
 				}
-				upd.SetProcessedEntity(string(b))
+				processed = string(b)
 			}
-			if n, err := upd.Save(ctx); err != nil {
-				return dbErr(err, "write processed entity %s", r.Claim.EntityRef)
-			} else if n == 0 {
-				// Deleted while it was being processed; its result has nowhere to go.
-				continue
-			}
+			stateRows = append(stateRows, []any{r.Claim.ID, processed, string(errJSON), r.Hash})
 			if r.Processed == nil {
 				// A child that never processed shows its errors on its parent location.
 				parents, err := parentRefs(ctx, tx, []string{r.Claim.EntityRef})
@@ -170,6 +170,9 @@ func (s *Store) Commit(ctx context.Context, results []processing.Result) error {
 				}
 			}
 		}
+		if err := s.updateResults(ctx, tx, stateRows); err != nil {
+			return dbErr(err, "write processed entities")
+		}
 		if err := s.insertRows(ctx, tx, relation.Table, []string{relation.FieldOriginatingEntityID,
 			relation.FieldSourceEntityRef, relation.FieldType, relation.FieldTargetEntityRef}, relRows); err != nil {
 			return dbErr(err, "write relations")
@@ -179,6 +182,30 @@ func (s *Store) Commit(ctx context.Context, results []processing.Result) error {
 		}
 		return s.enqueueStitch(ctx, tx, keys(stitch))
 	})
+}
+
+func stillPresent(ctx context.Context, tx *ent.Tx, results []*processing.Result) ([]*processing.Result, error) {
+	ids := make([]string, len(results))
+	for i, r := range results {
+		ids[i] = r.Claim.ID
+	}
+	present := map[string]bool{}
+	for _, c := range chunks(ids) {
+		found, err := tx.RefreshState.Query().Where(refreshstate.IDIn(c...)).IDs(ctx)
+		if err != nil {
+			return nil, dbErr(err, "read claimed entities")
+		}
+		for _, id := range found {
+			present[id] = true
+		}
+	}
+	out := results[:0:0]
+	for _, r := range results {
+		if present[r.Claim.ID] {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // upsertChildren writes the children each result emitted and replaces the parents' references.
@@ -244,15 +271,13 @@ func (s *Store) upsertChildren(ctx context.Context, tx *ent.Tx, changed []*proce
 		}
 	}
 	now := s.now()
-	var creates []*ent.RefreshStateCreate
+	var creates [][]any
 	var refRows [][]any
 	for _, p := range all {
 		row := existing[p.ref]
 		switch {
 		case row == nil:
-			creates = append(creates, tx.RefreshState.Create().SetID(uuid.NewString()).SetEntityRef(p.ref).
-				SetUnprocessedEntity(p.json).SetUnprocessedHash(p.hash).SetLocationKey(p.child.LocationKey).
-				SetNextUpdateAt(now).SetLastDiscoveryAt(now))
+			creates = append(creates, []any{uuid.NewString(), p.ref, p.json, p.hash, "", "[]", p.child.LocationKey, now, now})
 		case row.LocationKey != nil && *row.LocationKey != p.child.LocationKey:
 			p.parent.Errors = append(p.parent.Errors, conflictItem(p.ref, *row.LocationKey, p.child.LocationKey))
 			continue
@@ -265,10 +290,11 @@ func (s *Store) upsertChildren(ctx context.Context, tx *ent.Tx, changed []*proce
 		delete(oldChildren, p.ref)
 		refRows = append(refRows, []any{p.parent.Claim.EntityRef, p.ref})
 	}
-	for _, c := range chunks(creates) {
-		if err := tx.RefreshState.CreateBulk(c...).Exec(ctx); err != nil {
-			return dbErr(err, "insert children")
-		}
+	if err := s.insertRows(ctx, tx, refreshstate.Table, []string{refreshstate.FieldID, refreshstate.FieldEntityRef,
+		refreshstate.FieldUnprocessedEntity, refreshstate.FieldUnprocessedHash, refreshstate.FieldResultHash,
+		refreshstate.FieldErrors, refreshstate.FieldLocationKey, refreshstate.FieldNextUpdateAt,
+		refreshstate.FieldLastDiscoveryAt}, creates); err != nil {
+		return dbErr(err, "insert children")
 	}
 	if err := s.insertRows(ctx, tx, refreshstatereference.Table, []string{refreshstatereference.FieldSourceEntityRef,
 		refreshstatereference.FieldTargetEntityRef}, refRows); err != nil {
@@ -281,13 +307,53 @@ func (s *Store) upsertChildren(ctx context.Context, tx *ent.Tx, changed []*proce
 	return nil
 }
 
+// updateResults writes processing results ({id, processed entity or nil, errors, result hash})
+// with one UPDATE ... FROM (VALUES ...) per chunk rather than one statement per entity. Both
+// SQLite and PostgreSQL name the VALUES columns column1..columnN.
+func (s *Store) updateResults(ctx context.Context, tx *ent.Tx, rows [][]any) error {
+	const per = 2000
+	for start := 0; start < len(rows); start += per {
+		chunk := rows[start:min(start+per, len(rows))]
+		var b strings.Builder
+		args := make([]any, 0, len(chunk)*4)
+		b.WriteString("UPDATE " + refreshstate.Table + " SET " +
+			refreshstate.FieldProcessedEntity + " = COALESCE(v.column2, " + refreshstate.Table + "." + refreshstate.FieldProcessedEntity + "), " +
+			refreshstate.FieldErrors + " = v.column3, " + refreshstate.FieldResultHash + " = v.column4 FROM (VALUES ")
+		for i, row := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			n := len(args)
+			if s.dialect == dialect.Postgres {
+				fmt.Fprintf(&b, "($%d, $%d::text, $%d, $%d)", n+1, n+2, n+3, n+4)
+			} else {
+				b.WriteString("(?, ?, ?, ?)")
+			}
+			args = append(args, row...)
+		}
+		b.WriteString(") AS v WHERE " + refreshstate.Table + "." + refreshstate.FieldID + " = v.column1")
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // insertRows writes rows with multi-row INSERTs. ent's bulk create reads back the generated id of
 // every row, which nothing here needs and which cost a fifth of ingest.
 func (s *Store) insertRows(ctx context.Context, tx *ent.Tx, table string, columns []string, rows [][]any) error {
+	return s.insertRowsWith(ctx, tx, table, columns, rows)
+}
+
+// insertRowsWith is insertRows with an ON CONFLICT clause.
+func (s *Store) insertRowsWith(ctx context.Context, tx *ent.Tx, table string, columns []string, rows [][]any, conflict ...entsql.ConflictOption) error {
 	// Stay well under SQLite's 32,766 bound parameters per statement.
 	per := max(1, 30000/len(columns))
 	for start := 0; start < len(rows); start += per {
 		ins := entsql.Dialect(s.dialect).Insert(table).Columns(columns...)
+		if len(conflict) > 0 {
+			ins.OnConflict(conflict...)
+		}
 		for _, row := range rows[start:min(start+per, len(rows))] {
 			ins.Values(row...)
 		}
@@ -367,13 +433,18 @@ func (s *Store) stitch(ctx context.Context, tx *ent.Tx, refs []string) error {
 		for _, st := range states {
 			byRef[st.EntityRef] = st
 		}
-		rels, err := tx.Relation.Query().Where(relation.SourceEntityRefIn(c...)).All(ctx)
-		if err != nil {
+		var rels []struct {
+			Source string `sql:"source_entity_ref"`
+			Type   string `sql:"type"`
+			Target string `sql:"target_entity_ref"`
+		}
+		if err := tx.Relation.Query().Where(relation.SourceEntityRefIn(c...)).
+			Select(relation.FieldSourceEntityRef, relation.FieldType, relation.FieldTargetEntityRef).Scan(ctx, &rels); err != nil {
 			return dbErr(err, "read relations")
 		}
 		relsBy := map[string][]catalog.Relation{}
 		for _, r := range rels {
-			relsBy[r.SourceEntityRef] = append(relsBy[r.SourceEntityRef], catalog.Relation{Type: r.Type, TargetRef: r.TargetEntityRef})
+			relsBy[r.Source] = append(relsBy[r.Source], catalog.Relation{Type: r.Type, TargetRef: r.Target})
 		}
 		var referenced []string
 		if err := tx.RefreshStateReference.Query().Where(refreshstatereference.TargetEntityRefIn(c...)).
@@ -461,18 +532,14 @@ func (s *Store) stitch(ctx context.Context, tx *ent.Tx, refs []string) error {
 // enqueueStitch records that refs need stitching; StitchDue does it.
 func (s *Store) enqueueStitch(ctx context.Context, tx *ent.Tx, refs []string) error {
 	now := s.now()
-	for _, c := range chunks(refs) {
-		creates := make([]*ent.StitchQueueCreate, len(c))
-		for i, ref := range c {
-			creates[i] = tx.StitchQueue.Create().SetID(ref).SetQueuedAt(now)
-		}
-		// An entity already queued keeps its earlier time, so a busy entity is not starved.
-		err := tx.StitchQueue.CreateBulk(creates...).OnConflictColumns(stitchqueue.FieldID).DoNothing().Exec(ctx)
-		if err != nil && !isNoRows(err) {
-			return dbErr(err, "queue stitching")
-		}
+	rows := make([][]any, len(refs))
+	for i, ref := range refs {
+		rows[i] = []any{ref, now}
 	}
-	return nil
+	// An entity already queued keeps its earlier time, so a busy entity is not starved.
+	err := s.insertRowsWith(ctx, tx, stitchqueue.Table, []string{stitchqueue.FieldID, stitchqueue.FieldQueuedAt}, rows,
+		entsql.ConflictColumns(stitchqueue.FieldID), entsql.DoNothing())
+	return dbErr(err, "queue stitching")
 }
 
 // StitchDue stitches up to limit queued entities that have waited at least minAge, and returns how
