@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -27,6 +28,11 @@ type Document struct {
 // dropped. Values become what encoding/json would produce, so entities from YAML and from JSON compare
 // equal: numbers are float64, timestamps stay strings, keys must be strings.
 func ParseDocuments(data []byte) []Document {
+	if !utf8.Valid(data) {
+		// YAML also allows UTF-16 and UTF-32, but Backstage reads catalog files as UTF-8; say so
+		// rather than report garbled lines.
+		return []Document{{Line: 1, Err: errs.E(errs.Invalid, "catalog file is not valid UTF-8")}}
+	}
 	var docs []Document
 	for _, chunk := range splitDocuments(data) {
 		root, err := parseChunk(chunk)
@@ -76,6 +82,9 @@ type Value struct {
 
 // ParseDocumentsAny parses every non-empty document of data, whatever its type.
 func ParseDocumentsAny(data []byte) []Value {
+	if !utf8.Valid(data) {
+		return []Value{{Err: errs.E(errs.Invalid, "file is not valid UTF-8")}}
+	}
 	var out []Value
 	for _, chunk := range splitDocuments(data) {
 		root, err := parseChunk(chunk)
