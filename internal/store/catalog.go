@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
@@ -470,8 +472,9 @@ func (s *Store) stitch(ctx context.Context, tx *ent.Tx, refs []string) error {
 				finalBy[f.EntityRef] = f
 			}
 		}
-		var writes []*ent.FinalEntityCreate
-		for _, ref := range c {
+		built := s.buildFinals(c, byRef, relsBy, hasParent, childErrs)
+		var writes [][]any
+		for i, ref := range c {
 			st, old := byRef[ref], finalBy[ref]
 			if st == nil || st.ProcessedEntity == nil {
 				if st == nil && old != nil && old.FinalEntity != nil {
@@ -486,23 +489,11 @@ func (s *Store) stitch(ctx context.Context, tx *ent.Tx, refs []string) error {
 				}
 				continue
 			}
-			var processed catalog.Entity
-			if err := json.Unmarshal([]byte(*st.ProcessedEntity), &processed); err != nil {
-				return errs.Wrap(errs.Internal, err, "stored entity %s is corrupt", ref)
+			b := built[i]
+			if b.err != nil {
+				return b.err
 			}
-			var items []catalog.StatusItem
-			if err := json.Unmarshal([]byte(st.Errors), &items); err != nil {
-				return errs.Wrap(errs.Internal, err, "stored errors of %s are corrupt", ref)
-			}
-			items = append(items, childErrs[ref]...)
-			raw, hash, err := catalog.Stitch(catalog.StitchInput{
-				UID: st.ID, Processed: processed, Relations: relsBy[ref], Errors: items,
-				Orphan: !hasParent[ref], OmitLegacyTarget: s.OmitLegacyRelationTarget,
-			})
-			if err != nil {
-				return errs.Wrap(errs.Internal, err, "stitch %s", ref)
-			}
-			if old != nil && old.ID == st.ID && old.Hash == hash {
+			if old != nil && old.ID == st.ID && old.Hash == b.hash {
 				continue
 			}
 			if version == 0 {
@@ -516,17 +507,66 @@ func (s *Store) stitch(ctx context.Context, tx *ent.Tx, refs []string) error {
 					return dbErr(err, "tombstone %s", ref)
 				}
 			}
-			writes = append(writes, tx.FinalEntity.Create().SetID(st.ID).SetEntityRef(ref).SetHash(hash).
-				SetFinalEntity(string(raw)).SetVersion(version).SetUpdatedAt(s.now()))
+			writes = append(writes, []any{st.ID, ref, b.hash, string(b.raw), version, s.now()})
 		}
-		if len(writes) > 0 {
-			err := tx.FinalEntity.CreateBulk(writes...).OnConflictColumns(finalentity.FieldID).UpdateNewValues().Exec(ctx)
-			if err != nil {
-				return dbErr(err, "write final entities")
-			}
+		err = s.insertRowsWith(ctx, tx, finalentity.Table, []string{finalentity.FieldID, finalentity.FieldEntityRef,
+			finalentity.FieldHash, finalentity.FieldFinalEntity, finalentity.FieldVersion, finalentity.FieldUpdatedAt},
+			writes, entsql.ConflictColumns(finalentity.FieldID), entsql.ResolveWithNewValues())
+		if err != nil {
+			return dbErr(err, "write final entities")
 		}
 	}
 	return nil
+}
+
+type builtFinal struct {
+	raw  []byte
+	hash string
+	err  error
+}
+
+// buildFinals assembles the final entities of refs on every core: decoding and encoding JSON is
+// most of a stitch, and the database is not involved.
+func (s *Store) buildFinals(refs []string, states map[string]*ent.RefreshState, rels map[string][]catalog.Relation,
+	hasParent map[string]bool, childErrs map[string][]catalog.StatusItem) []builtFinal {
+	out := make([]builtFinal, len(refs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				ref := refs[i]
+				st := states[ref]
+				var processed catalog.Entity
+				if err := json.Unmarshal([]byte(*st.ProcessedEntity), &processed); err != nil {
+					out[i].err = errs.Wrap(errs.Internal, err, "stored entity %s is corrupt", ref)
+					continue
+				}
+				var items []catalog.StatusItem
+				if err := json.Unmarshal([]byte(st.Errors), &items); err != nil {
+					out[i].err = errs.Wrap(errs.Internal, err, "stored errors of %s are corrupt", ref)
+					continue
+				}
+				items = append(items, childErrs[ref]...)
+				raw, hash, err := catalog.Stitch(catalog.StitchInput{
+					UID: st.ID, Processed: processed, Relations: rels[ref], Errors: items,
+					Orphan: !hasParent[ref], OmitLegacyTarget: s.OmitLegacyRelationTarget,
+				})
+				if err != nil {
+					err = errs.Wrap(errs.Internal, err, "stitch %s", ref)
+				}
+				out[i] = builtFinal{raw: raw, hash: hash, err: err}
+			}
+		})
+	}
+	for i, ref := range refs {
+		if st := states[ref]; st != nil && st.ProcessedEntity != nil {
+			next <- i
+		}
+	}
+	close(next)
+	wg.Wait()
+	return out
 }
 
 // enqueueStitch records that refs need stitching; StitchDue does it.
