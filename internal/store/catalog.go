@@ -109,18 +109,26 @@ func (s *Store) Commit(ctx context.Context, results []processing.Result) error {
 	return s.withTx(ctx, func(tx *ent.Tx) error {
 		// An entity deleted while it was being processed has nowhere to put its result; writing
 		// its relations would leave edges that no entity owns.
-		changed, err := stillPresent(ctx, tx, changed)
+		changed, err := s.stillPresent(ctx, tx, changed)
 		if err != nil {
 			return err
 		}
 		stitch := map[string]bool{}
-		if err := s.upsertChildren(ctx, tx, changed, stitch); err != nil {
+		// A failed run changes only the errors: the last good entity keeps its relations, refresh
+		// keys and children, as in Backstage.
+		var succeeded []*processing.Result
+		for _, r := range changed {
+			stitch[r.Claim.EntityRef] = true
+			if r.Processed != nil {
+				succeeded = append(succeeded, r)
+			}
+		}
+		if err := s.upsertChildren(ctx, tx, succeeded, stitch); err != nil {
 			return err
 		}
-		ids := make([]string, len(changed))
-		for i, r := range changed {
+		ids := make([]string, len(succeeded))
+		for i, r := range succeeded {
 			ids[i] = r.Claim.ID
-			stitch[r.Claim.EntityRef] = true
 		}
 		// Entities that relations pointed at before this run must be re-stitched too.
 		for _, idChunk := range chunks(ids) {
@@ -186,14 +194,20 @@ func (s *Store) Commit(ctx context.Context, results []processing.Result) error {
 	})
 }
 
-func stillPresent(ctx context.Context, tx *ent.Tx, results []*processing.Result) ([]*processing.Result, error) {
+// stillPresent keeps the results whose entities still exist, locking their rows on PostgreSQL so
+// that a concurrent delete waits for this commit instead of racing it.
+func (s *Store) stillPresent(ctx context.Context, tx *ent.Tx, results []*processing.Result) ([]*processing.Result, error) {
 	ids := make([]string, len(results))
 	for i, r := range results {
 		ids[i] = r.Claim.ID
 	}
 	present := map[string]bool{}
 	for _, c := range chunks(ids) {
-		found, err := tx.RefreshState.Query().Where(refreshstate.IDIn(c...)).IDs(ctx)
+		q := tx.RefreshState.Query().Where(refreshstate.IDIn(c...)).Order(refreshstate.ByID())
+		if s.dialect == dialect.Postgres {
+			q = q.ForUpdate()
+		}
+		found, err := q.IDs(ctx)
 		if err != nil {
 			return nil, dbErr(err, "read claimed entities")
 		}
@@ -218,18 +232,34 @@ func (s *Store) upsertChildren(ctx context.Context, tx *ent.Tx, changed []*proce
 	}
 	// Children the parents emitted before: those no longer emitted may become orphans.
 	oldChildren := map[string]bool{}
+	var oldEdges []struct {
+		Source string `sql:"source_entity_ref"`
+		Target string `sql:"target_entity_ref"`
+	}
 	for _, c := range chunks(parentRefs) {
-		var targets []string
+		var edges []struct {
+			Source string `sql:"source_entity_ref"`
+			Target string `sql:"target_entity_ref"`
+		}
 		if err := tx.RefreshStateReference.Query().Where(refreshstatereference.SourceEntityRefIn(c...)).
-			Select(refreshstatereference.FieldTargetEntityRef).Scan(ctx, &targets); err != nil {
+			Select(refreshstatereference.FieldSourceEntityRef, refreshstatereference.FieldTargetEntityRef).Scan(ctx, &edges); err != nil {
 			return dbErr(err, "read references")
 		}
-		for _, t := range targets {
-			oldChildren[t] = true
+		for _, e := range edges {
+			oldChildren[e.Target] = true
 		}
+		oldEdges = append(oldEdges, edges...)
 		if _, err := tx.RefreshStateReference.Delete().Where(refreshstatereference.SourceEntityRefIn(c...)).Exec(ctx); err != nil {
 			return dbErr(err, "delete references")
 		}
+	}
+	kept, err := keptChildren(ctx, tx, changed, oldEdges)
+	if err != nil {
+		return err
+	}
+	previous := map[[2]string]bool{}
+	for _, e := range oldEdges {
+		previous[[2]string{e.Source, e.Target}] = true
 	}
 
 	type pending struct {
@@ -275,6 +305,7 @@ func (s *Store) upsertChildren(ctx context.Context, tx *ent.Tx, changed []*proce
 	now := s.now()
 	var creates [][]any
 	var refRows [][]any
+	emitted := map[[2]string]bool{}
 	for _, p := range all {
 		row := existing[p.ref]
 		switch {
@@ -290,13 +321,24 @@ func (s *Store) upsertChildren(ctx context.Context, tx *ent.Tx, changed []*proce
 			}
 		}
 		delete(oldChildren, p.ref)
+		if !previous[[2]string{p.parent.Claim.EntityRef, p.ref}] {
+			// A new parent edge can end an orphanhood; the child's own run may not change anything.
+			stitch[p.ref] = true
+		}
 		refRows = append(refRows, []any{p.parent.Claim.EntityRef, p.ref})
+		emitted[[2]string{p.parent.Claim.EntityRef, p.ref}] = true
 	}
 	if err := s.insertRows(ctx, tx, refreshstate.Table, []string{refreshstate.FieldID, refreshstate.FieldEntityRef,
 		refreshstate.FieldUnprocessedEntity, refreshstate.FieldUnprocessedHash, refreshstate.FieldResultHash,
 		refreshstate.FieldErrors, refreshstate.FieldLocationKey, refreshstate.FieldNextUpdateAt,
 		refreshstate.FieldLastDiscoveryAt}, creates); err != nil {
 		return dbErr(err, "insert children")
+	}
+	for _, k := range kept {
+		if !emitted[k] {
+			refRows = append(refRows, []any{k[0], k[1]})
+		}
+		delete(oldChildren, k[1])
 	}
 	if err := s.insertRows(ctx, tx, refreshstatereference.Table, []string{refreshstatereference.FieldSourceEntityRef,
 		refreshstatereference.FieldTargetEntityRef}, refRows); err != nil {
@@ -365,6 +407,53 @@ func (s *Store) insertRowsWith(ctx context.Context, tx *ent.Tx, table string, co
 		}
 	}
 	return nil
+}
+
+// keptChildren returns the parent→child edges to keep although the parent did not emit the
+// child this time: the child came from a target the parent could not read. A file that is
+// briefly unreachable must not orphan what it holds.
+func keptChildren(ctx context.Context, tx *ent.Tx, results []*processing.Result, oldEdges []struct {
+	Source string `sql:"source_entity_ref"`
+	Target string `sql:"target_entity_ref"`
+}) ([][2]string, error) {
+	unread := map[string]map[string]bool{}
+	for _, r := range results {
+		for _, key := range r.Unread {
+			if unread[r.Claim.EntityRef] == nil {
+				unread[r.Claim.EntityRef] = map[string]bool{}
+			}
+			unread[r.Claim.EntityRef][key] = true
+		}
+	}
+	if len(unread) == 0 {
+		return nil, nil
+	}
+	var candidates []string
+	for _, e := range oldEdges {
+		if unread[e.Source] != nil {
+			candidates = append(candidates, e.Target)
+		}
+	}
+	keyOf := map[string]string{}
+	for _, c := range chunks(candidates) {
+		rows, err := tx.RefreshState.Query().Where(refreshstate.EntityRefIn(c...)).
+			Select(refreshstate.FieldEntityRef, refreshstate.FieldLocationKey).All(ctx)
+		if err != nil {
+			return nil, dbErr(err, "read children")
+		}
+		for _, row := range rows {
+			if row.LocationKey != nil {
+				keyOf[row.EntityRef] = *row.LocationKey
+			}
+		}
+	}
+	var out [][2]string
+	for _, e := range oldEdges {
+		if unread[e.Source][keyOf[e.Target]] {
+			out = append(out, [2]string{e.Source, e.Target})
+		}
+	}
+	return out, nil
 }
 
 func conflictItem(ref, existingKey, newKey string) catalog.StatusItem {
@@ -477,7 +566,9 @@ func (s *Store) stitch(ctx context.Context, tx *ent.Tx, refs []string) error {
 		for i, ref := range c {
 			st, old := byRef[ref], finalBy[ref]
 			if st == nil || st.ProcessedEntity == nil {
-				if st == nil && old != nil && old.FinalEntity != nil {
+				// Gone, or re-created under a new uid that has not processed yet: the old final
+				// entity must not outlive its row.
+				if old != nil && old.FinalEntity != nil && (st == nil || st.ID != old.ID) {
 					if version == 0 {
 						if version, err = nextVersion(ctx, tx); err != nil {
 							return err
@@ -576,9 +667,13 @@ func (s *Store) enqueueStitch(ctx context.Context, tx *ent.Tx, refs []string) er
 	for i, ref := range refs {
 		rows[i] = []any{ref, now}
 	}
-	// An entity already queued keeps its earlier time, so a busy entity is not starved.
+	// An entity already queued keeps its earlier time, so a busy entity is not starved. The no-op
+	// update (rather than DO NOTHING) waits for a stitch that holds the row: once that stitch
+	// deletes it, this insert goes through, so a change made meanwhile is stitched again.
 	err := s.insertRowsWith(ctx, tx, stitchqueue.Table, []string{stitchqueue.FieldID, stitchqueue.FieldQueuedAt}, rows,
-		entsql.ConflictColumns(stitchqueue.FieldID), entsql.DoNothing())
+		entsql.ConflictColumns(stitchqueue.FieldID), entsql.ResolveWith(func(u *entsql.UpdateSet) {
+			u.Set(stitchqueue.FieldQueuedAt, entsql.Expr(u.Table().C(stitchqueue.FieldQueuedAt)))
+		}))
 	return dbErr(err, "queue stitching")
 }
 
@@ -880,12 +975,24 @@ func (s *Store) ScheduleByRefreshKey(ctx context.Context, refreshKeys []string) 
 	return n, dbErr(err, "schedule refresh")
 }
 
-// ChangesSince returns final entities written after version, oldest first, at most limit.
+// ChangesSince returns final entities written after version, oldest first: about limit of them,
+// but always whole versions, since a follower resumes after the last version it saw and would
+// otherwise skip the rest of one cut by the limit.
 func (s *Store) ChangesSince(ctx context.Context, version int64, limit int) ([]service.Change, error) {
 	rows, err := s.client.FinalEntity.Query().Where(finalentity.VersionGT(version)).
-		Order(finalentity.ByVersion()).Limit(limit).All(ctx)
+		Order(finalentity.ByVersion(), finalentity.ByID()).Limit(limit).All(ctx)
 	if err != nil {
 		return nil, dbErr(err, "read catalog changes")
+	}
+	if len(rows) == limit {
+		last := rows[len(rows)-1]
+		rest, err := s.client.FinalEntity.Query().
+			Where(finalentity.Version(last.Version), finalentity.IDGT(last.ID)).
+			Order(finalentity.ByID()).All(ctx)
+		if err != nil {
+			return nil, dbErr(err, "read catalog changes")
+		}
+		rows = append(rows, rest...)
 	}
 	out := make([]service.Change, len(rows))
 	for i, r := range rows {

@@ -61,7 +61,8 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 		return nil, errs.Wrap(errs.Unavailable, err, "cannot reach database: %v", err)
 	}
 	client := ent.NewClient(ent.Driver(entsql.OpenDB(dia, db)))
-	return &Store{client: client, db: db, dialect: dia, now: time.Now}, nil
+	// UTC: SQLite compares times as text, which local offsets break around clock changes.
+	return &Store{client: client, db: db, dialect: dia, now: func() time.Time { return time.Now().UTC() }}, nil
 }
 
 func driverFor(databaseURL, dataDir string) (driver, dsn, dia string, err error) {
@@ -106,6 +107,18 @@ func redactURL(s string) string {
 
 // Migrate brings the schema up to date. It is idempotent and safe to run from several replicas.
 func (s *Store) Migrate(ctx context.Context) error {
+	if s.dialect == dialect.Postgres {
+		// Replicas starting together would race to create the same tables and types.
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			return errs.Wrap(errs.Unavailable, err, "database unreachable: %v", err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(hashtext('portal-migrate'))"); err != nil {
+			return errs.Wrap(errs.Unavailable, err, "cannot lock for migration: %v", err)
+		}
+		defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(hashtext('portal-migrate'))") }()
+	}
 	if err := s.client.Schema.Create(ctx); err != nil {
 		return errs.Wrap(errs.Unavailable, err, "database migration failed: %v", err)
 	}
@@ -168,7 +181,8 @@ func dbErr(err error, format string, args ...any) error {
 	if ent.IsConstraintError(err) {
 		return errs.Wrap(errs.Conflict, err, format, args...)
 	}
-	return errs.Wrap(errs.Internal, err, "%s: %v", fmt.Sprintf(format, args...), err)
+	// The driver's text stays in Err for logs; callers see only what failed.
+	return errs.Wrap(errs.Internal, err, "database error: %s", fmt.Sprintf(format, args...))
 }
 
 // isNoRows tells an ON CONFLICT DO NOTHING that skipped its row, which ent reports as an error.

@@ -249,6 +249,70 @@ func TestCatalogStorage(t *testing.T) {
 				require.NotEqual(t, uid, back.UID(), "it comes back as a new entity")
 			})
 
+			t.Run("a failed run keeps the last good entity with its relations and shows the error", func(t *testing.T) {
+				h := newHarness(t, open(t))
+				path := h.write("f.yaml", component("steady", "team-a"))
+				h.configLocation(path)
+				h.drain()
+				h.write("f.yaml", component("steady", "team-b")+"  system: {not: a-string}\n")
+				h.reprocessAll()
+				e := h.entity("component:default/steady")
+				require.Equal(t, "team-a", e.Spec()["owner"], "the last good version stays")
+				require.NotEmpty(t, e["relations"], "its relations stay")
+				require.Contains(t, strings.Join(statusMessages(e), "\n"), "Policy check failed")
+			})
+
+			t.Run("a target that cannot be read keeps the entities it held", func(t *testing.T) {
+				h := newHarness(t, open(t))
+				h.write("held.yaml", component("held", "team-a"))
+				root := h.write("root.yaml", "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata: {name: holder}\nspec: {targets: [./held.yaml]}\n")
+				h.configLocation(root)
+				h.drain()
+				require.NoError(t, os.Remove(filepath.Join(h.dir, "held.yaml")))
+				h.reprocessAll()
+				held := h.entity("component:default/held")
+				require.NotNil(t, held)
+				require.Empty(t, held.Annotation(catalog.AnnotationOrphan), "a missing file is an error, not an orphaning")
+				require.Contains(t, strings.Join(statusMessages(h.entity("location:default/holder")), "\n"), "Unable to read")
+			})
+
+			t.Run("an orphan that its file emits again is no longer an orphan", func(t *testing.T) {
+				h := newHarness(t, open(t))
+				path := h.write("o.yaml", component("back", "team-a")+"---\n"+component("other", "team-a"))
+				h.configLocation(path)
+				h.drain()
+				h.write("o.yaml", component("other", "team-a"))
+				h.reprocessAll()
+				require.Equal(t, "true", h.entity("component:default/back").Annotation(catalog.AnnotationOrphan))
+				h.write("o.yaml", component("back", "team-a")+"---\n"+component("other", "team-a"))
+				h.reprocessAll()
+				require.Empty(t, h.entity("component:default/back").Annotation(catalog.AnnotationOrphan))
+			})
+
+			t.Run("a follower reading in pages never skips part of a version", func(t *testing.T) {
+				h := newHarness(t, open(t))
+				var b strings.Builder
+				for i := range 120 {
+					b.WriteString(component(fmt.Sprintf("paged-%03d", i), "team-a") + "---\n")
+				}
+				h.configLocation(h.write("p.yaml", b.String()))
+				h.drain()
+				seen := map[string]bool{}
+				var from int64
+				for {
+					changes, err := h.st.ChangesSince(context.Background(), from, 7)
+					require.NoError(t, err)
+					if len(changes) == 0 {
+						break
+					}
+					for _, c := range changes {
+						seen[c.UID] = true
+						from = c.Version
+					}
+				}
+				require.Len(t, seen, len(h.entities()))
+			})
+
 			t.Run("follows changes in commit order with tombstones", func(t *testing.T) {
 				h := newHarness(t, open(t))
 				h.configLocation(h.write("d.yaml", component("gone", "team-a")))

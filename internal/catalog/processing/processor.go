@@ -47,6 +47,9 @@ type Result struct {
 	Edges       []catalog.Edge
 	Children    []Child
 	RefreshKeys []string
+	// Unread are the locations ("type:target") this Location could not read this time; the
+	// children it read from them before are kept.
+	Unread []string
 	// Hash covers everything above; an unchanged hash means nothing needs writing.
 	Hash string
 }
@@ -90,7 +93,14 @@ func (p *Processor) Process(ctx context.Context, c Claim) Result {
 		res.fail("InputError", errs.Wrap(errs.Invalid, err, "Policy check failed for %s; caused by %s", e.Ref(), errs.MessageOf(err)))
 		return res.finish()
 	}
+	if err := checkStorable(e); err != nil {
+		res.fail("InputError", errs.Wrap(errs.Invalid, err, "Policy check failed for %s; caused by %s", e.Ref(), errs.MessageOf(err)))
+		return res.finish()
+	}
 	edges, err := catalog.Relations(e)
+	if err == nil {
+		err = checkEdges(edges)
+	}
 	if err != nil {
 		res.fail("InputError", errs.Wrap(errs.Invalid, err, "Processor BuiltinKindsEntityProcessor threw an error while postprocessing %s; caused by %s", e.Ref(), errs.MessageOf(err)))
 		return res.finish()
@@ -102,6 +112,36 @@ func (p *Processor) Process(ctx context.Context, c Claim) Result {
 	}
 	res.Processed = e
 	return res.finish()
+}
+
+// checkStorable refuses what the catalog could not store or index: a ref with control characters
+// (PostgreSQL rejects NUL) and keys that differ only in case, which Backstage's search table
+// cannot hold either.
+func checkStorable(e catalog.Entity) error {
+	if _, err := catalog.SearchEntries(e); err != nil {
+		return err
+	}
+	return checkRefText(e.Ref())
+}
+
+func checkEdges(edges []catalog.Edge) error {
+	for _, e := range edges {
+		if err := checkRefText(e.Target); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkRefText(r catalog.Ref) error {
+	for _, part := range []string{r.Kind, r.Namespace, r.Name} {
+		for _, c := range part {
+			if c < 0x20 || c == 0x7f {
+				return errs.E(errs.Invalid, "entity reference %q contains a control character", r.String())
+			}
+		}
+	}
+	return nil
 }
 
 // relationFields are the spec lists that only hold references; their order carries no meaning,
@@ -139,6 +179,7 @@ func (r Result) finish() Result {
 		_ = enc.Encode(c.Entity)
 	}
 	_ = enc.Encode(r.RefreshKeys)
+	_ = enc.Encode(r.Unread)
 	r.Hash = hex.EncodeToString(h.Sum(nil))
 	return r
 }
@@ -316,6 +357,7 @@ func (p *Processor) readTargets(ctx context.Context, e catalog.Entity, loc, orig
 		errors   []catalog.StatusItem
 		children []Child
 		key      string
+		unread   string
 	}
 	results := make([]targetResult, len(targets))
 	var wg sync.WaitGroup
@@ -336,6 +378,7 @@ func (p *Processor) readTargets(ctx context.Context, e catalog.Entity, loc, orig
 					return
 				}
 				r.errors = append(r.errors, catalog.ErrorItem(errName(err), fmt.Sprintf("Unable to read %s, %s", ref, errs.MessageOf(err))))
+				r.unread = ref.String()
 				return
 			}
 			r.key = ref.String()
@@ -359,6 +402,11 @@ func (p *Processor) readTargets(ctx context.Context, e catalog.Entity, loc, orig
 		res.Children = append(res.Children, r.children...)
 		if r.key != "" {
 			res.RefreshKeys = append(res.RefreshKeys, r.key)
+		}
+		if r.unread != "" {
+			res.Unread = append(res.Unread, r.unread)
+			// The file's URL stays a refresh key, so a webhook for it still reaches this Location.
+			res.RefreshKeys = append(res.RefreshKeys, r.unread)
 		}
 	}
 }
@@ -396,8 +444,10 @@ func (p *Processor) prepareChild(e catalog.Entity, from, origin locationRef) (ca
 			e.SetAnnotation(key, value)
 		}
 	}
-	setDefault(catalog.AnnotationManagedByLocation, from.String())
-	setDefault(catalog.AnnotationManagedByOriginLocation, origin.String())
+	// The location annotations decide which files placeholders may read and which catalog rules
+	// apply, so they always come from where the entity was actually read, never from the entity.
+	e.SetAnnotation(catalog.AnnotationManagedByLocation, from.String())
+	e.SetAnnotation(catalog.AnnotationManagedByOriginLocation, origin.String())
 	if from.Type == "url" {
 		setDefault(catalog.AnnotationViewURL, from.Target)
 		if edit := githubEditURL(from.Target); edit != "" {
@@ -476,7 +526,7 @@ func validateEnvelope(e catalog.Entity) error {
 			return errs.E(errs.Invalid, "metadata.namespace must be a non-empty string")
 		}
 	}
-	return nil
+	return checkRefText(e.Ref())
 }
 
 // errName maps an error to the Backstage error name shown in status items.

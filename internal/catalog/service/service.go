@@ -532,12 +532,10 @@ func (s *Service) ValidateEntity(ctx context.Context, e catalog.Entity, location
 	if _, ok := e["metadata"].(map[string]any); !ok {
 		return []error{errs.E(errs.Invalid, "entity has no metadata object")}
 	}
-	if e.Annotation(catalog.AnnotationManagedByLocation) == "" {
-		e.SetAnnotation(catalog.AnnotationManagedByLocation, location)
-	}
-	if e.Annotation(catalog.AnnotationManagedByOriginLocation) == "" {
-		e.SetAnnotation(catalog.AnnotationManagedByOriginLocation, location)
-	}
+	// Checked as if read from the given location, whatever the entity claims: its annotations
+	// decide which files placeholders may read.
+	e.SetAnnotation(catalog.AnnotationManagedByLocation, location)
+	e.SetAnnotation(catalog.AnnotationManagedByOriginLocation, location)
 	res := s.processor.Process(ctx, processing.Claim{EntityRef: e.Ref().String(), Unprocessed: e})
 	var out []error
 	for _, item := range res.Errors {
