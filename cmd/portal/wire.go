@@ -167,6 +167,9 @@ func (m *Main) startCatalog(ctx, runCtx context.Context, g *errgroup.Group) erro
 	if err := svc.SetConfigLocations(ctx, locs); err != nil {
 		return err
 	}
+	if err := svc.ResyncLocations(ctx); err != nil {
+		return err
+	}
 	if err := svc.Sync(ctx); err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/billpay/portal/ent"
 	"github.com/billpay/portal/ent/catalogversion"
 	"github.com/billpay/portal/ent/finalentity"
+	"github.com/billpay/portal/ent/location"
 	"github.com/billpay/portal/ent/refreshkey"
 	"github.com/billpay/portal/ent/refreshstate"
 	"github.com/billpay/portal/ent/refreshstatereference"
@@ -749,69 +750,107 @@ func (s *Store) childErrors(ctx context.Context, tx *ent.Tx, refs []string) (map
 // ReplaceProvider implements processing.Store.
 func (s *Store) ReplaceProvider(ctx context.Context, provider string, entities []catalog.Entity) error {
 	return s.withTx(ctx, func(tx *ent.Tx) error {
-		if s.dialect == dialect.Postgres {
-			// Replicas starting together rewrite the same provider; one at a time keeps its references
-			// from being written twice.
-			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", "portal-provider:"+provider); err != nil {
-				return dbErr(err, "lock provider %s", provider)
-			}
-		}
-		var before []string
-		if err := tx.RefreshStateReference.Query().Where(refreshstatereference.SourceKey(provider)).
-			Select(refreshstatereference.FieldTargetEntityRef).Scan(ctx, &before); err != nil {
-			return dbErr(err, "read provider %s", provider)
-		}
-		if _, err := tx.RefreshStateReference.Delete().Where(refreshstatereference.SourceKey(provider)).Exec(ctx); err != nil {
-			return dbErr(err, "clear provider %s", provider)
-		}
-		keep := map[string]bool{}
-		now := s.now()
-		key := "provider:" + provider
-		for _, e := range entities {
-			ref := e.Ref().String()
-			if keep[ref] {
-				continue
-			}
-			keep[ref] = true
-			b, err := json.Marshal(e)
-			if err != nil {
-				return errs.Wrap(errs.Internal, err, "encode entity")
-			}
-			sum := sha1.Sum(b)
-			hash := hex.EncodeToString(sum[:])
-			row, err := tx.RefreshState.Query().Where(refreshstate.EntityRef(ref)).Only(ctx)
-			switch {
-			case ent.IsNotFound(err):
-				err = tx.RefreshState.Create().SetID(uuid.NewString()).SetEntityRef(ref).SetUnprocessedEntity(string(b)).
-					SetUnprocessedHash(hash).SetLocationKey(key).SetNextUpdateAt(now).
-					OnConflictColumns(refreshstate.FieldEntityRef).DoNothing().Exec(ctx)
-				if isNoRows(err) {
-					err = nil
-				}
-			case err != nil:
-			case row.UnprocessedHash != hash:
-				err = tx.RefreshState.UpdateOneID(row.ID).SetUnprocessedEntity(string(b)).SetUnprocessedHash(hash).
-					SetLocationKey(key).SetNextUpdateAt(now).Exec(ctx)
-			}
-			if err != nil {
-				return dbErr(err, "write provider entity %s", ref)
-			}
-			if err := tx.RefreshStateReference.Create().SetSourceKey(provider).SetTargetEntityRef(ref).Exec(ctx); err != nil {
-				return dbErr(err, "write provider reference")
-			}
-		}
-		var gone []string
-		for _, ref := range before {
-			if !keep[ref] {
-				gone = append(gone, ref)
-			}
-		}
-		stitch := map[string]bool{}
-		if err := s.deleteSubtrees(ctx, tx, gone, stitch); err != nil {
+		if err := s.lockProvider(ctx, tx, provider); err != nil {
 			return err
 		}
-		return s.enqueueStitch(ctx, tx, keys(stitch))
+		return s.replaceProvider(ctx, tx, provider, entities)
 	})
+}
+
+// SyncRegisteredLocations implements service.Store.
+func (s *Store) SyncRegisteredLocations(ctx context.Context, provider, origin string) error {
+	return s.withTx(ctx, func(tx *ent.Tx) error {
+		// The lock comes before the read, so the last writer always writes the newest list.
+		if err := s.lockProvider(ctx, tx, provider); err != nil {
+			return err
+		}
+		rows, err := tx.Location.Query().Where(location.Origin(origin)).Order(location.ByCreatedAt(), location.ByID()).All(ctx)
+		if err != nil {
+			return dbErr(err, "list locations")
+		}
+		entities := make([]catalog.Entity, len(rows))
+		for i, l := range rows {
+			entities[i] = processing.GeneratedLocation(processing.LocationSpec{Type: l.Type, Target: l.Target})
+		}
+		return s.replaceProvider(ctx, tx, provider, entities)
+	})
+}
+
+// lockProvider serialises rewrites of one provider across replicas, so that its references are
+// never written twice or from a stale list.
+func (s *Store) lockProvider(ctx context.Context, tx *ent.Tx, provider string) error {
+	if s.dialect != dialect.Postgres {
+		return nil // SQLite transactions are serial already
+	}
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", "portal-provider:"+provider)
+	return dbErr(err, "lock provider %s", provider)
+}
+
+func (s *Store) replaceProvider(ctx context.Context, tx *ent.Tx, provider string, entities []catalog.Entity) error {
+	var before []string
+	if err := tx.RefreshStateReference.Query().Where(refreshstatereference.SourceKey(provider)).
+		Select(refreshstatereference.FieldTargetEntityRef).Scan(ctx, &before); err != nil {
+		return dbErr(err, "read provider %s", provider)
+	}
+	if _, err := tx.RefreshStateReference.Delete().Where(refreshstatereference.SourceKey(provider)).Exec(ctx); err != nil {
+		return dbErr(err, "clear provider %s", provider)
+	}
+	keep := map[string]bool{}
+	now := s.now()
+	key := "provider:" + provider
+	for _, e := range entities {
+		ref := e.Ref().String()
+		if keep[ref] {
+			continue
+		}
+		keep[ref] = true
+		b, err := json.Marshal(e)
+		if err != nil {
+			return errs.Wrap(errs.Internal, err, "encode entity")
+		}
+		sum := sha1.Sum(b)
+		hash := hex.EncodeToString(sum[:])
+		row, err := tx.RefreshState.Query().Where(refreshstate.EntityRef(ref)).Only(ctx)
+		switch {
+		case ent.IsNotFound(err):
+			err = tx.RefreshState.Create().SetID(uuid.NewString()).SetEntityRef(ref).SetUnprocessedEntity(string(b)).
+				SetUnprocessedHash(hash).SetLocationKey(key).SetNextUpdateAt(now).
+				OnConflictColumns(refreshstate.FieldEntityRef).DoNothing().Exec(ctx)
+			if isNoRows(err) {
+				err = nil
+			}
+		case err != nil:
+		case row.UnprocessedHash != hash:
+			err = tx.RefreshState.UpdateOneID(row.ID).SetUnprocessedEntity(string(b)).SetUnprocessedHash(hash).
+				SetLocationKey(key).SetNextUpdateAt(now).Exec(ctx)
+		}
+		if err != nil {
+			return dbErr(err, "write provider entity %s", ref)
+		}
+		if err := tx.RefreshStateReference.Create().SetSourceKey(provider).SetTargetEntityRef(ref).Exec(ctx); err != nil {
+			return dbErr(err, "write provider reference")
+		}
+	}
+	var gone []string
+	for _, ref := range before {
+		if !keep[ref] {
+			gone = append(gone, ref)
+		}
+	}
+	stitch := map[string]bool{}
+	wasThere := map[string]bool{}
+	for _, ref := range before {
+		wasThere[ref] = true
+	}
+	for ref := range keep {
+		if !wasThere[ref] {
+			stitch[ref] = true // a new provider edge can end an orphanhood
+		}
+	}
+	if err := s.deleteSubtrees(ctx, tx, gone, stitch); err != nil {
+		return err
+	}
+	return s.enqueueStitch(ctx, tx, keys(stitch))
 }
 
 // deleteSubtrees deletes refs and, recursively, everything only they emitted. An entity that some

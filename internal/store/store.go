@@ -117,7 +117,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(hashtext('portal-migrate'))"); err != nil {
 			return errs.Wrap(errs.Unavailable, err, "cannot lock for migration: %v", err)
 		}
-		defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(hashtext('portal-migrate'))") }()
+		defer func() {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(hashtext('portal-migrate'))")
+		}()
 	}
 	if err := s.client.Schema.Create(ctx); err != nil {
 		return errs.Wrap(errs.Unavailable, err, "database migration failed: %v", err)

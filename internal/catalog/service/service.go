@@ -67,6 +67,9 @@ type Store interface {
 	UpdateLocation(ctx context.Context, l Location) (Location, error)
 	DeleteLocation(ctx context.Context, id string) error
 	ReplaceConfigLocations(ctx context.Context, locs []Location) error
+	// SyncRegisteredLocations makes provider emit the generated Location entity of every location
+	// of origin, reading the table and writing the provider in one transaction.
+	SyncRegisteredLocations(ctx context.Context, provider, origin string) error
 	ScheduleRefresh(ctx context.Context, ref string) error
 	ScheduleByRefreshKey(ctx context.Context, keys []string) (int, error)
 	DeleteEntityByUID(ctx context.Context, uid string) error
@@ -180,7 +183,15 @@ func (s *Service) Sync(ctx context.Context) error {
 			from = c.Version
 		}
 		if err := ix.PutBatch(puts, deletes); err != nil {
-			s.log.Error("catalog index rejected entities", "err", err)
+			// One bad entity must not hide the rest of the page: apply the page entity by entity.
+			for _, uid := range deletes {
+				ix.Delete(uid)
+			}
+			for _, raw := range puts {
+				if err := ix.Put(raw); err != nil {
+					s.log.Error("catalog index rejected an entity", "err", err)
+				}
+			}
 		}
 		if len(changes) < syncPage {
 			break
@@ -429,15 +440,17 @@ func (s *Service) RemoveLocation(ctx context.Context, id string) error {
 func (s *Service) syncLocationsProvider(ctx context.Context) error {
 	s.providerMu.Lock()
 	defer s.providerMu.Unlock()
-	locs, err := s.store.ListLocations(ctx, OriginAPI)
-	if err != nil {
+	return s.store.SyncRegisteredLocations(ctx, ProviderLocations, OriginAPI)
+}
+
+// ResyncLocations makes the registered-locations provider match the locations table, repairing
+// what an interrupted registration or removal left behind. Main runs it at start-up.
+func (s *Service) ResyncLocations(ctx context.Context) error {
+	if err := s.syncLocationsProvider(ctx); err != nil {
 		return err
 	}
-	entities := make([]catalog.Entity, len(locs))
-	for i, l := range locs {
-		entities[i] = processing.GeneratedLocation(processing.LocationSpec{Type: l.Type, Target: l.Target})
-	}
-	return s.store.ReplaceProvider(ctx, ProviderLocations, entities)
+	s.changed()
+	return nil
 }
 
 // SetConfigLocations makes the config-owned locations exactly locs and emits their entities.
