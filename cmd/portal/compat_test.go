@@ -36,6 +36,7 @@ func TestCatalogClientCompatibility(t *testing.T) {
 
 	m := MustRunMain(t, func(c *config.Config) {
 		c.Catalog.Locations = []config.Location{fileLocation(t, filepath.Join(fixtures, "all.yaml"))}
+		c.Reading.AllowPrivateNetworks = true // the fixture server is on loopback
 	})
 	waitForSettled(t, m, 30*time.Second)
 

@@ -43,7 +43,8 @@ func (m *Main) sourceReader() (source.Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &source.Dispatcher{File: source.FileReader{}, GitHub: gh, HTTP: source.NewHTTPReader(nil)}, nil
+	policy := source.ReadPolicy{AllowHosts: m.Config.Reading.Allow, AllowPrivateNetworks: m.Config.Reading.AllowPrivateNetworks}
+	return &source.Dispatcher{File: source.FileReader{}, GitHub: gh, HTTP: source.NewHTTPReader(policy.Client(source.DefaultReadTimeout))}, nil
 }
 
 // discoveryRunner runs one GitHub discovery provider on its interval and on demand.

@@ -135,6 +135,23 @@ func TestHTTPSurface(t *testing.T) {
 		require.Equal(t, "InputError", backstageErrorName(t, body))
 	})
 
+	t.Run("bodies on Backstage routes must be declared JSON", func(t *testing.T) {
+		for ct, msg := range map[string]string{"": "Content-Type missing", "text/plain": "Illegal Content-Type"} {
+			req, err := http.NewRequest(http.MethodPost, base+"/api/catalog/refresh", strings.NewReader(`{"entityRef":"component:default/x"}`))
+			require.NoError(t, err)
+			req.Header.Set("Authorization", "Bearer "+testToken)
+			if ct != "" {
+				req.Header.Set("Content-Type", ct)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			body, _ := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+			require.Contains(t, string(body), msg)
+		}
+	})
+
 	t.Run("unknown entities are 404 NotFoundError", func(t *testing.T) {
 		code, _, body := do(t, http.MethodGet, base+"/api/catalog/entities/by-name/component/default/nope", testToken, "")
 		require.Equal(t, http.StatusNotFound, code)
@@ -150,4 +167,12 @@ func TestGuestAccess(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, code, "guests may act: %s", body)
 	code, _, _ = do(t, http.MethodGet, m.URL()+"/api/catalog/entities", "wrong-token-wrong-token", "")
 	require.Equal(t, http.StatusUnauthorized, code, "a bad token is never downgraded to guest")
+
+	req, err := http.NewRequest(http.MethodGet, m.URL()+"/api/catalog/entities", nil)
+	require.NoError(t, err)
+	req.Host = "attacker.example:7007"
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	require.Equal(t, http.StatusMisdirectedRequest, resp.StatusCode, "guest access answers only to loopback names (DNS rebinding)")
 }

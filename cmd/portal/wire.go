@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -211,6 +212,7 @@ func (m *Main) startHTTP(g *errgroup.Group) error {
 		MaxBodyBytes:  cfg.Server.MaxBodyBytes,
 		Log:           m.Log.With("component", "http"),
 		GitHubWebhook: m.githubWebhook(),
+		AllowedHosts:  allowedHosts(cfg),
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -254,6 +256,19 @@ func (m *Main) startDebug(g *errgroup.Group, addr string) error {
 		return nil
 	})
 	return nil
+}
+
+// allowedHosts is the Host allowlist for guest access on loopback: the loopback names and the
+// configured base URL. Otherwise any host is served.
+func allowedHosts(cfg config.Config) []string {
+	if !cfg.Auth.Guest || cfg.Auth.AllowGuestOnNetwork {
+		return nil
+	}
+	hosts := []string{"localhost", "127.0.0.1", "::1"}
+	if u, err := url.Parse(cfg.BaseURL); err == nil && u.Hostname() != "" {
+		hosts = append(hosts, u.Hostname())
+	}
+	return hosts
 }
 
 func (m *Main) ready(ctx context.Context) error {

@@ -33,6 +33,15 @@ type Config struct {
 	Auth     Auth     `yaml:"auth"`
 	Catalog  Catalog  `yaml:"catalog"`
 	GitHub   GitHub   `yaml:"github"`
+	Reading  Reading  `yaml:"reading"`
+}
+
+// Reading limits where url locations (other than configured GitHub hosts) may be read from.
+type Reading struct {
+	// Allow lists hosts ("example.com", "*.example.com"); empty allows any public host.
+	Allow []string `yaml:"allow"`
+	// AllowPrivateNetworks also allows loopback, private and link-local addresses.
+	AllowPrivateNetworks bool `yaml:"allowPrivateNetworks"`
 }
 
 // Database selects the storage engine.

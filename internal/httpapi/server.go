@@ -6,6 +6,8 @@ package httpapi
 import (
 	"context"
 	"log/slog"
+	"mime"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -33,6 +35,10 @@ type Options struct {
 	Log          *slog.Logger
 	// GitHubWebhook handles GitHub push deliveries; nil when no webhook secret is configured.
 	GitHubWebhook http.Handler
+	// AllowedHosts, when set, are the only Host headers served. With guest access on a loopback
+	// address it stops DNS rebinding: a web page whose name resolves to 127.0.0.1 would otherwise
+	// act as the guest.
+	AllowedHosts []string
 }
 
 // Server holds the routes.
@@ -81,7 +87,7 @@ func New(opts Options) *Server {
 	if s.opts.MaxBodyBytes <= 0 {
 		s.opts.MaxBodyBytes = 4 << 20
 	}
-	api.UseMiddleware(s.requestInfo, s.authenticate)
+	api.UseMiddleware(s.requestInfo, s.authenticate, s.requireJSON)
 	s.registerHealth()
 	if opts.Catalog != nil {
 		s.registerCatalog()
@@ -123,8 +129,55 @@ func (s *Server) Handler() http.Handler {
 			s.metrics.latency.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())
 			s.opts.Log.Debug("request", "method", r.Method, "route", route, "code", rec.code, "duration", time.Since(start))
 		}()
+		if !s.hostAllowed(r.Host) {
+			http.Error(rec, "unknown host: use an address this portal is configured for (baseUrl)", http.StatusMisdirectedRequest)
+			return
+		}
 		s.mux.ServeHTTP(rec, r)
 	})
+}
+
+func (s *Server) hostAllowed(hostport string) bool {
+	if len(s.opts.AllowedHosts) == 0 {
+		return true
+	}
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.Trim(strings.ToLower(host), "[]")
+	for _, allowed := range s.opts.AllowedHosts {
+		if strings.EqualFold(allowed, host) {
+			return true
+		}
+	}
+	return false
+}
+
+// requireJSON refuses bodies that are not declared JSON on Backstage routes, as Backstage does;
+// it also means a browser cannot post to them from another site without a CORS preflight.
+func (s *Server) requireJSON(ctx huma.Context, next func(huma.Context)) {
+	op := ctx.Operation()
+	method := ctx.Method()
+	if op == nil || op.RequestBody == nil || (method != http.MethodPost && method != http.MethodPut) || !isBackstagePath(ctx.URL().Path) {
+		next(ctx)
+		return
+	}
+	ct := ctx.Header("Content-Type")
+	if ct == "" {
+		writeHumaErr(s.api, ctx, http.StatusBadRequest, "Content-Type missing")
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		writeHumaErr(s.api, ctx, http.StatusBadRequest, "Illegal Content-Type")
+		return
+	}
+	next(ctx)
+}
+
+func writeHumaErr(api huma.API, ctx huma.Context, status int, msg string) {
+	se := huma.NewErrorWithContext(ctx, status, msg)
+	_ = huma.WriteErr(api, ctx, se.GetStatus(), se.Error())
 }
 
 type statusRecorder struct {

@@ -68,6 +68,10 @@ func (r *HTTPReader) Read(ctx context.Context, _ string, target string) ([]byte,
 	}
 	resp, err := client.Do(req)
 	if err != nil {
+		var refused *errs.Error
+		if errors.As(err, &refused) && refused.Code == errs.Forbidden {
+			return nil, errs.Wrap(errs.Forbidden, err, "cannot fetch %s: %s", shown, refused.Message)
+		}
 		return nil, errs.Wrap(errs.Unavailable, err, "cannot fetch %s: %v", shown, unwrapURLError(err))
 	}
 	defer resp.Body.Close()
