@@ -21,6 +21,8 @@ type Location struct {
 	Type string `json:"type,omitempty"`
 	// Target holds the value of the "target" field.
 	Target string `json:"target,omitempty"`
+	// Presence holds the value of the "presence" field.
+	Presence string `json:"presence,omitempty"`
 	// Origin holds the value of the "origin" field.
 	Origin string `json:"origin,omitempty"`
 	// CreatedAt holds the value of the "created_at" field.
@@ -33,7 +35,7 @@ func (*Location) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case location.FieldID, location.FieldType, location.FieldTarget, location.FieldOrigin:
+		case location.FieldID, location.FieldType, location.FieldTarget, location.FieldPresence, location.FieldOrigin:
 			values[i] = new(sql.NullString)
 		case location.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
@@ -69,6 +71,12 @@ func (_m *Location) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field target", values[i])
 			} else if value.Valid {
 				_m.Target = value.String
+			}
+		case location.FieldPresence:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field presence", values[i])
+			} else if value.Valid {
+				_m.Presence = value.String
 			}
 		case location.FieldOrigin:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -123,6 +131,9 @@ func (_m *Location) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("target=")
 	builder.WriteString(_m.Target)
+	builder.WriteString(", ")
+	builder.WriteString("presence=")
+	builder.WriteString(_m.Presence)
 	builder.WriteString(", ")
 	builder.WriteString("origin=")
 	builder.WriteString(_m.Origin)

@@ -35,6 +35,20 @@ func (_c *LocationCreate) SetTarget(v string) *LocationCreate {
 	return _c
 }
 
+// SetPresence sets the "presence" field.
+func (_c *LocationCreate) SetPresence(v string) *LocationCreate {
+	_c.mutation.SetPresence(v)
+	return _c
+}
+
+// SetNillablePresence sets the "presence" field if the given value is not nil.
+func (_c *LocationCreate) SetNillablePresence(v *string) *LocationCreate {
+	if v != nil {
+		_c.SetPresence(*v)
+	}
+	return _c
+}
+
 // SetOrigin sets the "origin" field.
 func (_c *LocationCreate) SetOrigin(v string) *LocationCreate {
 	_c.mutation.SetOrigin(v)
@@ -104,6 +118,10 @@ func (_c *LocationCreate) ExecX(ctx context.Context) {
 
 // defaults sets the default values of the builder before save.
 func (_c *LocationCreate) defaults() {
+	if _, ok := _c.mutation.Presence(); !ok {
+		v := location.DefaultPresence
+		_c.mutation.SetPresence(v)
+	}
 	if _, ok := _c.mutation.Origin(); !ok {
 		v := location.DefaultOrigin
 		_c.mutation.SetOrigin(v)
@@ -131,6 +149,9 @@ func (_c *LocationCreate) check() error {
 		if err := location.TargetValidator(v); err != nil {
 			return &ValidationError{Name: "target", err: fmt.Errorf(`ent: validator failed for field "Location.target": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.Presence(); !ok {
+		return &ValidationError{Name: "presence", err: errors.New(`ent: missing required field "Location.presence"`)}
 	}
 	if _, ok := _c.mutation.Origin(); !ok {
 		return &ValidationError{Name: "origin", err: errors.New(`ent: missing required field "Location.origin"`)}
@@ -186,6 +207,10 @@ func (_c *LocationCreate) createSpec() (*Location, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Target(); ok {
 		_spec.SetField(location.FieldTarget, field.TypeString, value)
 		_node.Target = value
+	}
+	if value, ok := _c.mutation.Presence(); ok {
+		_spec.SetField(location.FieldPresence, field.TypeString, value)
+		_node.Presence = value
 	}
 	if value, ok := _c.mutation.Origin(); ok {
 		_spec.SetField(location.FieldOrigin, field.TypeString, value)
@@ -268,6 +293,18 @@ func (u *LocationUpsert) SetTarget(v string) *LocationUpsert {
 // UpdateTarget sets the "target" field to the value that was provided on create.
 func (u *LocationUpsert) UpdateTarget() *LocationUpsert {
 	u.SetExcluded(location.FieldTarget)
+	return u
+}
+
+// SetPresence sets the "presence" field.
+func (u *LocationUpsert) SetPresence(v string) *LocationUpsert {
+	u.Set(location.FieldPresence, v)
+	return u
+}
+
+// UpdatePresence sets the "presence" field to the value that was provided on create.
+func (u *LocationUpsert) UpdatePresence() *LocationUpsert {
+	u.SetExcluded(location.FieldPresence)
 	return u
 }
 
@@ -359,6 +396,20 @@ func (u *LocationUpsertOne) SetTarget(v string) *LocationUpsertOne {
 func (u *LocationUpsertOne) UpdateTarget() *LocationUpsertOne {
 	return u.Update(func(s *LocationUpsert) {
 		s.UpdateTarget()
+	})
+}
+
+// SetPresence sets the "presence" field.
+func (u *LocationUpsertOne) SetPresence(v string) *LocationUpsertOne {
+	return u.Update(func(s *LocationUpsert) {
+		s.SetPresence(v)
+	})
+}
+
+// UpdatePresence sets the "presence" field to the value that was provided on create.
+func (u *LocationUpsertOne) UpdatePresence() *LocationUpsertOne {
+	return u.Update(func(s *LocationUpsert) {
+		s.UpdatePresence()
 	})
 }
 
@@ -619,6 +670,20 @@ func (u *LocationUpsertBulk) SetTarget(v string) *LocationUpsertBulk {
 func (u *LocationUpsertBulk) UpdateTarget() *LocationUpsertBulk {
 	return u.Update(func(s *LocationUpsert) {
 		s.UpdateTarget()
+	})
+}
+
+// SetPresence sets the "presence" field.
+func (u *LocationUpsertBulk) SetPresence(v string) *LocationUpsertBulk {
+	return u.Update(func(s *LocationUpsert) {
+		s.SetPresence(v)
+	})
+}
+
+// UpdatePresence sets the "presence" field to the value that was provided on create.
+func (u *LocationUpsertBulk) UpdatePresence() *LocationUpsertBulk {
+	return u.Update(func(s *LocationUpsert) {
+		s.UpdatePresence()
 	})
 }
 

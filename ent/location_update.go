@@ -56,6 +56,20 @@ func (_u *LocationUpdate) SetNillableTarget(v *string) *LocationUpdate {
 	return _u
 }
 
+// SetPresence sets the "presence" field.
+func (_u *LocationUpdate) SetPresence(v string) *LocationUpdate {
+	_u.mutation.SetPresence(v)
+	return _u
+}
+
+// SetNillablePresence sets the "presence" field if the given value is not nil.
+func (_u *LocationUpdate) SetNillablePresence(v *string) *LocationUpdate {
+	if v != nil {
+		_u.SetPresence(*v)
+	}
+	return _u
+}
+
 // SetOrigin sets the "origin" field.
 func (_u *LocationUpdate) SetOrigin(v string) *LocationUpdate {
 	_u.mutation.SetOrigin(v)
@@ -141,6 +155,9 @@ func (_u *LocationUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.Target(); ok {
 		_spec.SetField(location.FieldTarget, field.TypeString, value)
 	}
+	if value, ok := _u.mutation.Presence(); ok {
+		_spec.SetField(location.FieldPresence, field.TypeString, value)
+	}
 	if value, ok := _u.mutation.Origin(); ok {
 		_spec.SetField(location.FieldOrigin, field.TypeString, value)
 	}
@@ -190,6 +207,20 @@ func (_u *LocationUpdateOne) SetTarget(v string) *LocationUpdateOne {
 func (_u *LocationUpdateOne) SetNillableTarget(v *string) *LocationUpdateOne {
 	if v != nil {
 		_u.SetTarget(*v)
+	}
+	return _u
+}
+
+// SetPresence sets the "presence" field.
+func (_u *LocationUpdateOne) SetPresence(v string) *LocationUpdateOne {
+	_u.mutation.SetPresence(v)
+	return _u
+}
+
+// SetNillablePresence sets the "presence" field if the given value is not nil.
+func (_u *LocationUpdateOne) SetNillablePresence(v *string) *LocationUpdateOne {
+	if v != nil {
+		_u.SetPresence(*v)
 	}
 	return _u
 }
@@ -308,6 +339,9 @@ func (_u *LocationUpdateOne) sqlSave(ctx context.Context) (_node *Location, err 
 	}
 	if value, ok := _u.mutation.Target(); ok {
 		_spec.SetField(location.FieldTarget, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Presence(); ok {
+		_spec.SetField(location.FieldPresence, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.Origin(); ok {
 		_spec.SetField(location.FieldOrigin, field.TypeString, value)

@@ -1110,6 +1110,7 @@ type LocationMutation struct {
 	id            *string
 	_type         *string
 	target        *string
+	presence      *string
 	origin        *string
 	created_at    *time.Time
 	clearedFields map[string]struct{}
@@ -1294,6 +1295,42 @@ func (m *LocationMutation) ResetTarget() {
 	m.target = nil
 }
 
+// SetPresence sets the "presence" field.
+func (m *LocationMutation) SetPresence(s string) {
+	m.presence = &s
+}
+
+// Presence returns the value of the "presence" field in the mutation.
+func (m *LocationMutation) Presence() (r string, exists bool) {
+	v := m.presence
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPresence returns the old "presence" field's value of the Location entity.
+// If the Location object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocationMutation) OldPresence(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPresence is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPresence requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPresence: %w", err)
+	}
+	return oldValue.Presence, nil
+}
+
+// ResetPresence resets all changes to the "presence" field.
+func (m *LocationMutation) ResetPresence() {
+	m.presence = nil
+}
+
 // SetOrigin sets the "origin" field.
 func (m *LocationMutation) SetOrigin(s string) {
 	m.origin = &s
@@ -1400,12 +1437,15 @@ func (m *LocationMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *LocationMutation) Fields() []string {
-	fields := make([]string, 0, 4)
+	fields := make([]string, 0, 5)
 	if m._type != nil {
 		fields = append(fields, location.FieldType)
 	}
 	if m.target != nil {
 		fields = append(fields, location.FieldTarget)
+	}
+	if m.presence != nil {
+		fields = append(fields, location.FieldPresence)
 	}
 	if m.origin != nil {
 		fields = append(fields, location.FieldOrigin)
@@ -1425,6 +1465,8 @@ func (m *LocationMutation) Field(name string) (ent.Value, bool) {
 		return m.GetType()
 	case location.FieldTarget:
 		return m.Target()
+	case location.FieldPresence:
+		return m.Presence()
 	case location.FieldOrigin:
 		return m.Origin()
 	case location.FieldCreatedAt:
@@ -1442,6 +1484,8 @@ func (m *LocationMutation) OldField(ctx context.Context, name string) (ent.Value
 		return m.OldType(ctx)
 	case location.FieldTarget:
 		return m.OldTarget(ctx)
+	case location.FieldPresence:
+		return m.OldPresence(ctx)
 	case location.FieldOrigin:
 		return m.OldOrigin(ctx)
 	case location.FieldCreatedAt:
@@ -1468,6 +1512,13 @@ func (m *LocationMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetTarget(v)
+		return nil
+	case location.FieldPresence:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPresence(v)
 		return nil
 	case location.FieldOrigin:
 		v, ok := value.(string)
@@ -1537,6 +1588,9 @@ func (m *LocationMutation) ResetField(name string) error {
 		return nil
 	case location.FieldTarget:
 		m.ResetTarget()
+		return nil
+	case location.FieldPresence:
+		m.ResetPresence()
 		return nil
 	case location.FieldOrigin:
 		m.ResetOrigin()

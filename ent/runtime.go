@@ -60,12 +60,16 @@ func init() {
 	locationDescTarget := locationFields[2].Descriptor()
 	// location.TargetValidator is a validator for the "target" field. It is called by the builders before save.
 	location.TargetValidator = locationDescTarget.Validators[0].(func(string) error)
+	// locationDescPresence is the schema descriptor for presence field.
+	locationDescPresence := locationFields[3].Descriptor()
+	// location.DefaultPresence holds the default value on creation for the presence field.
+	location.DefaultPresence = locationDescPresence.Default.(string)
 	// locationDescOrigin is the schema descriptor for origin field.
-	locationDescOrigin := locationFields[3].Descriptor()
+	locationDescOrigin := locationFields[4].Descriptor()
 	// location.DefaultOrigin holds the default value on creation for the origin field.
 	location.DefaultOrigin = locationDescOrigin.Default.(string)
 	// locationDescCreatedAt is the schema descriptor for created_at field.
-	locationDescCreatedAt := locationFields[4].Descriptor()
+	locationDescCreatedAt := locationFields[5].Descriptor()
 	// location.DefaultCreatedAt holds the default value on creation for the created_at field.
 	location.DefaultCreatedAt = locationDescCreatedAt.Default.(func() time.Time)
 	// locationDescID is the schema descriptor for id field.

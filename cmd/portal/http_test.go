@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -175,4 +177,55 @@ func TestGuestAccess(t *testing.T) {
 	require.NoError(t, err)
 	_ = resp.Body.Close()
 	require.Equal(t, http.StatusMisdirectedRequest, resp.StatusCode, "guest access answers only to loopback names (DNS rebinding)")
+}
+
+func TestRegisterLocations(t *testing.T) {
+	files := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/catalog-info.yaml" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write([]byte(catalogFile("registered", "team-a")))
+	}))
+	t.Cleanup(files.Close)
+	m := MustRunMain(t, func(c *config.Config) { c.Reading.AllowPrivateNetworks = true })
+	base := m.URL() + "/api/catalog/locations"
+	body := `{"type":"url","target":"` + files.URL + `/catalog-info.yaml"}`
+
+	code, _, first := do(t, http.MethodPost, base, testToken, body)
+	require.Equal(t, http.StatusCreated, code, string(first))
+	waitForOwner(t, m, "component:default/registered", "team-a", 10*time.Second)
+
+	code, _, dup := do(t, http.MethodPost, base, testToken, body)
+	require.Equal(t, http.StatusConflict, code)
+	require.Equal(t, "ConflictError", backstageErrorName(t, dup))
+
+	code, _, again := do(t, http.MethodPost, base+"?onConflict=refresh", testToken, body)
+	require.Equal(t, http.StatusCreated, code, string(again))
+	var a, b struct {
+		Location struct{ ID string } `json:"location"`
+	}
+	require.NoError(t, json.Unmarshal(first, &a))
+	require.NoError(t, json.Unmarshal(again, &b))
+	require.Equal(t, a.Location.ID, b.Location.ID, "onConflict=refresh answers with the existing location")
+
+	optional := `{"type":"url","target":"` + files.URL + `/not-yet.yaml","presence":"optional"}`
+	code, _, created := do(t, http.MethodPost, base, testToken, optional)
+	require.Equal(t, http.StatusCreated, code, string(created))
+	var loc struct {
+		Location struct{ EntityRef string } `json:"location"`
+	}
+	require.NoError(t, json.Unmarshal(created, &loc))
+	name := strings.TrimPrefix(loc.Location.EntityRef, "location:default/")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var e map[string]any
+		if apiGet(t, m, "/api/catalog/entities/by-name/location/default/"+name, &e) == http.StatusOK {
+			require.Nil(t, e["status"], "a missing optional target is not an error")
+			require.Equal(t, "optional", e["spec"].(map[string]any)["presence"])
+			break
+		}
+		require.True(t, time.Now().Before(deadline))
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -17,6 +17,8 @@ const (
 	FieldType = "type"
 	// FieldTarget holds the string denoting the target field in the database.
 	FieldTarget = "target"
+	// FieldPresence holds the string denoting the presence field in the database.
+	FieldPresence = "presence"
 	// FieldOrigin holds the string denoting the origin field in the database.
 	FieldOrigin = "origin"
 	// FieldCreatedAt holds the string denoting the created_at field in the database.
@@ -30,6 +32,7 @@ var Columns = []string{
 	FieldID,
 	FieldType,
 	FieldTarget,
+	FieldPresence,
 	FieldOrigin,
 	FieldCreatedAt,
 }
@@ -49,6 +52,8 @@ var (
 	TypeValidator func(string) error
 	// TargetValidator is a validator for the "target" field. It is called by the builders before save.
 	TargetValidator func(string) error
+	// DefaultPresence holds the default value on creation for the "presence" field.
+	DefaultPresence string
 	// DefaultOrigin holds the default value on creation for the "origin" field.
 	DefaultOrigin string
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
@@ -73,6 +78,11 @@ func ByType(opts ...sql.OrderTermOption) OrderOption {
 // ByTarget orders the results by the target field.
 func ByTarget(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldTarget, opts...).ToFunc()
+}
+
+// ByPresence orders the results by the presence field.
+func ByPresence(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPresence, opts...).ToFunc()
 }
 
 // ByOrigin orders the results by the origin field.

@@ -74,6 +74,11 @@ func Target(v string) predicate.Location {
 	return predicate.Location(sql.FieldEQ(FieldTarget, v))
 }
 
+// Presence applies equality check predicate on the "presence" field. It's identical to PresenceEQ.
+func Presence(v string) predicate.Location {
+	return predicate.Location(sql.FieldEQ(FieldPresence, v))
+}
+
 // Origin applies equality check predicate on the "origin" field. It's identical to OriginEQ.
 func Origin(v string) predicate.Location {
 	return predicate.Location(sql.FieldEQ(FieldOrigin, v))
@@ -212,6 +217,71 @@ func TargetEqualFold(v string) predicate.Location {
 // TargetContainsFold applies the ContainsFold predicate on the "target" field.
 func TargetContainsFold(v string) predicate.Location {
 	return predicate.Location(sql.FieldContainsFold(FieldTarget, v))
+}
+
+// PresenceEQ applies the EQ predicate on the "presence" field.
+func PresenceEQ(v string) predicate.Location {
+	return predicate.Location(sql.FieldEQ(FieldPresence, v))
+}
+
+// PresenceNEQ applies the NEQ predicate on the "presence" field.
+func PresenceNEQ(v string) predicate.Location {
+	return predicate.Location(sql.FieldNEQ(FieldPresence, v))
+}
+
+// PresenceIn applies the In predicate on the "presence" field.
+func PresenceIn(vs ...string) predicate.Location {
+	return predicate.Location(sql.FieldIn(FieldPresence, vs...))
+}
+
+// PresenceNotIn applies the NotIn predicate on the "presence" field.
+func PresenceNotIn(vs ...string) predicate.Location {
+	return predicate.Location(sql.FieldNotIn(FieldPresence, vs...))
+}
+
+// PresenceGT applies the GT predicate on the "presence" field.
+func PresenceGT(v string) predicate.Location {
+	return predicate.Location(sql.FieldGT(FieldPresence, v))
+}
+
+// PresenceGTE applies the GTE predicate on the "presence" field.
+func PresenceGTE(v string) predicate.Location {
+	return predicate.Location(sql.FieldGTE(FieldPresence, v))
+}
+
+// PresenceLT applies the LT predicate on the "presence" field.
+func PresenceLT(v string) predicate.Location {
+	return predicate.Location(sql.FieldLT(FieldPresence, v))
+}
+
+// PresenceLTE applies the LTE predicate on the "presence" field.
+func PresenceLTE(v string) predicate.Location {
+	return predicate.Location(sql.FieldLTE(FieldPresence, v))
+}
+
+// PresenceContains applies the Contains predicate on the "presence" field.
+func PresenceContains(v string) predicate.Location {
+	return predicate.Location(sql.FieldContains(FieldPresence, v))
+}
+
+// PresenceHasPrefix applies the HasPrefix predicate on the "presence" field.
+func PresenceHasPrefix(v string) predicate.Location {
+	return predicate.Location(sql.FieldHasPrefix(FieldPresence, v))
+}
+
+// PresenceHasSuffix applies the HasSuffix predicate on the "presence" field.
+func PresenceHasSuffix(v string) predicate.Location {
+	return predicate.Location(sql.FieldHasSuffix(FieldPresence, v))
+}
+
+// PresenceEqualFold applies the EqualFold predicate on the "presence" field.
+func PresenceEqualFold(v string) predicate.Location {
+	return predicate.Location(sql.FieldEqualFold(FieldPresence, v))
+}
+
+// PresenceContainsFold applies the ContainsFold predicate on the "presence" field.
+func PresenceContainsFold(v string) predicate.Location {
+	return predicate.Location(sql.FieldContainsFold(FieldPresence, v))
 }
 
 // OriginEQ applies the EQ predicate on the "origin" field.

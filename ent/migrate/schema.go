@@ -52,6 +52,7 @@ var (
 		{Name: "id", Type: field.TypeString},
 		{Name: "type", Type: field.TypeString},
 		{Name: "target", Type: field.TypeString, Size: 2147483647, SchemaType: map[string]string{"postgres": "text", "sqlite3": "text"}},
+		{Name: "presence", Type: field.TypeString, Default: "required"},
 		{Name: "origin", Type: field.TypeString, Default: "api"},
 		{Name: "created_at", Type: field.TypeTime},
 	}

@@ -21,6 +21,8 @@ func (Location) Fields() []ent.Field {
 		field.String("id").Immutable().NotEmpty(),
 		field.String("type").NotEmpty(),
 		field.Text("target").NotEmpty().SchemaType(textType),
+		// presence "optional" lets the target be missing without an error.
+		field.String("presence").Default("required"),
 		// origin tells API-registered rows from those config owns; config rows are replaced at start-up
 		// and never listed as deletable.
 		field.String("origin").Default("api"),

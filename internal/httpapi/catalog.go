@@ -55,7 +55,7 @@ type byQueryInput struct {
 	Offset               string   `query:"offset"`
 	FullTextFilterTerm   string   `query:"fullTextFilterTerm"`
 	FullTextFilterFields string   `query:"fullTextFilterFields" doc:"Comma-separated fields to search"`
-	TotalItems           string   `query:"totalItems" enum:"include,exclude," doc:"exclude skips counting"`
+	TotalItems           string   `query:"totalItems" enum:"include,exclude" doc:"exclude skips counting"`
 }
 
 type pageInfo struct {
@@ -159,8 +159,9 @@ type locationInputBody struct {
 }
 
 type addLocationInput struct {
-	DryRun string `query:"dryRun" doc:"true to read the location without registering it"`
-	Body   locationInputBody
+	DryRun     string `query:"dryRun" doc:"true to read the location without registering it"`
+	OnConflict string `query:"onConflict" enum:"reject,refresh" doc:"refresh answers a duplicate with the existing location, processed again now"`
+	Body       locationInputBody
 }
 
 type addLocationOutput struct {
@@ -463,7 +464,8 @@ func (s *Server) registerCatalog() {
 	add := s.catalogOp("createLocation", http.MethodPost, "/locations", "Register a location (or read it with dryRun)", true)
 	add.DefaultStatus = http.StatusCreated
 	huma.Register(s.api, add, func(ctx context.Context, in *addLocationInput) (*addLocationOutput, error) {
-		res, err := svc.AddLocation(ctx, in.Body.Type, in.Body.Target, truthy(in.DryRun))
+		res, err := svc.AddLocation(ctx, service.AddLocationRequest{Type: in.Body.Type, Target: in.Body.Target,
+			Presence: in.Body.Presence, DryRun: truthy(in.DryRun), RefreshOnConflict: in.OnConflict == "refresh"})
 		if err != nil {
 			return nil, backstageErr(ctx, err)
 		}

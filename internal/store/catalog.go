@@ -770,7 +770,11 @@ func (s *Store) SyncRegisteredLocations(ctx context.Context, provider, origin st
 		}
 		entities := make([]catalog.Entity, len(rows))
 		for i, l := range rows {
-			entities[i] = processing.GeneratedLocation(processing.LocationSpec{Type: l.Type, Target: l.Target})
+			spec := processing.LocationSpec{Type: l.Type, Target: l.Target}
+			if l.Presence == "optional" {
+				spec.Presence = l.Presence
+			}
+			entities[i] = processing.GeneratedLocation(spec)
 		}
 		return s.replaceProvider(ctx, tx, provider, entities)
 	})

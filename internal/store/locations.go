@@ -12,12 +12,16 @@ import (
 var _ service.Store = (*Store)(nil)
 
 func toLocation(l *ent.Location) service.Location {
-	return service.Location{ID: l.ID, Type: l.Type, Target: l.Target, Origin: l.Origin}
+	return service.Location{ID: l.ID, Type: l.Type, Target: l.Target, Origin: l.Origin, Presence: l.Presence}
 }
 
 // CreateLocation stores a location; errs.Conflict when type and target are already registered.
 func (s *Store) CreateLocation(ctx context.Context, l service.Location) (service.Location, error) {
-	row, err := s.client.Location.Create().SetID(l.ID).SetType(l.Type).SetTarget(l.Target).SetOrigin(l.Origin).Save(ctx)
+	presence := l.Presence
+	if presence == "" {
+		presence = "required"
+	}
+	row, err := s.client.Location.Create().SetID(l.ID).SetType(l.Type).SetTarget(l.Target).SetOrigin(l.Origin).SetPresence(presence).Save(ctx)
 	if ent.IsConstraintError(err) {
 		return service.Location{}, errs.Wrap(errs.Conflict, err, "Location %s:%s already exists", l.Type, l.Target)
 	}

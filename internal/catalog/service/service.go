@@ -40,6 +40,8 @@ type Location struct {
 	Type   string
 	Target string
 	Origin string
+	// Presence is "optional" when the target may be missing without an error.
+	Presence string
 }
 
 // Ref is the location's "type:target" reference.
@@ -356,9 +358,21 @@ type AddLocationResult struct {
 	Exists *bool
 }
 
-// AddLocation registers a url location, or with dryRun reads it recursively without storing
+// AddLocationRequest is a location to register.
+type AddLocationRequest struct {
+	Type, Target string
+	// Presence "optional" lets the target be missing without an error.
+	Presence string
+	DryRun   bool
+	// RefreshOnConflict answers a duplicate with the existing location, processed again now,
+	// instead of a conflict (Backstage's onConflict=refresh).
+	RefreshOnConflict bool
+}
+
+// AddLocation registers a url location, or with DryRun reads it recursively without storing
 // anything and returns the entities it would produce.
-func (s *Service) AddLocation(ctx context.Context, locType, target string, dryRun bool) (AddLocationResult, error) {
+func (s *Service) AddLocation(ctx context.Context, req AddLocationRequest) (AddLocationResult, error) {
+	locType, target, dryRun := req.Type, req.Target, req.DryRun
 	if locType == "" {
 		locType = "url"
 	}
@@ -374,7 +388,17 @@ func (s *Service) AddLocation(ctx context.Context, locType, target string, dryRu
 	if s.readonly {
 		return AddLocationResult{}, errs.E(errs.Forbidden, "This operation not allowed in readonly mode")
 	}
-	loc, err := s.store.CreateLocation(ctx, Location{ID: uuid.NewString(), Type: locType, Target: target, Origin: OriginAPI})
+	loc, err := s.store.CreateLocation(ctx, Location{ID: uuid.NewString(), Type: locType, Target: target, Origin: OriginAPI, Presence: req.Presence})
+	if errs.Is(err, errs.Conflict) && req.RefreshOnConflict {
+		existing, findErr := s.store.FindLocation(ctx, locType, target)
+		if findErr != nil || existing.Origin != OriginAPI {
+			return AddLocationResult{}, err
+		}
+		if err := s.Refresh(ctx, existing.EntityRef()); err != nil {
+			return AddLocationResult{}, err
+		}
+		return AddLocationResult{Location: existing, Entities: []catalog.Entity{}}, nil
+	}
 	if err != nil {
 		return AddLocationResult{}, err
 	}
