@@ -15,8 +15,9 @@ import (
 	"github.com/billpay/portal/internal/store/storetest"
 )
 
-// writeCatalog writes n components owned by a few groups, spread over several files, with a
-// Location at all.yaml, and returns how many entities the catalog will hold.
+// writeCatalog writes n components owned by a few groups, spread over several files each read by
+// a Location of its own, with a root Location at all.yaml, and returns how many entities the
+// catalog will hold.
 func writeCatalog(t *testing.T, n int) (string, int) {
 	t.Helper()
 	dir := t.TempDir()
@@ -29,11 +30,16 @@ func writeCatalog(t *testing.T, n int) (string, int) {
 		}
 		name := fmt.Sprintf("part-%02d.yaml", f)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(b.String()), 0o644))
-		targets = append(targets, "./"+name)
+		// Each part sits behind a Location of its own: Locations are claimed one by one, while the
+		// entities a Location reads are processed in the same pass as it.
+		loc := fmt.Sprintf("apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata: {name: part-%02d}\nspec: {target: ./%s}\n", f, name)
+		locName := fmt.Sprintf("loc-%02d.yaml", f)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, locName), []byte(loc), 0o644))
+		targets = append(targets, "./"+locName)
 	}
 	all := "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata: {name: replicas}\nspec:\n  targets: [" + strings.Join(targets, ", ") + "]\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "all.yaml"), []byte(all), 0o644))
-	return filepath.Join(dir, "all.yaml"), n + 2
+	return filepath.Join(dir, "all.yaml"), n + len(targets) + 2
 }
 
 // TestReplicasShareProcessingOnPostgres starts two real Mains on one PostgreSQL database: between
@@ -41,14 +47,15 @@ func writeCatalog(t *testing.T, n int) (string, int) {
 // serve the whole catalog.
 func TestReplicasShareProcessingOnPostgres(t *testing.T) {
 	dbURL := storetest.PostgresSchema(t, storetest.PostgresURL(t))
-	root, total := writeCatalog(t, 3000)
+	root, total := writeCatalog(t, 6000)
 	// The catalog appears only once both replicas run, so that they compete for it.
 	full, err := os.ReadFile(root)
 	require.NoError(t, err)
 	require.NoError(t, os.Remove(root))
 	mutate := func(c *config.Config) {
 		c.Database.URL = dbURL
-		c.Catalog.ProcessingBatchSize = 25
+		c.Catalog.ProcessingBatchSize = 1
+		c.Catalog.PollInterval = config.Duration(5 * time.Millisecond) // both replicas keep asking
 		c.Catalog.Locations = []config.Location{fileLocation(t, root)}
 	}
 	a := MustRunMain(t, mutate)

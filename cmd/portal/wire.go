@@ -174,8 +174,9 @@ func (m *Main) startCatalog(ctx, runCtx context.Context, g *errgroup.Group) erro
 	if err := svc.Sync(ctx); err != nil {
 		return err
 	}
-	g.Go(func() error { return m.Engine.Run(runCtx, time.Second) })
-	g.Go(func() error { return svc.Follow(runCtx, time.Second) })
+	poll := time.Duration(cfg.PollInterval)
+	g.Go(func() error { return m.Engine.Run(runCtx, poll) })
+	g.Go(func() error { return svc.Follow(runCtx, poll) })
 	g.Go(func() error { return m.purgeTombstones(runCtx) })
 	return m.startGitHub(runCtx, g)
 }

@@ -85,6 +85,8 @@ type Token struct {
 // Catalog configures the software catalog.
 type Catalog struct {
 	ProcessingInterval Duration `yaml:"processingInterval"`
+	// PollInterval is how often an idle replica looks for work other replicas or the clock made due.
+	PollInterval Duration `yaml:"pollInterval"`
 	// ProcessingBatchSize is how many entities one processing transaction claims.
 	ProcessingBatchSize           int        `yaml:"processingBatchSize"`
 	Readonly                      bool       `yaml:"readonly"`
@@ -158,6 +160,7 @@ func Default() Config {
 			DisableRelationsCompatibility: true,
 			ProcessingInterval:            Duration(100 * time.Second),
 			ProcessingBatchSize:           500,
+			PollInterval:                  Duration(time.Second),
 			Rules:                         []Rule{{Allow: []string{"Component", "API", "Location"}}},
 		},
 		GitHub: GitHub{Integrations: []GitHubIntegration{{Host: "github.com", APIBaseURL: "https://api.github.com/"}}},
@@ -385,6 +388,9 @@ func (c Config) Validate() error {
 	}
 	if c.Catalog.ProcessingBatchSize <= 0 || c.Catalog.ProcessingBatchSize > 5000 {
 		return bad("catalog.processingBatchSize", "must be between 1 and 5000")
+	}
+	if c.Catalog.PollInterval <= 0 {
+		return bad("catalog.pollInterval", "must be positive")
 	}
 	if c.Catalog.ProcessingInterval <= 0 {
 		return bad("catalog.processingInterval", "must be positive")

@@ -265,16 +265,18 @@ func (s *Store) upsertChildren(ctx context.Context, tx *ent.Tx, changed []*proce
 
 	type pending struct {
 		parent *processing.Result
-		child  processing.Child
+		child  *processing.Child
 		ref    string
 		json   string
 		hash   string
+		eager  eagerJSON
 	}
 	var all []pending
 	var childRefs []string
 	seen := map[string]string{} // ref → location key of its first emitter in this batch
 	for _, r := range changed {
-		for _, c := range r.Children {
+		for i := range r.Children {
+			c := &r.Children[i]
 			ref := c.Entity.Ref().String()
 			if key, dup := seen[ref]; dup {
 				if key != c.LocationKey {
@@ -283,14 +285,25 @@ func (s *Store) upsertChildren(ctx context.Context, tx *ent.Tx, changed []*proce
 				continue
 			}
 			seen[ref] = c.LocationKey
-			b, err := json.Marshal(c.Entity)
-			if err != nil {
-				return errs.Wrap(errs.Internal, err, "encode child entity")
-			}
-			sum := sha1.Sum(b)
-			all = append(all, pending{parent: r, child: c, ref: ref, json: string(b), hash: hex.EncodeToString(sum[:])})
+			all = append(all, pending{parent: r, child: c, ref: ref})
 			childRefs = append(childRefs, ref)
 		}
+	}
+	// Encoding thousands of children is most of a big location's commit; do it on every core.
+	if err := parallel(len(all), func(i int) error {
+		p := &all[i]
+		b, err := json.Marshal(p.child.Entity)
+		if err != nil {
+			return errs.Wrap(errs.Internal, err, "encode child entity")
+		}
+		sum := sha1.Sum(b)
+		p.json, p.hash = string(b), hex.EncodeToString(sum[:])
+		if p.child.Result != nil {
+			p.eager, err = encodeResult(p.child.Result)
+		}
+		return err
+	}); err != nil {
+		return err
 	}
 	existing := map[string]*ent.RefreshState{}
 	for _, c := range chunks(childRefs) {
@@ -307,9 +320,12 @@ func (s *Store) upsertChildren(ctx context.Context, tx *ent.Tx, changed []*proce
 	var creates [][]any
 	var refRows [][]any
 	emitted := map[[2]string]bool{}
+	var eager eagerChildren
 	for _, p := range all {
 		row := existing[p.ref]
 		switch {
+		case row == nil && p.child.Result != nil:
+			eager.add(uuid.NewString(), p.ref, p.json, p.hash, p.child, p.eager, now, stitch)
 		case row == nil:
 			creates = append(creates, []any{uuid.NewString(), p.ref, p.json, p.hash, "", "[]", p.child.LocationKey, now, now})
 		case row.LocationKey != nil && *row.LocationKey != p.child.LocationKey:
@@ -334,6 +350,9 @@ func (s *Store) upsertChildren(ctx context.Context, tx *ent.Tx, changed []*proce
 		refreshstate.FieldErrors, refreshstate.FieldLocationKey, refreshstate.FieldNextUpdateAt,
 		refreshstate.FieldLastDiscoveryAt}, creates); err != nil {
 		return dbErr(err, "insert children")
+	}
+	if err := s.insertEager(ctx, tx, eager); err != nil {
+		return err
 	}
 	for _, k := range kept {
 		if !emitted[k] {
@@ -408,6 +427,89 @@ func (s *Store) insertRowsWith(ctx context.Context, tx *ent.Tx, table string, co
 		}
 	}
 	return nil
+}
+
+// eagerChildren are new children written with the result the engine computed in the same pass.
+type eagerChildren struct {
+	states, relations, keys [][]any
+}
+
+func (e *eagerChildren) add(id, ref, unprocessed, unprocessedHash string, c *processing.Child, enc eagerJSON, now time.Time, stitch map[string]bool) {
+	r := c.Result
+	e.states = append(e.states, []any{id, ref, unprocessed, unprocessedHash, enc.processed, r.Hash, enc.errors,
+		c.LocationKey, c.NextUpdateAt.UTC(), now})
+	for _, edge := range r.Edges {
+		src := edge.Source.String()
+		e.relations = append(e.relations, []any{id, src, edge.Type, edge.Target.String()})
+		stitch[src] = true
+	}
+	for _, k := range dedupe(r.RefreshKeys) {
+		e.keys = append(e.keys, []any{id, k})
+	}
+	stitch[ref] = true
+	c.Stored = true
+}
+
+// eagerJSON is a processing result encoded for storage: the processed entity (nil when processing
+// failed, which keeps the column NULL) and the errors.
+type eagerJSON struct {
+	processed any
+	errors    string
+}
+
+func encodeResult(r *processing.Result) (eagerJSON, error) {
+	errJSON, err := json.Marshal(nonNil(r.Errors))
+	if err != nil {
+		return eagerJSON{}, errs.Wrap(errs.Internal, err, "encode errors")
+	}
+	out := eagerJSON{errors: string(errJSON)}
+	if r.Processed != nil {
+		b, err := json.Marshal(r.Processed)
+		if err != nil {
+			return eagerJSON{}, errs.Wrap(errs.Internal, err, "encode processed entity")
+		}
+		out.processed = string(b)
+	}
+	return out, nil
+}
+
+// parallel runs fn for 0..n-1 on every core and returns the first error.
+func parallel(n int, fn func(i int) error) error {
+	errsOut := make([]error, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), max(n, 1)) {
+		wg.Go(func() {
+			for i := range next {
+				errsOut[i] = fn(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errsOut {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) insertEager(ctx context.Context, tx *ent.Tx, e eagerChildren) error {
+	if err := s.insertRows(ctx, tx, refreshstate.Table, []string{refreshstate.FieldID, refreshstate.FieldEntityRef,
+		refreshstate.FieldUnprocessedEntity, refreshstate.FieldUnprocessedHash, refreshstate.FieldProcessedEntity,
+		refreshstate.FieldResultHash, refreshstate.FieldErrors, refreshstate.FieldLocationKey,
+		refreshstate.FieldNextUpdateAt, refreshstate.FieldLastDiscoveryAt}, e.states); err != nil {
+		return dbErr(err, "insert processed children")
+	}
+	if err := s.insertRows(ctx, tx, relation.Table, []string{relation.FieldOriginatingEntityID,
+		relation.FieldSourceEntityRef, relation.FieldType, relation.FieldTargetEntityRef}, e.relations); err != nil {
+		return dbErr(err, "write relations")
+	}
+	return dbErr(s.insertRows(ctx, tx, refreshkey.Table, []string{refreshkey.FieldEntityID, refreshkey.FieldKey}, e.keys), "write refresh keys")
 }
 
 // keptChildren returns the parent→child edges to keep although the parent did not emit the
@@ -622,42 +724,33 @@ type builtFinal struct {
 func (s *Store) buildFinals(refs []string, states map[string]*ent.RefreshState, rels map[string][]catalog.Relation,
 	hasParent map[string]bool, childErrs map[string][]catalog.StatusItem) []builtFinal {
 	out := make([]builtFinal, len(refs))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for i := range next {
-				ref := refs[i]
-				st := states[ref]
-				var processed catalog.Entity
-				if err := json.Unmarshal([]byte(*st.ProcessedEntity), &processed); err != nil {
-					out[i].err = errs.Wrap(errs.Internal, err, "stored entity %s is corrupt", ref)
-					continue
-				}
-				var items []catalog.StatusItem
-				if err := json.Unmarshal([]byte(st.Errors), &items); err != nil {
-					out[i].err = errs.Wrap(errs.Internal, err, "stored errors of %s are corrupt", ref)
-					continue
-				}
-				items = append(items, childErrs[ref]...)
-				raw, hash, err := catalog.Stitch(catalog.StitchInput{
-					UID: st.ID, Processed: processed, Relations: rels[ref], Errors: items,
-					Orphan: !hasParent[ref], OmitLegacyTarget: s.OmitLegacyRelationTarget,
-				})
-				if err != nil {
-					err = errs.Wrap(errs.Internal, err, "stitch %s", ref)
-				}
-				out[i] = builtFinal{raw: raw, hash: hash, err: err}
-			}
-		})
-	}
-	for i, ref := range refs {
-		if st := states[ref]; st != nil && st.ProcessedEntity != nil {
-			next <- i
+	_ = parallel(len(refs), func(i int) error {
+		ref := refs[i]
+		st := states[ref]
+		if st == nil || st.ProcessedEntity == nil {
+			return nil
 		}
-	}
-	close(next)
-	wg.Wait()
+		var processed catalog.Entity
+		if err := json.Unmarshal([]byte(*st.ProcessedEntity), &processed); err != nil {
+			out[i].err = errs.Wrap(errs.Internal, err, "stored entity %s is corrupt", ref)
+			return nil
+		}
+		var items []catalog.StatusItem
+		if err := json.Unmarshal([]byte(st.Errors), &items); err != nil {
+			out[i].err = errs.Wrap(errs.Internal, err, "stored errors of %s are corrupt", ref)
+			return nil
+		}
+		items = append(items, childErrs[ref]...)
+		raw, hash, err := catalog.Stitch(catalog.StitchInput{
+			UID: st.ID, Processed: processed, Relations: rels[ref], Errors: items,
+			Orphan: !hasParent[ref], OmitLegacyTarget: s.OmitLegacyRelationTarget,
+		})
+		if err != nil {
+			err = errs.Wrap(errs.Internal, err, "stitch %s", ref)
+		}
+		out[i] = builtFinal{raw: raw, hash: hash, err: err}
+		return nil
+	})
 	return out
 }
 

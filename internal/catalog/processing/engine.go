@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -142,7 +143,7 @@ func (en *Engine) Run(ctx context.Context, poll time.Duration) error {
 		// While a backlog is being processed, stitch only what has waited a while: an entity that
 		// many others point at is then rebuilt once per burst, not once per batch.
 		minAge := time.Duration(0)
-		if n == en.batch {
+		if n >= en.batch {
 			minAge = stitchDelay
 		}
 		stitched, serr := en.store.StitchDue(ctx, stitchBatch, minAge)
@@ -172,42 +173,91 @@ func (en *Engine) Run(ctx context.Context, poll time.Duration) error {
 	}
 }
 
-// RunOnce claims and processes one batch and returns how many entities it processed.
+// RunOnce claims and processes one batch and returns how many entities it processed, children
+// processed in the same pass included.
 func (en *Engine) RunOnce(ctx context.Context) (int, error) {
 	start := time.Now()
-	interval := en.interval + time.Duration(rand.Int64N(int64(en.interval/4)+1))
-	claims, err := en.store.ClaimDue(ctx, en.batch, interval)
+	claims, err := en.store.ClaimDue(ctx, en.batch, en.nextInterval())
 	if err != nil || len(claims) == 0 {
 		return 0, err
 	}
 	results := make([]Result, len(claims))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(en.workers, len(claims)) {
-		wg.Go(func() {
-			for i := range next {
-				results[i] = en.processor.Process(ctx, claims[i])
-			}
-		})
-	}
-	for i := range claims {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	en.parallel(len(claims), func(i int) { results[i] = en.processor.Process(ctx, claims[i]) })
+	eager := en.processChildren(ctx, results)
 	if err := en.store.Commit(ctx, results); err != nil {
 		return 0, err
 	}
 	for _, r := range results {
-		if r.Processed != nil {
-			en.metrics.processed.WithLabelValues("ok").Inc()
-		} else {
-			en.metrics.processed.WithLabelValues("error").Inc()
+		en.count(r)
+	}
+	stored := 0
+	for _, c := range eager {
+		if c.Stored {
+			en.count(*c.Result)
+			stored++
 		}
 	}
 	en.metrics.batches.Inc()
 	en.metrics.duration.Observe(time.Since(start).Seconds())
-	return len(claims), nil
+	return len(claims) + stored, nil
+}
+
+// nextInterval is the processing interval plus up to 25% jitter, so that entities read together
+// drift apart instead of coming due in one burst forever.
+func (en *Engine) nextInterval() time.Duration {
+	return en.interval + time.Duration(rand.Int64N(int64(en.interval/4)+1))
+}
+
+func (en *Engine) count(r Result) {
+	if r.Processed != nil {
+		en.metrics.processed.WithLabelValues("ok").Inc()
+	} else {
+		en.metrics.processed.WithLabelValues("error").Inc()
+	}
+}
+
+// parallel runs fn for 0..n-1 on the engine's workers.
+func (en *Engine) parallel(n int, fn func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(en.workers, n) {
+		wg.Go(func() {
+			for i := range next {
+				fn(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// processChildren processes, in the same pass, the children that changed parents emitted, so that
+// a file read for the first time needs one transaction rather than one per batch of its entities.
+// Locations are left to their own claim: reading their targets is the parent's job, not this pass's.
+// Storage uses a result only for a child it creates; others take the usual path.
+func (en *Engine) processChildren(ctx context.Context, results []Result) []*Child {
+	var jobs []*Child
+	for i := range results {
+		r := &results[i]
+		if r.Processed == nil || (r.Hash == r.Claim.ResultHash && r.Claim.ResultHash != "") {
+			continue
+		}
+		for j := range r.Children {
+			c := &r.Children[j]
+			if !strings.EqualFold(c.Entity.Kind(), "Location") {
+				jobs = append(jobs, c)
+			}
+		}
+	}
+	en.parallel(len(jobs), func(i int) {
+		c := jobs[i]
+		res := en.processor.Process(ctx, Claim{EntityRef: c.Entity.Ref().String(), Unprocessed: c.Entity})
+		c.Result, c.NextUpdateAt = &res, time.Now().Add(en.nextInterval())
+	})
+	return jobs
 }
 
 // GeneratedLocation is the synthetic Location entity Backstage creates for a registered or

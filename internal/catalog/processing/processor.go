@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/billpay/portal/internal/catalog"
 	"github.com/billpay/portal/internal/catalog/source"
@@ -36,6 +37,13 @@ type Claim struct {
 type Child struct {
 	Entity      catalog.Entity
 	LocationKey string
+	// Result is set when the engine processed the child in the same pass as its parent; storage
+	// writes it with a new child, which is then not claimed and processed a second time.
+	Result *Result
+	// NextUpdateAt is when an eagerly processed child is due again.
+	NextUpdateAt time.Time
+	// Stored is set by storage when it wrote Result.
+	Stored bool
 }
 
 // Result is what processing one claimed entity produced.
@@ -118,10 +126,40 @@ func (p *Processor) Process(ctx context.Context, c Claim) Result {
 // (PostgreSQL rejects NUL) and keys that differ only in case, which Backstage's search table
 // cannot hold either.
 func checkStorable(e catalog.Entity) error {
-	if _, err := catalog.SearchEntries(e); err != nil {
+	if err := checkKeyCasing(map[string]any(e), "", map[string]string{}); err != nil {
 		return err
 	}
 	return checkRefText(e.Ref())
+}
+
+// checkKeyCasing finds two flattened key paths that differ only in case (metadata.annotations
+// "a.io/Foo" beside "a.io/foo"), which the catalog's search keys cannot tell apart. Array elements
+// share their array's path, as in the search table.
+func checkKeyCasing(v any, path string, seen map[string]string) error {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			lower := strings.ToLower(p)
+			if first, ok := seen[lower]; ok && first != p {
+				return errs.E(errs.Invalid, "Entity has duplicate keys that vary only in casing, %s and %s", first, p)
+			}
+			seen[lower] = p
+			if err := checkKeyCasing(x, p, seen); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for _, x := range t {
+			if err := checkKeyCasing(x, path, seen); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func checkEdges(edges []catalog.Edge) error {

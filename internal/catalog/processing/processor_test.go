@@ -185,6 +185,11 @@ func TestProcessorRelationsAndOrder(t *testing.T) {
 	}
 	require.True(t, owned)
 
+	clash := fromFile(t, "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: clash\n  annotations: {a.io/Foo: x, a.io/foo: y}\nspec: {type: service, lifecycle: production, owner: team}\n", "/x/c.yaml", "/x/all.yaml")
+	r = p.Process(context.Background(), clash)
+	require.Nil(t, r.Processed)
+	require.Contains(t, messages(r), "duplicate keys that vary only in casing")
+
 	bad := fromFile(t, "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: svc}\nspec: {type: service, lifecycle: production}\n", "/x/c.yaml", "/x/all.yaml")
 	r = p.Process(context.Background(), bad)
 	require.Nil(t, r.Processed)
