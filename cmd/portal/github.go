@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/billpay/portal/internal/catalog/source"
 	"github.com/billpay/portal/internal/errs"
 	"github.com/billpay/portal/internal/github"
+	"github.com/billpay/portal/internal/httpapi"
 )
 
 // githubClients builds one API client per configured GitHub host.
@@ -113,40 +113,24 @@ func (m *Main) runDiscovery(ctx context.Context, r *discoveryRunner) error {
 }
 
 // githubWebhook answers GitHub push deliveries: entities that read a pushed file are processed at
-// once, and discovery re-runs when a catalog file appeared or disappeared.
-func (m *Main) githubWebhook() http.Handler {
+// once, and discovery re-runs when a catalog file appeared or disappeared. The delivery is trusted
+// only once its HMAC signature checks out.
+// Without github.webhookSecret every delivery is refused, since none can be verified.
+func (m *Main) githubWebhook() httpapi.WebhookFunc {
 	secret := []byte(m.Config.GitHub.WebhookSecret)
-	if len(secret) == 0 {
-		return nil
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, github.MaxWebhookBytes)
+	return func(ctx context.Context, r *http.Request) (httpapi.WebhookResult, error) {
 		push, ok, err := github.ParsePush(r, secret)
-		reply := func(status int, body map[string]any) {
-			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			w.WriteHeader(status)
-			_ = json.NewEncoder(w).Encode(body)
+		if err != nil || !ok {
+			return httpapi.WebhookResult{Ignored: !ok && err == nil}, err
 		}
-		if err != nil {
-			status := http.StatusBadRequest
-			if errs.Is(err, errs.Unauthenticated) {
-				status = http.StatusUnauthorized
-			}
-			reply(status, map[string]any{"error": map[string]any{"message": errs.MessageOf(err)}})
-			return
-		}
-		if !ok {
-			reply(http.StatusAccepted, map[string]any{"ignored": true})
-			return
-		}
-		refreshed, rediscover := 0, false
+		var res httpapi.WebhookResult
 		for _, d := range m.discovery {
 			if push.Host != "" && !strings.EqualFold(push.Host, d.host) {
 				continue
 			}
 			plan := source.PlanPush(push, d.catalogPath)
 			if plan.Rediscover && strings.HasPrefix(strings.ToLower(push.Repo), d.org+"/") {
-				rediscover = true
+				res.Rediscover = true
 				select {
 				case d.now <- struct{}{}:
 				default:
@@ -158,12 +142,7 @@ func (m *Main) githubWebhook() http.Handler {
 		for i, target := range plan.Refresh {
 			keys[i] = "url:" + target
 		}
-		n, err := m.Catalog.RefreshKeys(r.Context(), keys)
-		if err != nil {
-			reply(http.StatusServiceUnavailable, map[string]any{"error": map[string]any{"message": errs.MessageOf(err)}})
-			return
-		}
-		refreshed += n
-		reply(http.StatusAccepted, map[string]any{"refreshed": refreshed, "rediscover": rediscover})
-	})
+		res.Refreshed, err = m.Catalog.RefreshKeys(ctx, keys)
+		return res, err
+	}
 }

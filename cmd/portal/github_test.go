@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -32,7 +33,9 @@ func sendPush(t *testing.T, m *Main, secret string, push githubtest.Push) int {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
+	t.Logf("webhook answered %d: %s", resp.StatusCode, body)
 	return resp.StatusCode
 }
 

@@ -34,7 +34,7 @@ type Options struct {
 	MaxBodyBytes int64
 	Log          *slog.Logger
 	// GitHubWebhook handles GitHub push deliveries; nil when no webhook secret is configured.
-	GitHubWebhook http.Handler
+	GitHubWebhook WebhookFunc
 	// AllowedHosts, when set, are the only Host headers served. With guest access on a loopback
 	// address it stops DNS rebinding: a web page whose name resolves to 127.0.0.1 would otherwise
 	// act as the guest.
@@ -93,7 +93,7 @@ func New(opts Options) *Server {
 		s.registerCatalog()
 	}
 	if opts.GitHubWebhook != nil {
-		mux.Handle("POST /api/catalog/github/webhook", opts.GitHubWebhook)
+		s.registerWebhook()
 	}
 	return s
 }
@@ -159,7 +159,8 @@ func (s *Server) hostAllowed(hostport string) bool {
 func (s *Server) requireJSON(ctx huma.Context, next func(huma.Context)) {
 	op := ctx.Operation()
 	method := ctx.Method()
-	if op == nil || op.RequestBody == nil || (method != http.MethodPost && method != http.MethodPut) || !isBackstagePath(ctx.URL().Path) {
+	if op == nil || op.RequestBody == nil || (method != http.MethodPost && method != http.MethodPut) ||
+		!isBackstagePath(ctx.URL().Path) || op.Metadata[signedOp] == true {
 		next(ctx)
 		return
 	}
@@ -214,13 +215,17 @@ func (s *Server) requestInfo(ctx huma.Context, next func(huma.Context)) {
 
 type principalKey struct{}
 
-// publicOp marks operations that need no credentials (health, metrics).
-const publicOp = "public"
+// publicOp marks operations that need no credentials (health, metrics); signedOp those that
+// authenticate the request by its own signature (webhooks).
+const (
+	publicOp = "public"
+	signedOp = "signed"
+)
 
 // authenticate resolves the caller of every /api operation; guest access stands in for a missing
 // token only when config enables it.
 func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
-	if op := ctx.Operation(); op != nil && op.Metadata[publicOp] == true {
+	if op := ctx.Operation(); op != nil && (op.Metadata[publicOp] == true || op.Metadata[signedOp] == true) {
 		next(ctx)
 		return
 	}
