@@ -185,7 +185,17 @@ func (en *Engine) RunOnce(ctx context.Context) (int, error) {
 	en.parallel(len(claims), func(i int) { results[i] = en.processor.Process(ctx, claims[i]) })
 	eager := en.processChildren(ctx, results)
 	if err := en.store.Commit(ctx, results); err != nil {
-		return 0, err
+		if len(results) == 1 || ctx.Err() != nil {
+			return 0, err
+		}
+		// One entity the database refuses must not hold back the others claimed with it: commit
+		// them one by one and leave the refused ones, logged, for their next turn.
+		en.log.Warn("committing a processing batch failed; retrying entity by entity", "err", err, "entities", len(results))
+		for i := range results {
+			if err := en.store.Commit(ctx, results[i:i+1]); err != nil {
+				en.log.Error("cannot store a processed entity", "entity", results[i].Claim.EntityRef, "err", err)
+			}
+		}
 	}
 	for _, r := range results {
 		en.count(r)
