@@ -59,9 +59,10 @@ type EngineConfig struct {
 // stitchBatch bounds how many final entities one transaction rebuilds; stitchDelay is how long a
 // queued entity may wait while processing is busy.
 const (
-	releaseAfter = 1000
-	stitchBatch  = 1000
-	stitchDelay  = 2 * time.Second
+	releaseAfter   = 1000
+	burstGCPercent = 200
+	stitchBatch    = 1000
+	stitchDelay    = 2 * time.Second
 )
 
 type engineMetrics struct {
@@ -130,10 +131,15 @@ func (en *Engine) Run(ctx context.Context, poll time.Duration) error {
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	burst := 0
+	burst, gcPercent := 0, 0
 	for {
 		n, err := en.RunOnce(ctx)
 		burst += n
+		if burst >= releaseAfter && gcPercent == 0 {
+			// A big ingest allocates far more than it keeps: collect less often until it is over,
+			// then hand the scratch back to the OS.
+			gcPercent = debug.SetGCPercent(burstGCPercent)
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -157,9 +163,11 @@ func (en *Engine) Run(ctx context.Context, poll time.Duration) error {
 		if (n > 0 && err == nil) || (stitched > 0 && serr == nil) {
 			continue
 		}
-		if burst >= releaseAfter {
-			// A large ingest leaves tens of megabytes of parse and write scratch behind; give it back
-			// to the OS now rather than holding it at the high-water mark until the scavenger runs.
+		if gcPercent != 0 {
+			debug.SetGCPercent(gcPercent)
+			gcPercent = 0
+			// The ingest's parse and write scratch goes back to the OS now rather than staying at the
+			// high-water mark until the scavenger gets to it.
 			debug.FreeOSMemory()
 		}
 		burst = 0
