@@ -39,7 +39,7 @@ type Engine struct {
 	batch     int
 	workers   int
 	wake      chan struct{}
-	// committed is told after every commit, so readers can follow changes at once.
+	// committed is told after every stitch, so readers can follow changes at once.
 	committed func()
 	metrics   *engineMetrics
 }

@@ -98,8 +98,6 @@ type Service struct {
 	synced   atomic.Bool
 	syncMu   sync.Mutex
 	syncWake chan struct{}
-	// providerMu serialises rewrites of the registered-locations provider within this replica.
-	providerMu sync.Mutex
 }
 
 // Options configures a Service.
@@ -462,8 +460,6 @@ func (s *Service) RemoveLocation(ctx context.Context, id string) error {
 }
 
 func (s *Service) syncLocationsProvider(ctx context.Context) error {
-	s.providerMu.Lock()
-	defer s.providerMu.Unlock()
 	return s.store.SyncRegisteredLocations(ctx, ProviderLocations, OriginAPI)
 }
 
