@@ -38,7 +38,7 @@ var (
 )
 
 // chunkSize keeps IN lists well under every engine's bound-parameter limit.
-const chunkSize = 500
+const chunkSize = 2000
 
 func chunks[T any](items []T) [][]T {
 	var out [][]T
