@@ -2044,6 +2044,7 @@ type RefreshStateMutation struct {
 	errors             *string
 	location_key       *string
 	next_update_at     *time.Time
+	claimed_until      *time.Time
 	last_discovery_at  *time.Time
 	clearedFields      map[string]struct{}
 	done               bool
@@ -2469,6 +2470,55 @@ func (m *RefreshStateMutation) ResetNextUpdateAt() {
 	m.next_update_at = nil
 }
 
+// SetClaimedUntil sets the "claimed_until" field.
+func (m *RefreshStateMutation) SetClaimedUntil(t time.Time) {
+	m.claimed_until = &t
+}
+
+// ClaimedUntil returns the value of the "claimed_until" field in the mutation.
+func (m *RefreshStateMutation) ClaimedUntil() (r time.Time, exists bool) {
+	v := m.claimed_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClaimedUntil returns the old "claimed_until" field's value of the RefreshState entity.
+// If the RefreshState object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RefreshStateMutation) OldClaimedUntil(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClaimedUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClaimedUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClaimedUntil: %w", err)
+	}
+	return oldValue.ClaimedUntil, nil
+}
+
+// ClearClaimedUntil clears the value of the "claimed_until" field.
+func (m *RefreshStateMutation) ClearClaimedUntil() {
+	m.claimed_until = nil
+	m.clearedFields[refreshstate.FieldClaimedUntil] = struct{}{}
+}
+
+// ClaimedUntilCleared returns if the "claimed_until" field was cleared in this mutation.
+func (m *RefreshStateMutation) ClaimedUntilCleared() bool {
+	_, ok := m.clearedFields[refreshstate.FieldClaimedUntil]
+	return ok
+}
+
+// ResetClaimedUntil resets all changes to the "claimed_until" field.
+func (m *RefreshStateMutation) ResetClaimedUntil() {
+	m.claimed_until = nil
+	delete(m.clearedFields, refreshstate.FieldClaimedUntil)
+}
+
 // SetLastDiscoveryAt sets the "last_discovery_at" field.
 func (m *RefreshStateMutation) SetLastDiscoveryAt(t time.Time) {
 	m.last_discovery_at = &t
@@ -2539,7 +2589,7 @@ func (m *RefreshStateMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *RefreshStateMutation) Fields() []string {
-	fields := make([]string, 0, 9)
+	fields := make([]string, 0, 10)
 	if m.entity_ref != nil {
 		fields = append(fields, refreshstate.FieldEntityRef)
 	}
@@ -2563,6 +2613,9 @@ func (m *RefreshStateMutation) Fields() []string {
 	}
 	if m.next_update_at != nil {
 		fields = append(fields, refreshstate.FieldNextUpdateAt)
+	}
+	if m.claimed_until != nil {
+		fields = append(fields, refreshstate.FieldClaimedUntil)
 	}
 	if m.last_discovery_at != nil {
 		fields = append(fields, refreshstate.FieldLastDiscoveryAt)
@@ -2591,6 +2644,8 @@ func (m *RefreshStateMutation) Field(name string) (ent.Value, bool) {
 		return m.LocationKey()
 	case refreshstate.FieldNextUpdateAt:
 		return m.NextUpdateAt()
+	case refreshstate.FieldClaimedUntil:
+		return m.ClaimedUntil()
 	case refreshstate.FieldLastDiscoveryAt:
 		return m.LastDiscoveryAt()
 	}
@@ -2618,6 +2673,8 @@ func (m *RefreshStateMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldLocationKey(ctx)
 	case refreshstate.FieldNextUpdateAt:
 		return m.OldNextUpdateAt(ctx)
+	case refreshstate.FieldClaimedUntil:
+		return m.OldClaimedUntil(ctx)
 	case refreshstate.FieldLastDiscoveryAt:
 		return m.OldLastDiscoveryAt(ctx)
 	}
@@ -2685,6 +2742,13 @@ func (m *RefreshStateMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetNextUpdateAt(v)
 		return nil
+	case refreshstate.FieldClaimedUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClaimedUntil(v)
+		return nil
 	case refreshstate.FieldLastDiscoveryAt:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -2728,6 +2792,9 @@ func (m *RefreshStateMutation) ClearedFields() []string {
 	if m.FieldCleared(refreshstate.FieldLocationKey) {
 		fields = append(fields, refreshstate.FieldLocationKey)
 	}
+	if m.FieldCleared(refreshstate.FieldClaimedUntil) {
+		fields = append(fields, refreshstate.FieldClaimedUntil)
+	}
 	return fields
 }
 
@@ -2747,6 +2814,9 @@ func (m *RefreshStateMutation) ClearField(name string) error {
 		return nil
 	case refreshstate.FieldLocationKey:
 		m.ClearLocationKey()
+		return nil
+	case refreshstate.FieldClaimedUntil:
+		m.ClearClaimedUntil()
 		return nil
 	}
 	return fmt.Errorf("unknown RefreshState nullable field %s", name)
@@ -2779,6 +2849,9 @@ func (m *RefreshStateMutation) ResetField(name string) error {
 		return nil
 	case refreshstate.FieldNextUpdateAt:
 		m.ResetNextUpdateAt()
+		return nil
+	case refreshstate.FieldClaimedUntil:
+		m.ResetClaimedUntil()
 		return nil
 	case refreshstate.FieldLastDiscoveryAt:
 		m.ResetLastDiscoveryAt()

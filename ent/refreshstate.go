@@ -33,6 +33,8 @@ type RefreshState struct {
 	LocationKey *string `json:"location_key,omitempty"`
 	// NextUpdateAt holds the value of the "next_update_at" field.
 	NextUpdateAt time.Time `json:"next_update_at,omitempty"`
+	// ClaimedUntil holds the value of the "claimed_until" field.
+	ClaimedUntil *time.Time `json:"claimed_until,omitempty"`
 	// LastDiscoveryAt holds the value of the "last_discovery_at" field.
 	LastDiscoveryAt time.Time `json:"last_discovery_at,omitempty"`
 	selectValues    sql.SelectValues
@@ -45,7 +47,7 @@ func (*RefreshState) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case refreshstate.FieldID, refreshstate.FieldEntityRef, refreshstate.FieldUnprocessedEntity, refreshstate.FieldUnprocessedHash, refreshstate.FieldProcessedEntity, refreshstate.FieldResultHash, refreshstate.FieldErrors, refreshstate.FieldLocationKey:
 			values[i] = new(sql.NullString)
-		case refreshstate.FieldNextUpdateAt, refreshstate.FieldLastDiscoveryAt:
+		case refreshstate.FieldNextUpdateAt, refreshstate.FieldClaimedUntil, refreshstate.FieldLastDiscoveryAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -118,6 +120,13 @@ func (_m *RefreshState) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.NextUpdateAt = value.Time
 			}
+		case refreshstate.FieldClaimedUntil:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field claimed_until", values[i])
+			} else if value.Valid {
+				_m.ClaimedUntil = new(time.Time)
+				*_m.ClaimedUntil = value.Time
+			}
 		case refreshstate.FieldLastDiscoveryAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
 				return fmt.Errorf("unexpected type %T for field last_discovery_at", values[i])
@@ -187,6 +196,11 @@ func (_m *RefreshState) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("next_update_at=")
 	builder.WriteString(_m.NextUpdateAt.Format(time.ANSIC))
+	builder.WriteString(", ")
+	if v := _m.ClaimedUntil; v != nil {
+		builder.WriteString("claimed_until=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteString(", ")
 	builder.WriteString("last_discovery_at=")
 	builder.WriteString(_m.LastDiscoveryAt.Format(time.ANSIC))

@@ -111,6 +111,20 @@ func (_c *RefreshStateCreate) SetNextUpdateAt(v time.Time) *RefreshStateCreate {
 	return _c
 }
 
+// SetClaimedUntil sets the "claimed_until" field.
+func (_c *RefreshStateCreate) SetClaimedUntil(v time.Time) *RefreshStateCreate {
+	_c.mutation.SetClaimedUntil(v)
+	return _c
+}
+
+// SetNillableClaimedUntil sets the "claimed_until" field if the given value is not nil.
+func (_c *RefreshStateCreate) SetNillableClaimedUntil(v *time.Time) *RefreshStateCreate {
+	if v != nil {
+		_c.SetClaimedUntil(*v)
+	}
+	return _c
+}
+
 // SetLastDiscoveryAt sets the "last_discovery_at" field.
 func (_c *RefreshStateCreate) SetLastDiscoveryAt(v time.Time) *RefreshStateCreate {
 	_c.mutation.SetLastDiscoveryAt(v)
@@ -285,6 +299,10 @@ func (_c *RefreshStateCreate) createSpec() (*RefreshState, *sqlgraph.CreateSpec)
 		_spec.SetField(refreshstate.FieldNextUpdateAt, field.TypeTime, value)
 		_node.NextUpdateAt = value
 	}
+	if value, ok := _c.mutation.ClaimedUntil(); ok {
+		_spec.SetField(refreshstate.FieldClaimedUntil, field.TypeTime, value)
+		_node.ClaimedUntil = &value
+	}
 	if value, ok := _c.mutation.LastDiscoveryAt(); ok {
 		_spec.SetField(refreshstate.FieldLastDiscoveryAt, field.TypeTime, value)
 		_node.LastDiscoveryAt = value
@@ -446,6 +464,24 @@ func (u *RefreshStateUpsert) SetNextUpdateAt(v time.Time) *RefreshStateUpsert {
 // UpdateNextUpdateAt sets the "next_update_at" field to the value that was provided on create.
 func (u *RefreshStateUpsert) UpdateNextUpdateAt() *RefreshStateUpsert {
 	u.SetExcluded(refreshstate.FieldNextUpdateAt)
+	return u
+}
+
+// SetClaimedUntil sets the "claimed_until" field.
+func (u *RefreshStateUpsert) SetClaimedUntil(v time.Time) *RefreshStateUpsert {
+	u.Set(refreshstate.FieldClaimedUntil, v)
+	return u
+}
+
+// UpdateClaimedUntil sets the "claimed_until" field to the value that was provided on create.
+func (u *RefreshStateUpsert) UpdateClaimedUntil() *RefreshStateUpsert {
+	u.SetExcluded(refreshstate.FieldClaimedUntil)
+	return u
+}
+
+// ClearClaimedUntil clears the value of the "claimed_until" field.
+func (u *RefreshStateUpsert) ClearClaimedUntil() *RefreshStateUpsert {
+	u.SetNull(refreshstate.FieldClaimedUntil)
 	return u
 }
 
@@ -632,6 +668,27 @@ func (u *RefreshStateUpsertOne) SetNextUpdateAt(v time.Time) *RefreshStateUpsert
 func (u *RefreshStateUpsertOne) UpdateNextUpdateAt() *RefreshStateUpsertOne {
 	return u.Update(func(s *RefreshStateUpsert) {
 		s.UpdateNextUpdateAt()
+	})
+}
+
+// SetClaimedUntil sets the "claimed_until" field.
+func (u *RefreshStateUpsertOne) SetClaimedUntil(v time.Time) *RefreshStateUpsertOne {
+	return u.Update(func(s *RefreshStateUpsert) {
+		s.SetClaimedUntil(v)
+	})
+}
+
+// UpdateClaimedUntil sets the "claimed_until" field to the value that was provided on create.
+func (u *RefreshStateUpsertOne) UpdateClaimedUntil() *RefreshStateUpsertOne {
+	return u.Update(func(s *RefreshStateUpsert) {
+		s.UpdateClaimedUntil()
+	})
+}
+
+// ClearClaimedUntil clears the value of the "claimed_until" field.
+func (u *RefreshStateUpsertOne) ClearClaimedUntil() *RefreshStateUpsertOne {
+	return u.Update(func(s *RefreshStateUpsert) {
+		s.ClearClaimedUntil()
 	})
 }
 
@@ -987,6 +1044,27 @@ func (u *RefreshStateUpsertBulk) SetNextUpdateAt(v time.Time) *RefreshStateUpser
 func (u *RefreshStateUpsertBulk) UpdateNextUpdateAt() *RefreshStateUpsertBulk {
 	return u.Update(func(s *RefreshStateUpsert) {
 		s.UpdateNextUpdateAt()
+	})
+}
+
+// SetClaimedUntil sets the "claimed_until" field.
+func (u *RefreshStateUpsertBulk) SetClaimedUntil(v time.Time) *RefreshStateUpsertBulk {
+	return u.Update(func(s *RefreshStateUpsert) {
+		s.SetClaimedUntil(v)
+	})
+}
+
+// UpdateClaimedUntil sets the "claimed_until" field to the value that was provided on create.
+func (u *RefreshStateUpsertBulk) UpdateClaimedUntil() *RefreshStateUpsertBulk {
+	return u.Update(func(s *RefreshStateUpsert) {
+		s.UpdateClaimedUntil()
+	})
+}
+
+// ClearClaimedUntil clears the value of the "claimed_until" field.
+func (u *RefreshStateUpsertBulk) ClearClaimedUntil() *RefreshStateUpsertBulk {
+	return u.Update(func(s *RefreshStateUpsert) {
+		s.ClearClaimedUntil()
 	})
 }
 

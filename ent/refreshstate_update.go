@@ -153,6 +153,26 @@ func (_u *RefreshStateUpdate) SetNillableNextUpdateAt(v *time.Time) *RefreshStat
 	return _u
 }
 
+// SetClaimedUntil sets the "claimed_until" field.
+func (_u *RefreshStateUpdate) SetClaimedUntil(v time.Time) *RefreshStateUpdate {
+	_u.mutation.SetClaimedUntil(v)
+	return _u
+}
+
+// SetNillableClaimedUntil sets the "claimed_until" field if the given value is not nil.
+func (_u *RefreshStateUpdate) SetNillableClaimedUntil(v *time.Time) *RefreshStateUpdate {
+	if v != nil {
+		_u.SetClaimedUntil(*v)
+	}
+	return _u
+}
+
+// ClearClaimedUntil clears the value of the "claimed_until" field.
+func (_u *RefreshStateUpdate) ClearClaimedUntil() *RefreshStateUpdate {
+	_u.mutation.ClearClaimedUntil()
+	return _u
+}
+
 // SetLastDiscoveryAt sets the "last_discovery_at" field.
 func (_u *RefreshStateUpdate) SetLastDiscoveryAt(v time.Time) *RefreshStateUpdate {
 	_u.mutation.SetLastDiscoveryAt(v)
@@ -256,6 +276,12 @@ func (_u *RefreshStateUpdate) sqlSave(ctx context.Context) (_node int, err error
 	}
 	if value, ok := _u.mutation.NextUpdateAt(); ok {
 		_spec.SetField(refreshstate.FieldNextUpdateAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.ClaimedUntil(); ok {
+		_spec.SetField(refreshstate.FieldClaimedUntil, field.TypeTime, value)
+	}
+	if _u.mutation.ClaimedUntilCleared() {
+		_spec.ClearField(refreshstate.FieldClaimedUntil, field.TypeTime)
 	}
 	if value, ok := _u.mutation.LastDiscoveryAt(); ok {
 		_spec.SetField(refreshstate.FieldLastDiscoveryAt, field.TypeTime, value)
@@ -406,6 +432,26 @@ func (_u *RefreshStateUpdateOne) SetNillableNextUpdateAt(v *time.Time) *RefreshS
 	return _u
 }
 
+// SetClaimedUntil sets the "claimed_until" field.
+func (_u *RefreshStateUpdateOne) SetClaimedUntil(v time.Time) *RefreshStateUpdateOne {
+	_u.mutation.SetClaimedUntil(v)
+	return _u
+}
+
+// SetNillableClaimedUntil sets the "claimed_until" field if the given value is not nil.
+func (_u *RefreshStateUpdateOne) SetNillableClaimedUntil(v *time.Time) *RefreshStateUpdateOne {
+	if v != nil {
+		_u.SetClaimedUntil(*v)
+	}
+	return _u
+}
+
+// ClearClaimedUntil clears the value of the "claimed_until" field.
+func (_u *RefreshStateUpdateOne) ClearClaimedUntil() *RefreshStateUpdateOne {
+	_u.mutation.ClearClaimedUntil()
+	return _u
+}
+
 // SetLastDiscoveryAt sets the "last_discovery_at" field.
 func (_u *RefreshStateUpdateOne) SetLastDiscoveryAt(v time.Time) *RefreshStateUpdateOne {
 	_u.mutation.SetLastDiscoveryAt(v)
@@ -539,6 +585,12 @@ func (_u *RefreshStateUpdateOne) sqlSave(ctx context.Context) (_node *RefreshSta
 	}
 	if value, ok := _u.mutation.NextUpdateAt(); ok {
 		_spec.SetField(refreshstate.FieldNextUpdateAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.ClaimedUntil(); ok {
+		_spec.SetField(refreshstate.FieldClaimedUntil, field.TypeTime, value)
+	}
+	if _u.mutation.ClaimedUntilCleared() {
+		_spec.ClearField(refreshstate.FieldClaimedUntil, field.TypeTime)
 	}
 	if value, ok := _u.mutation.LastDiscoveryAt(); ok {
 		_spec.SetField(refreshstate.FieldLastDiscoveryAt, field.TypeTime, value)

@@ -105,7 +105,7 @@ func init() {
 	// refreshstate.DefaultErrors holds the default value on creation for the errors field.
 	refreshstate.DefaultErrors = refreshstateDescErrors.Default.(string)
 	// refreshstateDescLastDiscoveryAt is the schema descriptor for last_discovery_at field.
-	refreshstateDescLastDiscoveryAt := refreshstateFields[9].Descriptor()
+	refreshstateDescLastDiscoveryAt := refreshstateFields[10].Descriptor()
 	// refreshstate.DefaultLastDiscoveryAt holds the default value on creation for the last_discovery_at field.
 	refreshstate.DefaultLastDiscoveryAt = refreshstateDescLastDiscoveryAt.Default.(func() time.Time)
 	// refreshstateDescID is the schema descriptor for id field.

@@ -104,6 +104,7 @@ var (
 		{Name: "errors", Type: field.TypeString, Size: 2147483647, Default: "[]", SchemaType: map[string]string{"postgres": "text", "sqlite3": "text"}},
 		{Name: "location_key", Type: field.TypeString, Nullable: true},
 		{Name: "next_update_at", Type: field.TypeTime},
+		{Name: "claimed_until", Type: field.TypeTime, Nullable: true},
 		{Name: "last_discovery_at", Type: field.TypeTime},
 	}
 	// RefreshStatesTable holds the schema information for the "refresh_states" table.

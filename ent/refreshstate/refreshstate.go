@@ -29,6 +29,8 @@ const (
 	FieldLocationKey = "location_key"
 	// FieldNextUpdateAt holds the string denoting the next_update_at field in the database.
 	FieldNextUpdateAt = "next_update_at"
+	// FieldClaimedUntil holds the string denoting the claimed_until field in the database.
+	FieldClaimedUntil = "claimed_until"
 	// FieldLastDiscoveryAt holds the string denoting the last_discovery_at field in the database.
 	FieldLastDiscoveryAt = "last_discovery_at"
 	// Table holds the table name of the refreshstate in the database.
@@ -46,6 +48,7 @@ var Columns = []string{
 	FieldErrors,
 	FieldLocationKey,
 	FieldNextUpdateAt,
+	FieldClaimedUntil,
 	FieldLastDiscoveryAt,
 }
 
@@ -120,6 +123,11 @@ func ByLocationKey(opts ...sql.OrderTermOption) OrderOption {
 // ByNextUpdateAt orders the results by the next_update_at field.
 func ByNextUpdateAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldNextUpdateAt, opts...).ToFunc()
+}
+
+// ByClaimedUntil orders the results by the claimed_until field.
+func ByClaimedUntil(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldClaimedUntil, opts...).ToFunc()
 }
 
 // ByLastDiscoveryAt orders the results by the last_discovery_at field.

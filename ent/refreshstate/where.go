@@ -104,6 +104,11 @@ func NextUpdateAt(v time.Time) predicate.RefreshState {
 	return predicate.RefreshState(sql.FieldEQ(FieldNextUpdateAt, v))
 }
 
+// ClaimedUntil applies equality check predicate on the "claimed_until" field. It's identical to ClaimedUntilEQ.
+func ClaimedUntil(v time.Time) predicate.RefreshState {
+	return predicate.RefreshState(sql.FieldEQ(FieldClaimedUntil, v))
+}
+
 // LastDiscoveryAt applies equality check predicate on the "last_discovery_at" field. It's identical to LastDiscoveryAtEQ.
 func LastDiscoveryAt(v time.Time) predicate.RefreshState {
 	return predicate.RefreshState(sql.FieldEQ(FieldLastDiscoveryAt, v))
@@ -622,6 +627,56 @@ func NextUpdateAtLT(v time.Time) predicate.RefreshState {
 // NextUpdateAtLTE applies the LTE predicate on the "next_update_at" field.
 func NextUpdateAtLTE(v time.Time) predicate.RefreshState {
 	return predicate.RefreshState(sql.FieldLTE(FieldNextUpdateAt, v))
+}
+
+// ClaimedUntilEQ applies the EQ predicate on the "claimed_until" field.
+func ClaimedUntilEQ(v time.Time) predicate.RefreshState {
+	return predicate.RefreshState(sql.FieldEQ(FieldClaimedUntil, v))
+}
+
+// ClaimedUntilNEQ applies the NEQ predicate on the "claimed_until" field.
+func ClaimedUntilNEQ(v time.Time) predicate.RefreshState {
+	return predicate.RefreshState(sql.FieldNEQ(FieldClaimedUntil, v))
+}
+
+// ClaimedUntilIn applies the In predicate on the "claimed_until" field.
+func ClaimedUntilIn(vs ...time.Time) predicate.RefreshState {
+	return predicate.RefreshState(sql.FieldIn(FieldClaimedUntil, vs...))
+}
+
+// ClaimedUntilNotIn applies the NotIn predicate on the "claimed_until" field.
+func ClaimedUntilNotIn(vs ...time.Time) predicate.RefreshState {
+	return predicate.RefreshState(sql.FieldNotIn(FieldClaimedUntil, vs...))
+}
+
+// ClaimedUntilGT applies the GT predicate on the "claimed_until" field.
+func ClaimedUntilGT(v time.Time) predicate.RefreshState {
+	return predicate.RefreshState(sql.FieldGT(FieldClaimedUntil, v))
+}
+
+// ClaimedUntilGTE applies the GTE predicate on the "claimed_until" field.
+func ClaimedUntilGTE(v time.Time) predicate.RefreshState {
+	return predicate.RefreshState(sql.FieldGTE(FieldClaimedUntil, v))
+}
+
+// ClaimedUntilLT applies the LT predicate on the "claimed_until" field.
+func ClaimedUntilLT(v time.Time) predicate.RefreshState {
+	return predicate.RefreshState(sql.FieldLT(FieldClaimedUntil, v))
+}
+
+// ClaimedUntilLTE applies the LTE predicate on the "claimed_until" field.
+func ClaimedUntilLTE(v time.Time) predicate.RefreshState {
+	return predicate.RefreshState(sql.FieldLTE(FieldClaimedUntil, v))
+}
+
+// ClaimedUntilIsNil applies the IsNil predicate on the "claimed_until" field.
+func ClaimedUntilIsNil() predicate.RefreshState {
+	return predicate.RefreshState(sql.FieldIsNull(FieldClaimedUntil))
+}
+
+// ClaimedUntilNotNil applies the NotNil predicate on the "claimed_until" field.
+func ClaimedUntilNotNil() predicate.RefreshState {
+	return predicate.RefreshState(sql.FieldNotNull(FieldClaimedUntil))
 }
 
 // LastDiscoveryAtEQ applies the EQ predicate on the "last_discovery_at" field.

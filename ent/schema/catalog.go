@@ -51,6 +51,9 @@ func (RefreshState) Fields() []ent.Field {
 		// is a conflict and loses.
 		field.String("location_key").Optional().Nillable(),
 		field.Time("next_update_at"),
+		// claimed_until is the lease of the replica processing the entity: a refresh requested
+		// meanwhile makes it due, but nobody else may take it until the lease ends or is released.
+		field.Time("claimed_until").Optional().Nillable(),
 		field.Time("last_discovery_at").Default(time.Now),
 	}
 }

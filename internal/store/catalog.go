@@ -56,7 +56,7 @@ func (s *Store) ClaimDue(ctx context.Context, limit int, interval time.Duration)
 	err := s.withTx(ctx, func(tx *ent.Tx) error {
 		now := s.now()
 		q := tx.RefreshState.Query().
-			Where(refreshstate.NextUpdateAtLTE(now)).
+			Where(refreshstate.NextUpdateAtLTE(now), refreshstate.Or(refreshstate.ClaimedUntilIsNil(), refreshstate.ClaimedUntilLT(now))).
 			Order(refreshstate.ByNextUpdateAt()).
 			Limit(limit)
 		if s.dialect == dialect.Postgres {
@@ -82,13 +82,18 @@ func (s *Store) ClaimDue(ctx context.Context, limit int, interval time.Duration)
 			}
 			claims = append(claims, c)
 		}
-		if err := tx.RefreshState.Update().Where(refreshstate.IDIn(ids...)).SetNextUpdateAt(now.Add(interval)).Exec(ctx); err != nil {
+		if err := tx.RefreshState.Update().Where(refreshstate.IDIn(ids...)).SetNextUpdateAt(now.Add(interval)).
+			SetClaimedUntil(now.Add(claimLease)).Exec(ctx); err != nil {
 			return dbErr(err, "schedule claimed entities")
 		}
 		return nil
 	})
 	return claims, err
 }
+
+// claimLease is how long a claimed entity stays with the replica that claimed it. A replica that
+// dies mid-batch holds its entities this long; one that finishes releases them at commit.
+const claimLease = 5 * time.Minute
 
 // childWasDeleted forces a parent to be written again after one of its children was deleted.
 const childWasDeleted = "child-was-deleted"
@@ -104,10 +109,13 @@ func (s *Store) Commit(ctx context.Context, results []processing.Result) error {
 			changed = append(changed, r)
 		}
 	}
-	if len(changed) == 0 {
-		return nil
-	}
 	return s.withTx(ctx, func(tx *ent.Tx) error {
+		if err := releaseClaims(ctx, tx, results); err != nil {
+			return err
+		}
+		if len(changed) == 0 {
+			return nil
+		}
 		// An entity deleted while it was being processed has nowhere to put its result; writing
 		// its relations would leave edges that no entity owns.
 		changed, err := s.stillPresent(ctx, tx, changed)
@@ -193,6 +201,23 @@ func (s *Store) Commit(ctx context.Context, results []processing.Result) error {
 		}
 		return s.enqueueStitch(ctx, tx, keys(stitch))
 	})
+}
+
+// releaseClaims ends the leases of processed entities, changed or not, so that a refresh requested
+// while they were processed can take them.
+func releaseClaims(ctx context.Context, tx *ent.Tx, results []processing.Result) error {
+	ids := make([]string, 0, len(results))
+	for _, r := range results {
+		if r.Claim.ID != "" {
+			ids = append(ids, r.Claim.ID)
+		}
+	}
+	for _, c := range chunks(ids) {
+		if err := tx.RefreshState.Update().Where(refreshstate.IDIn(c...)).ClearClaimedUntil().Exec(ctx); err != nil {
+			return dbErr(err, "release claims")
+		}
+	}
+	return nil
 }
 
 // stillPresent keeps the results whose entities still exist, locking their rows on PostgreSQL so

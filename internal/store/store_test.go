@@ -313,6 +313,42 @@ func TestCatalogStorage(t *testing.T) {
 				require.Len(t, seen, len(h.entities()))
 			})
 
+			t.Run("an entity refreshed while it is processed is not claimed twice", func(t *testing.T) {
+				h := newHarness(t, open(t))
+				h.configLocation(h.write("lease.yaml", component("leased", "team-a")))
+				h.drain()
+				ctx := context.Background()
+				require.NoError(t, h.st.ScheduleRefresh(ctx, "component:default/leased"))
+				first, err := h.st.ClaimDue(ctx, 100, time.Hour)
+				require.NoError(t, err)
+				var mine []processing.Claim
+				for _, c := range first {
+					if c.EntityRef == "component:default/leased" {
+						mine = append(mine, c)
+					}
+				}
+				require.Len(t, mine, 1)
+
+				// A webhook or a user asks for a refresh while this replica still processes it.
+				require.NoError(t, h.st.ScheduleRefresh(ctx, "component:default/leased"))
+				again, err := h.st.ClaimDue(ctx, 100, time.Hour)
+				require.NoError(t, err)
+				for _, c := range again {
+					require.NotEqual(t, "component:default/leased", c.EntityRef, "claimed by another run while leased")
+				}
+
+				proc := &processing.Processor{Reader: source.FileReader{}, Rules: []processing.Rule{{Allow: allKinds}}}
+				results := []processing.Result{proc.Process(ctx, mine[0])}
+				require.NoError(t, h.st.Commit(ctx, results))
+				after, err := h.st.ClaimDue(ctx, 100, time.Hour)
+				require.NoError(t, err)
+				var refs []string
+				for _, c := range after {
+					refs = append(refs, c.EntityRef)
+				}
+				require.Contains(t, refs, "component:default/leased", "the refresh asked for meanwhile runs once the lease is released")
+			})
+
 			t.Run("follows changes in commit order with tombstones", func(t *testing.T) {
 				h := newHarness(t, open(t))
 				h.configLocation(h.write("d.yaml", component("gone", "team-a")))
