@@ -171,9 +171,9 @@ func (s *Store) Commit(ctx context.Context, results []processing.Result) error {
 			}
 			var processed any // NULL keeps the last good version
 			if r.Processed != nil {
-				b, err := json.Marshal(r.Processed)
+				b, err := processedJSON(r)
 				if err != nil {
-					return errs.Wrap(errs.Internal, err, "encode processed entity")
+					return err
 				}
 				processed = string(b)
 			}
@@ -317,15 +317,20 @@ func (s *Store) upsertChildren(ctx context.Context, tx *ent.Tx, changed []*proce
 	// Encoding thousands of children is most of a big location's commit; do it on every core.
 	if err := parallel(len(all), func(i int) error {
 		p := &all[i]
-		b, err := json.Marshal(p.child.Entity)
-		if err != nil {
-			return errs.Wrap(errs.Internal, err, "encode child entity")
+		b := p.child.JSON
+		if b == nil {
+			var err error
+			if b, err = json.Marshal(p.child.Entity); err != nil {
+				return errs.Wrap(errs.Internal, err, "encode child entity")
+			}
 		}
 		sum := sha1.Sum(b)
 		p.json, p.hash = string(b), hex.EncodeToString(sum[:])
-		if p.child.Result != nil {
-			p.eager, err = encodeResult(p.child.Result)
+		if p.child.Result == nil {
+			return nil
 		}
+		var err error
+		p.eager, err = encodeResult(p.child.Result)
 		return err
 	}); err != nil {
 		return err
@@ -489,13 +494,25 @@ func encodeResult(r *processing.Result) (eagerJSON, error) {
 	}
 	out := eagerJSON{errors: string(errJSON)}
 	if r.Processed != nil {
-		b, err := json.Marshal(r.Processed)
+		b, err := processedJSON(r)
 		if err != nil {
-			return eagerJSON{}, errs.Wrap(errs.Internal, err, "encode processed entity")
+			return eagerJSON{}, err
 		}
 		out.processed = string(b)
 	}
 	return out, nil
+}
+
+// processedJSON is the processed entity as the processor encoded it, or encoded now.
+func processedJSON(r *processing.Result) ([]byte, error) {
+	if r.ProcessedJSON != nil {
+		return r.ProcessedJSON, nil
+	}
+	b, err := json.Marshal(r.Processed)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "encode processed entity")
+	}
+	return b, nil
 }
 
 // parallel runs fn for 0..n-1 on every core and returns the first error.

@@ -44,6 +44,8 @@ type Child struct {
 	NextUpdateAt time.Time
 	// Stored is set by storage when it wrote Result.
 	Stored bool
+	// JSON is Entity encoded, as the parent's result hash saw it.
+	JSON []byte
 }
 
 // Result is what processing one claimed entity produced.
@@ -58,6 +60,8 @@ type Result struct {
 	// Unread are the locations ("type:target") this Location could not read this time; the
 	// children it read from them before are kept.
 	Unread []string
+	// ProcessedJSON is Processed encoded, nil when processing failed.
+	ProcessedJSON []byte
 	// Hash covers everything above; an unchanged hash means nothing needs writing.
 	Hash string
 }
@@ -206,15 +210,23 @@ func (r *Result) fail(name string, err error) {
 	r.Processed, r.Edges, r.Children = nil, nil, nil
 }
 
+// finish computes the result's hash. The processed entity and the children are encoded once here
+// and the encodings kept, since storage writes exactly these bytes.
 func (r Result) finish() Result {
 	h := sha1.New()
 	enc := json.NewEncoder(h)
-	_ = enc.Encode(r.Processed)
+	r.ProcessedJSON = nil
+	if r.Processed != nil {
+		r.ProcessedJSON, _ = json.Marshal(r.Processed)
+	}
+	_, _ = h.Write(r.ProcessedJSON)
 	_ = enc.Encode(r.Errors)
 	_ = enc.Encode(r.Edges)
-	for _, c := range r.Children {
+	for i := range r.Children {
+		c := &r.Children[i]
+		c.JSON, _ = json.Marshal(c.Entity)
 		_ = enc.Encode(c.LocationKey)
-		_ = enc.Encode(c.Entity)
+		_, _ = h.Write(c.JSON)
 	}
 	_ = enc.Encode(r.RefreshKeys)
 	_ = enc.Encode(r.Unread)
