@@ -203,6 +203,18 @@ func (s *Store) Commit(ctx context.Context, results []processing.Result) error {
 	})
 }
 
+// Retry implements processing.Store.
+func (s *Store) Retry(ctx context.Context, ids []string, after time.Duration) error {
+	for _, c := range chunks(ids) {
+		err := s.client.RefreshState.Update().Where(refreshstate.IDIn(c...)).
+			SetNextUpdateAt(s.now().Add(after)).ClearClaimedUntil().Exec(ctx)
+		if err != nil {
+			return dbErr(err, "reschedule entities")
+		}
+	}
+	return nil
+}
+
 // releaseClaims ends the leases of processed entities, changed or not, so that a refresh requested
 // while they were processed can take them.
 func releaseClaims(ctx context.Context, tx *ent.Tx, results []processing.Result) error {

@@ -349,6 +349,25 @@ func TestCatalogStorage(t *testing.T) {
 				require.Contains(t, refs, "component:default/leased", "the refresh asked for meanwhile runs once the lease is released")
 			})
 
+			t.Run("entities whose results could not be stored are retried soon", func(t *testing.T) {
+				h := newHarness(t, open(t))
+				h.configLocation(h.write("retry.yaml", component("retried", "team-a")))
+				h.drain()
+				ctx := context.Background()
+				require.NoError(t, h.st.ScheduleRefresh(ctx, "component:default/retried"))
+				claimed, err := h.st.ClaimDue(ctx, 100, time.Hour)
+				require.NoError(t, err)
+				var ids []string
+				for _, c := range claimed {
+					ids = append(ids, c.ID)
+				}
+				require.NotEmpty(t, ids)
+				require.NoError(t, h.st.Retry(ctx, ids, 0))
+				again, err := h.st.ClaimDue(ctx, 100, time.Hour)
+				require.NoError(t, err)
+				require.Len(t, again, len(ids), "released and due at once, not after the hour")
+			})
+
 			t.Run("follows changes in commit order with tombstones", func(t *testing.T) {
 				h := newHarness(t, open(t))
 				h.configLocation(h.write("d.yaml", component("gone", "team-a")))

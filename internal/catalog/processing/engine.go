@@ -28,6 +28,9 @@ type Store interface {
 	ReplaceProvider(ctx context.Context, provider string, entities []catalog.Entity) error
 	// StitchDue rebuilds up to limit queued final entities that have waited at least minAge.
 	StitchDue(ctx context.Context, limit int, minAge time.Duration) (int, error)
+	// Retry releases claimed entities whose results could not be stored and makes them due after
+	// the given delay, instead of at their next regular update.
+	Retry(ctx context.Context, ids []string, after time.Duration) error
 }
 
 // Engine is the processing loop of one replica.
@@ -59,6 +62,7 @@ type EngineConfig struct {
 // stitchBatch bounds how many final entities one transaction rebuilds; stitchDelay is how long a
 // queued entity may wait while processing is busy.
 const (
+	retryAfter     = 10 * time.Second
 	releaseAfter   = 1000
 	burstGCPercent = 200
 	stitchBatch    = 1000
@@ -193,16 +197,29 @@ func (en *Engine) RunOnce(ctx context.Context) (int, error) {
 	en.parallel(len(claims), func(i int) { results[i] = en.processor.Process(ctx, claims[i]) })
 	eager := en.processChildren(ctx, results)
 	if err := en.store.Commit(ctx, results); err != nil {
-		if len(results) == 1 || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			return 0, err
+		}
+		if len(results) == 1 {
+			if rerr := en.store.Retry(ctx, []string{results[0].Claim.ID}, retryAfter); rerr != nil {
+				en.log.Error("cannot reschedule an entity", "err", rerr)
+			}
 			return 0, err
 		}
 		// One entity the database refuses must not hold back the others claimed with it: commit
 		// them one by one and leave the refused ones, logged, for their next turn.
 		en.log.Warn("committing a processing batch failed; retrying entity by entity", "err", err, "entities", len(results))
+		var failed []string
 		for i := range results {
 			if err := en.store.Commit(ctx, results[i:i+1]); err != nil {
 				en.log.Error("cannot store a processed entity", "entity", results[i].Claim.EntityRef, "err", err)
+				failed = append(failed, results[i].Claim.ID)
 			}
+		}
+		// A transient failure (a deadlock, a lost connection) must not park these entities until
+		// their next regular update.
+		if err := en.store.Retry(ctx, failed, retryAfter); err != nil {
+			en.log.Error("cannot reschedule entities", "err", err)
 		}
 	}
 	for _, r := range results {
