@@ -141,6 +141,22 @@ func TestDifferential(t *testing.T) {
 			{"user": map[string]any{"cat": []any{"a"}}},
 			{"user": map[string]any{"a": 1.0, "b": 2.0}},
 			{"flag": true},
+			// Arrays for map, filter, reduce, all, none and some.
+			{"items": []any{map[string]any{"price": 5.0, "name": "pro"}, map[string]any{"price": 20.0, "name": "a", "ok": true}},
+				"nums": []any{1.0, 2.0, 3.0}, "tags": []any{"beta"}, "n": 1.0},
+			{"items": []any{}, "nums": []any{}, "tags": []any{}, "groups": []any{map[string]any{"tags": []any{"beta"}}, map[string]any{"tags": []any{}}}},
+			{"items": []any{map[string]any{"targetingKey": "u1", "$flagd": map[string]any{"flagKey": "zz"}, "price": 11.0},
+				map[string]any{"targetingKey": "u2"}, nil, "str"}, "nums": []any{0.0, nil, "2"}, "tags": []any{"vip", "beta"}},
+			{"items": "notarray", "nums": "123", "matrix": []any{[]any{1.0, 2.0}, []any{0.0}}, "plan": ""},
+			{"items": []any{map[string]any{"price": 12.0, "meta": map[string]any{"tier": "gold"}}}, "price": 100.0, "plan": "pro", "user": map[string]any{}},
+			{"user": "bob", "items": []any{map[string]any{"a": 1.0}}, "nums": []any{5.0}, "matrix": []any{[]any{1.0}, []any{}}},
+			{"groups": []any{map[string]any{"tags": []any{"beta"}}, map[string]any{"tags": []any{"beta", "x"}}}, "tags": []any{1.0, "x"}},
+			{"items": []any{map[string]any{"ok": 1.0}, map[string]any{"ok": map[string]any{"==": []any{1.0, 1.0}}}}, "n": 2.0},
+			{"items": []any{map[string]any{"ok": []any{1.0}}}, "user": map[string]any{"name": "bob"}, "matrix": "x"},
+			{"items": []any{map[string]any{"price": 1.0, "name": "free"}, map[string]any{"name": "free"}}, "plan": "free", "price": 0.0},
+			{"items": []any{map[string]any{"targetingKey": "u3", "$flagd": map[string]any{"flagKey": "k", "timestamp": 1.5}}, map[string]any{"targetingKey": 3.0}},
+				"nums": []any{true}, "tags": []any{true}},
+			{"items": []any{[]any{1.0}, 2.0, "x"}, "nums": []any{"a", "1.5"}, "groups": []any{"x"}},
 		}
 		n := compareAll(t, je, set, keys, contexts)
 		t.Logf("%d evaluations compared", n)
@@ -185,5 +201,27 @@ func randomContext(rng *rand.Rand) map[string]any {
 	maybe("op", func() any { return pick("=", "!=", "<", "<=", ">", ">=", "^", "~", "x") })
 	maybe("target", func() any { return pick("1.0.0", "1.2.0", "v2", "2.0.0-beta") })
 	maybe("w", func() any { return pick(float64(rng.IntN(20)), -2.0, 1.5, nil) })
+	item := func() any {
+		return pick(map[string]any{"price": float64(rng.IntN(30)), "name": pick("pro", "free", "a")},
+			map[string]any{"targetingKey": fmt.Sprintf("t%d", rng.IntN(100))}, map[string]any{}, nil, 4.0, "pro")
+	}
+	maybe("items", func() any {
+		l := make([]any, rng.IntN(4))
+		for i := range l {
+			l[i] = item()
+		}
+		return pick(l, l, l, "items", nil)
+	})
+	maybe("nums", func() any {
+		l := make([]any, rng.IntN(4))
+		for i := range l {
+			l[i] = pick(float64(rng.IntN(4)), "3", nil, true)
+		}
+		return pick(l, l, 7.0)
+	})
+	maybe("groups", func() any {
+		return pick([]any{map[string]any{"tags": []any{"beta"}}}, []any{map[string]any{"tags": []any{"vip"}}, map[string]any{"tags": []any{"beta"}}}, []any{})
+	})
+	maybe("matrix", func() any { return pick([]any{[]any{1.0, 2.0}}, []any{[]any{0.0}, []any{3.0}}, []any{}, []any{"x"}) })
 	return ctx
 }

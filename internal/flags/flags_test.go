@@ -1,6 +1,7 @@
 package flags
 
 import (
+	"encoding/json"
 	"os"
 	"testing"
 	"time"
@@ -29,6 +30,9 @@ func TestParse(t *testing.T) {
 		{"targeting that is not an object is refused", `{"flags":{"f":{"state":"ENABLED","variants":{"a":1},"targeting":"a"}}}`, `flag "f": targeting must be a JSON Logic object`},
 		{"non-primitive metadata is refused", `{"flags":{"f":{"state":"ENABLED","variants":{"a":1},"metadata":{"x":[1]}}}}`, `flag "f": metadata: "x" must be a string, number or boolean`},
 		{"a document without flags is refused", `{}`, `flags: required`},
+		{"an object mixing var with other keys inside an array operator is refused",
+			`{"flags":{"f":{"state":"ENABLED","variants":{"a":1},"targeting":{"some":[{"var":"xs"},{"==":[{"var":"x","y":1},1]}]}}}}`,
+			`flag "f": targeting: an object with a "var" key and other keys`},
 		{"text that is not JSON is refused", `{"flags":`, `not a JSON object`},
 	}
 	for _, p := range problems {
@@ -108,4 +112,47 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestArrayOperators(t *testing.T) {
+	ctx := map[string]any{
+		"tags":  []any{"beta", "vip"},
+		"nums":  []any{1.0, 2.0, 3.0},
+		"items": []any{map[string]any{"price": 5.0}, map[string]any{"price": 20.0}},
+		"plan":  "pro",
+		"limit": 10.0,
+	}
+	cases := []struct {
+		name, rule string
+		want       any // rule result; an error when wantErr
+		wantErr    bool
+	}{
+		{"map reads each element as the data", `{"map":[{"var":"nums"},{"*":[{"var":""},2]}]}`, []any{2.0, 4.0, 6.0}, false},
+		{"filter keeps truthy elements", `{"filter":[{"var":"nums"},{">":[{"var":""},1]}]}`, []any{2.0, 3.0}, false},
+		{"filter sees outer variables through solveVars", `{"filter":[{"var":"items"},{">":[{"var":"price"},{"var":"limit"}]}]}`, []any{map[string]any{"price": 20.0}}, false},
+		{"reduce folds with current and accumulator", `{"reduce":[{"var":"nums"},{"+":[{"var":"current"},{"var":"accumulator"}]},10]}`, 16.0, false},
+		{"reduce over no array is 0", `{"reduce":[{"var":"nope"},{"+":[1]},"x"]}`, 0.0, false},
+		{"reduce with a null initial value fails", `{"reduce":[{"var":"nums"},{"+":[1]},null]}`, nil, true},
+		{"all over an empty array is false", `{"all":[[],true]}`, false, false},
+		{"none over an empty array is true", `{"none":[[],true]}`, true, false},
+		{"some finds an element", `{"some":[{"var":"tags"},{"==":[{"var":""},"vip"]}]}`, true, false},
+		{"some over a string fails", `{"some":[{"var":"plan"},{"==":[{"var":""},"p"]}]}`, nil, true},
+		{"all whose rule is a present var fails", `{"all":[{"var":"items"},{"var":"price"}]}`, nil, true},
+		{"map does not evaluate objects in a literal array", `{"map":[[{"var":"plan"}],{"var":""}]}`, []any{map[string]any{"var": "plan"}}, false},
+		{"set returns a modified copy", `{"set":[{"a":1,"b":2},"b",{"var":"plan"}]}`, map[string]any{"a": 1.0, "b": "pro"}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var rule any
+			require.NoError(t, json.Unmarshal([]byte(c.rule), &rule))
+			require.NoError(t, checkRule(rule, true))
+			got, err := compile(rule)(&scope{ctx: ctx, flagKey: "f"})
+			if c.wantErr {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, c.want, got)
+		})
+	}
 }

@@ -1,6 +1,7 @@
 package flags
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -25,12 +26,27 @@ func failf(format string, args ...any) error { return &ruleError{msg: fmt.Sprint
 
 // scope is the data a rule reads: the caller's context plus flagd's "$flagd" properties, materialised lazily so
 // that the common case never clones the context.
+//
+// Inside map, filter, reduce, all, none and some the library evaluates the inner rule with an array element (or
+// reduce's {"current", "accumulator", "valueType"} object) as its whole data; bound is then set and data holds it.
+// Those operators rebind the scope in place and restore it when they return, so iterating allocates nothing.
 type scope struct {
 	ctx     map[string]any
 	flagKey string
 	ts      int64
 	flagd   map[string]any
+	bound   bool
+	data    any
 }
+
+// bind makes data the whole of what rules read, returning what restore needs to undo it.
+func (s *scope) bind(data any) (prev any, wasBound bool) {
+	prev, wasBound = s.data, s.bound
+	s.data, s.bound = data, true
+	return prev, wasBound
+}
+
+func (s *scope) restore(prev any, wasBound bool) { s.data, s.bound = prev, wasBound }
 
 func (s *scope) flagdProps() map[string]any {
 	if s.flagd == nil {
@@ -39,7 +55,10 @@ func (s *scope) flagdProps() map[string]any {
 	return s.flagd
 }
 
-func (s *scope) whole() map[string]any {
+func (s *scope) whole() any {
+	if s.bound {
+		return s.data
+	}
 	m := make(map[string]any, len(s.ctx)+1)
 	for k, v := range s.ctx {
 		m[k] = v
@@ -65,41 +84,69 @@ var supportedOps = map[string]bool{
 	"==": true, "===": true, "!=": true, "!==": true, "<": true, "<=": true, ">": true, ">=": true,
 	"in": true, "cat": true, "substr": true, "merge": true, "missing": true, "missing_some": true, "var": true,
 	"+": true, "-": true, "*": true, "/": true, "%": true, "min": true, "max": true, "abs": true,
-	"contains_all": true, "contains_any": true, "contains_none": true,
+	"contains_all": true, "contains_any": true, "contains_none": true, "set": true,
+	"map": true, "filter": true, "reduce": true, "all": true, "none": true, "some": true,
 	"fractional": true, "sem_ver": true, "starts_with": true, "ends_with": true,
 }
 
-// unsupportedOps exist in flagd's engine but not here yet; their data-rebinding semantics (map, filter, reduce,
-// all, none, some, set) are refused on write rather than approximated.
-var unsupportedOps = map[string]bool{
-	"map": true, "filter": true, "reduce": true, "all": true, "none": true, "some": true, "set": true,
-}
+// arrayOps rebind the data their inner rule reads to each element of an array.
+var arrayOps = map[string]bool{"map": true, "filter": true, "reduce": true, "all": true, "none": true, "some": true}
 
 // checkRule walks the operators a rule can reach. With strict false, unknown operators pass, to fail only when
 // evaluated (PARSE_ERROR), which is flagd's behaviour.
-func checkRule(x any, strict bool) error {
+func checkRule(x any, strict bool) error { return checkRuleIn(x, strict, false) }
+
+func checkRuleIn(x any, strict, inArrayOp bool) error {
 	switch t := x.(type) {
 	case map[string]any:
 		if len(t) != 1 {
+			if inArrayOp && strict && ambiguousVar(t) {
+				return errAmbiguousVar
+			}
 			return nil
 		}
 		for op, args := range t {
-			if unsupportedOps[op] {
-				return fmt.Errorf("operator %q is not supported", op)
-			}
 			if strict && !supportedOps[op] {
 				return fmt.Errorf("unknown operator %q", op)
 			}
-			return checkRule(args, strict)
+			// solveVars does not look inside a var's own argument.
+			return checkRuleIn(args, strict, op != "var" && (inArrayOp || arrayOps[op]))
 		}
 	case []any:
 		for _, e := range t {
-			if err := checkRule(e, strict); err != nil {
+			if err := checkRuleIn(e, strict, inArrayOp); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// errAmbiguousVar refuses what the library's solveVars does not do deterministically: it walks an object that has a
+// "var" key and other keys in Go's random map order, returning at the "var" key, so which of the other keys it
+// visits (and whether their lookups fail) varies from run to run in flagd.
+var errAmbiguousVar = errors.New(`an object with a "var" key and other keys inside map, filter, reduce, all, none or some is not supported`)
+
+// ambiguousVar reports whether solveVars, walking x, can meet an object with a "var" key and other keys.
+func ambiguousVar(x any) bool {
+	switch t := x.(type) {
+	case map[string]any:
+		if _, hasVar := t["var"]; hasVar {
+			return len(t) > 1
+		}
+		for _, v := range t {
+			if ambiguousVar(v) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range t {
+			if ambiguousVar(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // compile mirrors the library's parseValues: primitives are themselves, a one-key object is an operation, other
@@ -172,9 +219,6 @@ func applyDynamic(v any, s *scope) (any, error) {
 		return map[string]any{}, nil
 	}
 	for op, args := range m {
-		if unsupportedOps[op] {
-			return nil, failf("operator %q is not supported", op)
-		}
 		return compileOp(op, args)(s)
 	}
 	return nil, nil
@@ -283,6 +327,14 @@ func compileOp(op string, args any) node {
 			}
 			return containsOp(op, v)
 		}
+	case "map", "filter":
+		return compileMapFilter(op == "filter", args)
+	case "reduce":
+		return compileReduce(args)
+	case "all", "none", "some":
+		return compileQuantifier(op, args)
+	case "set":
+		return compileSet(args)
 	case "fractional":
 		a := compile(args)
 		return func(s *scope) (any, error) {
@@ -357,6 +409,10 @@ func splitPath(path string) []string {
 
 func getVar(v any, s *scope) (any, error) {
 	if v == nil {
+		// The library returns the data itself when it is a primitive, which only an array element can be.
+		if s.bound && isPrimitive(s.data) {
+			return s.data, nil
+		}
 		return nil, nil
 	}
 	if str, ok := v.(string); ok && str == "" {
@@ -387,14 +443,22 @@ func getVar(v any, s *scope) (any, error) {
 }
 
 func lookup(s *scope, parts []string, def any) any {
-	if len(parts) == 0 {
-		return s.whole()
+	var cur any
+	if s.bound {
+		if s.data == nil {
+			return def
+		}
+		cur = s.data
+	} else {
+		if len(parts) == 0 {
+			return s.whole()
+		}
+		if cur = s.root(parts[0]); cur == nil {
+			return def
+		}
+		parts = parts[1:]
 	}
-	cur := s.root(parts[0])
-	if cur == nil {
-		return def
-	}
-	for _, part := range parts[1:] {
+	for _, part := range parts {
 		switch c := cur.(type) {
 		case map[string]any:
 			cur = c[part]
@@ -1006,6 +1070,15 @@ func fractional(v any, s *scope) any {
 	if !ok || len(args) < 1 {
 		return nil
 	}
+	data, flagKey := s.ctx, s.flagKey
+	if s.bound {
+		// Inside an array operator flagd reads the element, which must be an object, and its "$flagd".
+		m, isMap := s.data.(map[string]any)
+		if !isMap {
+			return nil
+		}
+		data, flagKey = m, ""
+	}
 	bucketBy, ok := args[0].(string)
 	if ok {
 		args = args[1:]
@@ -1013,7 +1086,7 @@ func fractional(v any, s *scope) any {
 		if args[0] == nil {
 			args = args[1:]
 		}
-		tk := s.ctx["targetingKey"]
+		tk := data["targetingKey"]
 		if tk == nil {
 			return nil
 		}
@@ -1021,7 +1094,10 @@ func fractional(v any, s *scope) any {
 		if !ok || key == "" {
 			return nil
 		}
-		bucketBy = s.flagKey + key
+		if s.bound {
+			flagKey = flagdKeyOf(data)
+		}
+		bucketBy = flagKey + key
 	}
 	type weighted struct {
 		variant any
@@ -1074,6 +1150,26 @@ func fractional(v any, s *scope) any {
 		}
 	}
 	return nil
+}
+
+// flagdKeyOf is flagd's getFlagdProperties(data).FlagKey: "$flagd" round-tripped through JSON into its struct.
+func flagdKeyOf(data map[string]any) string {
+	p, ok := data["$flagd"]
+	if !ok {
+		return ""
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return ""
+	}
+	var props struct {
+		FlagKey   string `json:"flagKey"`
+		Timestamp int64  `json:"timestamp"`
+	}
+	if json.Unmarshal(b, &props) != nil {
+		return ""
+	}
+	return props.FlagKey
 }
 
 func semVer(v any) any {
