@@ -16,11 +16,15 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/billpay/portal/ent/catalogversion"
 	"github.com/billpay/portal/ent/finalentity"
+	"github.com/billpay/portal/ent/flagaudit"
+	"github.com/billpay/portal/ent/flagdefinition"
+	"github.com/billpay/portal/ent/flagenvironment"
 	"github.com/billpay/portal/ent/location"
 	"github.com/billpay/portal/ent/refreshkey"
 	"github.com/billpay/portal/ent/refreshstate"
 	"github.com/billpay/portal/ent/refreshstatereference"
 	"github.com/billpay/portal/ent/relation"
+	"github.com/billpay/portal/ent/setting"
 	"github.com/billpay/portal/ent/stitchqueue"
 
 	stdsql "database/sql"
@@ -35,6 +39,12 @@ type Client struct {
 	CatalogVersion *CatalogVersionClient
 	// FinalEntity is the client for interacting with the FinalEntity builders.
 	FinalEntity *FinalEntityClient
+	// FlagAudit is the client for interacting with the FlagAudit builders.
+	FlagAudit *FlagAuditClient
+	// FlagDefinition is the client for interacting with the FlagDefinition builders.
+	FlagDefinition *FlagDefinitionClient
+	// FlagEnvironment is the client for interacting with the FlagEnvironment builders.
+	FlagEnvironment *FlagEnvironmentClient
 	// Location is the client for interacting with the Location builders.
 	Location *LocationClient
 	// RefreshKey is the client for interacting with the RefreshKey builders.
@@ -45,6 +55,8 @@ type Client struct {
 	RefreshStateReference *RefreshStateReferenceClient
 	// Relation is the client for interacting with the Relation builders.
 	Relation *RelationClient
+	// Setting is the client for interacting with the Setting builders.
+	Setting *SettingClient
 	// StitchQueue is the client for interacting with the StitchQueue builders.
 	StitchQueue *StitchQueueClient
 }
@@ -60,11 +72,15 @@ func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.CatalogVersion = NewCatalogVersionClient(c.config)
 	c.FinalEntity = NewFinalEntityClient(c.config)
+	c.FlagAudit = NewFlagAuditClient(c.config)
+	c.FlagDefinition = NewFlagDefinitionClient(c.config)
+	c.FlagEnvironment = NewFlagEnvironmentClient(c.config)
 	c.Location = NewLocationClient(c.config)
 	c.RefreshKey = NewRefreshKeyClient(c.config)
 	c.RefreshState = NewRefreshStateClient(c.config)
 	c.RefreshStateReference = NewRefreshStateReferenceClient(c.config)
 	c.Relation = NewRelationClient(c.config)
+	c.Setting = NewSettingClient(c.config)
 	c.StitchQueue = NewStitchQueueClient(c.config)
 }
 
@@ -160,11 +176,15 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		config:                cfg,
 		CatalogVersion:        NewCatalogVersionClient(cfg),
 		FinalEntity:           NewFinalEntityClient(cfg),
+		FlagAudit:             NewFlagAuditClient(cfg),
+		FlagDefinition:        NewFlagDefinitionClient(cfg),
+		FlagEnvironment:       NewFlagEnvironmentClient(cfg),
 		Location:              NewLocationClient(cfg),
 		RefreshKey:            NewRefreshKeyClient(cfg),
 		RefreshState:          NewRefreshStateClient(cfg),
 		RefreshStateReference: NewRefreshStateReferenceClient(cfg),
 		Relation:              NewRelationClient(cfg),
+		Setting:               NewSettingClient(cfg),
 		StitchQueue:           NewStitchQueueClient(cfg),
 	}, nil
 }
@@ -187,11 +207,15 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		config:                cfg,
 		CatalogVersion:        NewCatalogVersionClient(cfg),
 		FinalEntity:           NewFinalEntityClient(cfg),
+		FlagAudit:             NewFlagAuditClient(cfg),
+		FlagDefinition:        NewFlagDefinitionClient(cfg),
+		FlagEnvironment:       NewFlagEnvironmentClient(cfg),
 		Location:              NewLocationClient(cfg),
 		RefreshKey:            NewRefreshKeyClient(cfg),
 		RefreshState:          NewRefreshStateClient(cfg),
 		RefreshStateReference: NewRefreshStateReferenceClient(cfg),
 		Relation:              NewRelationClient(cfg),
+		Setting:               NewSettingClient(cfg),
 		StitchQueue:           NewStitchQueueClient(cfg),
 	}, nil
 }
@@ -222,8 +246,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.CatalogVersion, c.FinalEntity, c.Location, c.RefreshKey, c.RefreshState,
-		c.RefreshStateReference, c.Relation, c.StitchQueue,
+		c.CatalogVersion, c.FinalEntity, c.FlagAudit, c.FlagDefinition,
+		c.FlagEnvironment, c.Location, c.RefreshKey, c.RefreshState,
+		c.RefreshStateReference, c.Relation, c.Setting, c.StitchQueue,
 	} {
 		n.Use(hooks...)
 	}
@@ -233,8 +258,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.CatalogVersion, c.FinalEntity, c.Location, c.RefreshKey, c.RefreshState,
-		c.RefreshStateReference, c.Relation, c.StitchQueue,
+		c.CatalogVersion, c.FinalEntity, c.FlagAudit, c.FlagDefinition,
+		c.FlagEnvironment, c.Location, c.RefreshKey, c.RefreshState,
+		c.RefreshStateReference, c.Relation, c.Setting, c.StitchQueue,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -247,6 +273,12 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.CatalogVersion.mutate(ctx, m)
 	case *FinalEntityMutation:
 		return c.FinalEntity.mutate(ctx, m)
+	case *FlagAuditMutation:
+		return c.FlagAudit.mutate(ctx, m)
+	case *FlagDefinitionMutation:
+		return c.FlagDefinition.mutate(ctx, m)
+	case *FlagEnvironmentMutation:
+		return c.FlagEnvironment.mutate(ctx, m)
 	case *LocationMutation:
 		return c.Location.mutate(ctx, m)
 	case *RefreshKeyMutation:
@@ -257,6 +289,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.RefreshStateReference.mutate(ctx, m)
 	case *RelationMutation:
 		return c.Relation.mutate(ctx, m)
+	case *SettingMutation:
+		return c.Setting.mutate(ctx, m)
 	case *StitchQueueMutation:
 		return c.StitchQueue.mutate(ctx, m)
 	default:
@@ -527,6 +561,405 @@ func (c *FinalEntityClient) mutate(ctx context.Context, m *FinalEntityMutation) 
 		return (&FinalEntityDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown FinalEntity mutation op: %q", m.Op())
+	}
+}
+
+// FlagAuditClient is a client for the FlagAudit schema.
+type FlagAuditClient struct {
+	config
+}
+
+// NewFlagAuditClient returns a client for the FlagAudit from the given config.
+func NewFlagAuditClient(c config) *FlagAuditClient {
+	return &FlagAuditClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `flagaudit.Hooks(f(g(h())))`.
+func (c *FlagAuditClient) Use(hooks ...Hook) {
+	c.hooks.FlagAudit = append(c.hooks.FlagAudit, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `flagaudit.Intercept(f(g(h())))`.
+func (c *FlagAuditClient) Intercept(interceptors ...Interceptor) {
+	c.inters.FlagAudit = append(c.inters.FlagAudit, interceptors...)
+}
+
+// Create returns a builder for creating a FlagAudit entity.
+func (c *FlagAuditClient) Create() *FlagAuditCreate {
+	mutation := newFlagAuditMutation(c.config, OpCreate)
+	return &FlagAuditCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of FlagAudit entities.
+func (c *FlagAuditClient) CreateBulk(builders ...*FlagAuditCreate) *FlagAuditCreateBulk {
+	return &FlagAuditCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *FlagAuditClient) MapCreateBulk(slice any, setFunc func(*FlagAuditCreate, int)) *FlagAuditCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &FlagAuditCreateBulk{err: fmt.Errorf("calling to FlagAuditClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*FlagAuditCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &FlagAuditCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for FlagAudit.
+func (c *FlagAuditClient) Update() *FlagAuditUpdate {
+	mutation := newFlagAuditMutation(c.config, OpUpdate)
+	return &FlagAuditUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *FlagAuditClient) UpdateOne(_m *FlagAudit) *FlagAuditUpdateOne {
+	mutation := newFlagAuditMutation(c.config, OpUpdateOne, withFlagAudit(_m))
+	return &FlagAuditUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *FlagAuditClient) UpdateOneID(id int) *FlagAuditUpdateOne {
+	mutation := newFlagAuditMutation(c.config, OpUpdateOne, withFlagAuditID(id))
+	return &FlagAuditUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for FlagAudit.
+func (c *FlagAuditClient) Delete() *FlagAuditDelete {
+	mutation := newFlagAuditMutation(c.config, OpDelete)
+	return &FlagAuditDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *FlagAuditClient) DeleteOne(_m *FlagAudit) *FlagAuditDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *FlagAuditClient) DeleteOneID(id int) *FlagAuditDeleteOne {
+	builder := c.Delete().Where(flagaudit.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &FlagAuditDeleteOne{builder}
+}
+
+// Query returns a query builder for FlagAudit.
+func (c *FlagAuditClient) Query() *FlagAuditQuery {
+	return &FlagAuditQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeFlagAudit},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a FlagAudit entity by its id.
+func (c *FlagAuditClient) Get(ctx context.Context, id int) (*FlagAudit, error) {
+	return c.Query().Where(flagaudit.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *FlagAuditClient) GetX(ctx context.Context, id int) *FlagAudit {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *FlagAuditClient) Hooks() []Hook {
+	return c.hooks.FlagAudit
+}
+
+// Interceptors returns the client interceptors.
+func (c *FlagAuditClient) Interceptors() []Interceptor {
+	return c.inters.FlagAudit
+}
+
+func (c *FlagAuditClient) mutate(ctx context.Context, m *FlagAuditMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&FlagAuditCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&FlagAuditUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&FlagAuditUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&FlagAuditDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown FlagAudit mutation op: %q", m.Op())
+	}
+}
+
+// FlagDefinitionClient is a client for the FlagDefinition schema.
+type FlagDefinitionClient struct {
+	config
+}
+
+// NewFlagDefinitionClient returns a client for the FlagDefinition from the given config.
+func NewFlagDefinitionClient(c config) *FlagDefinitionClient {
+	return &FlagDefinitionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `flagdefinition.Hooks(f(g(h())))`.
+func (c *FlagDefinitionClient) Use(hooks ...Hook) {
+	c.hooks.FlagDefinition = append(c.hooks.FlagDefinition, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `flagdefinition.Intercept(f(g(h())))`.
+func (c *FlagDefinitionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.FlagDefinition = append(c.inters.FlagDefinition, interceptors...)
+}
+
+// Create returns a builder for creating a FlagDefinition entity.
+func (c *FlagDefinitionClient) Create() *FlagDefinitionCreate {
+	mutation := newFlagDefinitionMutation(c.config, OpCreate)
+	return &FlagDefinitionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of FlagDefinition entities.
+func (c *FlagDefinitionClient) CreateBulk(builders ...*FlagDefinitionCreate) *FlagDefinitionCreateBulk {
+	return &FlagDefinitionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *FlagDefinitionClient) MapCreateBulk(slice any, setFunc func(*FlagDefinitionCreate, int)) *FlagDefinitionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &FlagDefinitionCreateBulk{err: fmt.Errorf("calling to FlagDefinitionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*FlagDefinitionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &FlagDefinitionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for FlagDefinition.
+func (c *FlagDefinitionClient) Update() *FlagDefinitionUpdate {
+	mutation := newFlagDefinitionMutation(c.config, OpUpdate)
+	return &FlagDefinitionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *FlagDefinitionClient) UpdateOne(_m *FlagDefinition) *FlagDefinitionUpdateOne {
+	mutation := newFlagDefinitionMutation(c.config, OpUpdateOne, withFlagDefinition(_m))
+	return &FlagDefinitionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *FlagDefinitionClient) UpdateOneID(id int) *FlagDefinitionUpdateOne {
+	mutation := newFlagDefinitionMutation(c.config, OpUpdateOne, withFlagDefinitionID(id))
+	return &FlagDefinitionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for FlagDefinition.
+func (c *FlagDefinitionClient) Delete() *FlagDefinitionDelete {
+	mutation := newFlagDefinitionMutation(c.config, OpDelete)
+	return &FlagDefinitionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *FlagDefinitionClient) DeleteOne(_m *FlagDefinition) *FlagDefinitionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *FlagDefinitionClient) DeleteOneID(id int) *FlagDefinitionDeleteOne {
+	builder := c.Delete().Where(flagdefinition.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &FlagDefinitionDeleteOne{builder}
+}
+
+// Query returns a query builder for FlagDefinition.
+func (c *FlagDefinitionClient) Query() *FlagDefinitionQuery {
+	return &FlagDefinitionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeFlagDefinition},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a FlagDefinition entity by its id.
+func (c *FlagDefinitionClient) Get(ctx context.Context, id int) (*FlagDefinition, error) {
+	return c.Query().Where(flagdefinition.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *FlagDefinitionClient) GetX(ctx context.Context, id int) *FlagDefinition {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *FlagDefinitionClient) Hooks() []Hook {
+	return c.hooks.FlagDefinition
+}
+
+// Interceptors returns the client interceptors.
+func (c *FlagDefinitionClient) Interceptors() []Interceptor {
+	return c.inters.FlagDefinition
+}
+
+func (c *FlagDefinitionClient) mutate(ctx context.Context, m *FlagDefinitionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&FlagDefinitionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&FlagDefinitionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&FlagDefinitionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&FlagDefinitionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown FlagDefinition mutation op: %q", m.Op())
+	}
+}
+
+// FlagEnvironmentClient is a client for the FlagEnvironment schema.
+type FlagEnvironmentClient struct {
+	config
+}
+
+// NewFlagEnvironmentClient returns a client for the FlagEnvironment from the given config.
+func NewFlagEnvironmentClient(c config) *FlagEnvironmentClient {
+	return &FlagEnvironmentClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `flagenvironment.Hooks(f(g(h())))`.
+func (c *FlagEnvironmentClient) Use(hooks ...Hook) {
+	c.hooks.FlagEnvironment = append(c.hooks.FlagEnvironment, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `flagenvironment.Intercept(f(g(h())))`.
+func (c *FlagEnvironmentClient) Intercept(interceptors ...Interceptor) {
+	c.inters.FlagEnvironment = append(c.inters.FlagEnvironment, interceptors...)
+}
+
+// Create returns a builder for creating a FlagEnvironment entity.
+func (c *FlagEnvironmentClient) Create() *FlagEnvironmentCreate {
+	mutation := newFlagEnvironmentMutation(c.config, OpCreate)
+	return &FlagEnvironmentCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of FlagEnvironment entities.
+func (c *FlagEnvironmentClient) CreateBulk(builders ...*FlagEnvironmentCreate) *FlagEnvironmentCreateBulk {
+	return &FlagEnvironmentCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *FlagEnvironmentClient) MapCreateBulk(slice any, setFunc func(*FlagEnvironmentCreate, int)) *FlagEnvironmentCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &FlagEnvironmentCreateBulk{err: fmt.Errorf("calling to FlagEnvironmentClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*FlagEnvironmentCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &FlagEnvironmentCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for FlagEnvironment.
+func (c *FlagEnvironmentClient) Update() *FlagEnvironmentUpdate {
+	mutation := newFlagEnvironmentMutation(c.config, OpUpdate)
+	return &FlagEnvironmentUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *FlagEnvironmentClient) UpdateOne(_m *FlagEnvironment) *FlagEnvironmentUpdateOne {
+	mutation := newFlagEnvironmentMutation(c.config, OpUpdateOne, withFlagEnvironment(_m))
+	return &FlagEnvironmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *FlagEnvironmentClient) UpdateOneID(id string) *FlagEnvironmentUpdateOne {
+	mutation := newFlagEnvironmentMutation(c.config, OpUpdateOne, withFlagEnvironmentID(id))
+	return &FlagEnvironmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for FlagEnvironment.
+func (c *FlagEnvironmentClient) Delete() *FlagEnvironmentDelete {
+	mutation := newFlagEnvironmentMutation(c.config, OpDelete)
+	return &FlagEnvironmentDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *FlagEnvironmentClient) DeleteOne(_m *FlagEnvironment) *FlagEnvironmentDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *FlagEnvironmentClient) DeleteOneID(id string) *FlagEnvironmentDeleteOne {
+	builder := c.Delete().Where(flagenvironment.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &FlagEnvironmentDeleteOne{builder}
+}
+
+// Query returns a query builder for FlagEnvironment.
+func (c *FlagEnvironmentClient) Query() *FlagEnvironmentQuery {
+	return &FlagEnvironmentQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeFlagEnvironment},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a FlagEnvironment entity by its id.
+func (c *FlagEnvironmentClient) Get(ctx context.Context, id string) (*FlagEnvironment, error) {
+	return c.Query().Where(flagenvironment.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *FlagEnvironmentClient) GetX(ctx context.Context, id string) *FlagEnvironment {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *FlagEnvironmentClient) Hooks() []Hook {
+	return c.hooks.FlagEnvironment
+}
+
+// Interceptors returns the client interceptors.
+func (c *FlagEnvironmentClient) Interceptors() []Interceptor {
+	return c.inters.FlagEnvironment
+}
+
+func (c *FlagEnvironmentClient) mutate(ctx context.Context, m *FlagEnvironmentMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&FlagEnvironmentCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&FlagEnvironmentUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&FlagEnvironmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&FlagEnvironmentDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown FlagEnvironment mutation op: %q", m.Op())
 	}
 }
 
@@ -1195,6 +1628,139 @@ func (c *RelationClient) mutate(ctx context.Context, m *RelationMutation) (Value
 	}
 }
 
+// SettingClient is a client for the Setting schema.
+type SettingClient struct {
+	config
+}
+
+// NewSettingClient returns a client for the Setting from the given config.
+func NewSettingClient(c config) *SettingClient {
+	return &SettingClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `setting.Hooks(f(g(h())))`.
+func (c *SettingClient) Use(hooks ...Hook) {
+	c.hooks.Setting = append(c.hooks.Setting, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `setting.Intercept(f(g(h())))`.
+func (c *SettingClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Setting = append(c.inters.Setting, interceptors...)
+}
+
+// Create returns a builder for creating a Setting entity.
+func (c *SettingClient) Create() *SettingCreate {
+	mutation := newSettingMutation(c.config, OpCreate)
+	return &SettingCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Setting entities.
+func (c *SettingClient) CreateBulk(builders ...*SettingCreate) *SettingCreateBulk {
+	return &SettingCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SettingClient) MapCreateBulk(slice any, setFunc func(*SettingCreate, int)) *SettingCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SettingCreateBulk{err: fmt.Errorf("calling to SettingClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SettingCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SettingCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Setting.
+func (c *SettingClient) Update() *SettingUpdate {
+	mutation := newSettingMutation(c.config, OpUpdate)
+	return &SettingUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SettingClient) UpdateOne(_m *Setting) *SettingUpdateOne {
+	mutation := newSettingMutation(c.config, OpUpdateOne, withSetting(_m))
+	return &SettingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SettingClient) UpdateOneID(id string) *SettingUpdateOne {
+	mutation := newSettingMutation(c.config, OpUpdateOne, withSettingID(id))
+	return &SettingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Setting.
+func (c *SettingClient) Delete() *SettingDelete {
+	mutation := newSettingMutation(c.config, OpDelete)
+	return &SettingDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SettingClient) DeleteOne(_m *Setting) *SettingDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SettingClient) DeleteOneID(id string) *SettingDeleteOne {
+	builder := c.Delete().Where(setting.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SettingDeleteOne{builder}
+}
+
+// Query returns a query builder for Setting.
+func (c *SettingClient) Query() *SettingQuery {
+	return &SettingQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSetting},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Setting entity by its id.
+func (c *SettingClient) Get(ctx context.Context, id string) (*Setting, error) {
+	return c.Query().Where(setting.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SettingClient) GetX(ctx context.Context, id string) *Setting {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *SettingClient) Hooks() []Hook {
+	return c.hooks.Setting
+}
+
+// Interceptors returns the client interceptors.
+func (c *SettingClient) Interceptors() []Interceptor {
+	return c.inters.Setting
+}
+
+func (c *SettingClient) mutate(ctx context.Context, m *SettingMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SettingCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SettingUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SettingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SettingDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Setting mutation op: %q", m.Op())
+	}
+}
+
 // StitchQueueClient is a client for the StitchQueue schema.
 type StitchQueueClient struct {
 	config
@@ -1331,12 +1897,14 @@ func (c *StitchQueueClient) mutate(ctx context.Context, m *StitchQueueMutation) 
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		CatalogVersion, FinalEntity, Location, RefreshKey, RefreshState,
-		RefreshStateReference, Relation, StitchQueue []ent.Hook
+		CatalogVersion, FinalEntity, FlagAudit, FlagDefinition, FlagEnvironment,
+		Location, RefreshKey, RefreshState, RefreshStateReference, Relation, Setting,
+		StitchQueue []ent.Hook
 	}
 	inters struct {
-		CatalogVersion, FinalEntity, Location, RefreshKey, RefreshState,
-		RefreshStateReference, Relation, StitchQueue []ent.Interceptor
+		CatalogVersion, FinalEntity, FlagAudit, FlagDefinition, FlagEnvironment,
+		Location, RefreshKey, RefreshState, RefreshStateReference, Relation, Setting,
+		StitchQueue []ent.Interceptor
 	}
 )
 

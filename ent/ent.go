@@ -14,11 +14,15 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/billpay/portal/ent/catalogversion"
 	"github.com/billpay/portal/ent/finalentity"
+	"github.com/billpay/portal/ent/flagaudit"
+	"github.com/billpay/portal/ent/flagdefinition"
+	"github.com/billpay/portal/ent/flagenvironment"
 	"github.com/billpay/portal/ent/location"
 	"github.com/billpay/portal/ent/refreshkey"
 	"github.com/billpay/portal/ent/refreshstate"
 	"github.com/billpay/portal/ent/refreshstatereference"
 	"github.com/billpay/portal/ent/relation"
+	"github.com/billpay/portal/ent/setting"
 	"github.com/billpay/portal/ent/stitchqueue"
 )
 
@@ -82,11 +86,15 @@ func checkColumn(t, c string) error {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			catalogversion.Table:        catalogversion.ValidColumn,
 			finalentity.Table:           finalentity.ValidColumn,
+			flagaudit.Table:             flagaudit.ValidColumn,
+			flagdefinition.Table:        flagdefinition.ValidColumn,
+			flagenvironment.Table:       flagenvironment.ValidColumn,
 			location.Table:              location.ValidColumn,
 			refreshkey.Table:            refreshkey.ValidColumn,
 			refreshstate.Table:          refreshstate.ValidColumn,
 			refreshstatereference.Table: refreshstatereference.ValidColumn,
 			relation.Table:              relation.ValidColumn,
+			setting.Table:               setting.ValidColumn,
 			stitchqueue.Table:           stitchqueue.ValidColumn,
 		})
 	})

@@ -7,12 +7,16 @@ import (
 
 	"github.com/billpay/portal/ent/catalogversion"
 	"github.com/billpay/portal/ent/finalentity"
+	"github.com/billpay/portal/ent/flagaudit"
+	"github.com/billpay/portal/ent/flagdefinition"
+	"github.com/billpay/portal/ent/flagenvironment"
 	"github.com/billpay/portal/ent/location"
 	"github.com/billpay/portal/ent/refreshkey"
 	"github.com/billpay/portal/ent/refreshstate"
 	"github.com/billpay/portal/ent/refreshstatereference"
 	"github.com/billpay/portal/ent/relation"
 	"github.com/billpay/portal/ent/schema"
+	"github.com/billpay/portal/ent/setting"
 	"github.com/billpay/portal/ent/stitchqueue"
 )
 
@@ -50,6 +54,76 @@ func init() {
 	finalentityDescID := finalentityFields[0].Descriptor()
 	// finalentity.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	finalentity.IDValidator = finalentityDescID.Validators[0].(func(string) error)
+	flagauditFields := schema.FlagAudit{}.Fields()
+	_ = flagauditFields
+	// flagauditDescEnvironment is the schema descriptor for environment field.
+	flagauditDescEnvironment := flagauditFields[0].Descriptor()
+	// flagaudit.EnvironmentValidator is a validator for the "environment" field. It is called by the builders before save.
+	flagaudit.EnvironmentValidator = flagauditDescEnvironment.Validators[0].(func(string) error)
+	// flagauditDescFlagKey is the schema descriptor for flag_key field.
+	flagauditDescFlagKey := flagauditFields[2].Descriptor()
+	// flagaudit.DefaultFlagKey holds the default value on creation for the flag_key field.
+	flagaudit.DefaultFlagKey = flagauditDescFlagKey.Default.(string)
+	// flagauditDescAction is the schema descriptor for action field.
+	flagauditDescAction := flagauditFields[3].Descriptor()
+	// flagaudit.ActionValidator is a validator for the "action" field. It is called by the builders before save.
+	flagaudit.ActionValidator = flagauditDescAction.Validators[0].(func(string) error)
+	// flagauditDescActor is the schema descriptor for actor field.
+	flagauditDescActor := flagauditFields[4].Descriptor()
+	// flagaudit.ActorValidator is a validator for the "actor" field. It is called by the builders before save.
+	flagaudit.ActorValidator = flagauditDescActor.Validators[0].(func(string) error)
+	// flagauditDescAt is the schema descriptor for at field.
+	flagauditDescAt := flagauditFields[5].Descriptor()
+	// flagaudit.DefaultAt holds the default value on creation for the at field.
+	flagaudit.DefaultAt = flagauditDescAt.Default.(func() time.Time)
+	flagdefinitionFields := schema.FlagDefinition{}.Fields()
+	_ = flagdefinitionFields
+	// flagdefinitionDescEnvironment is the schema descriptor for environment field.
+	flagdefinitionDescEnvironment := flagdefinitionFields[0].Descriptor()
+	// flagdefinition.EnvironmentValidator is a validator for the "environment" field. It is called by the builders before save.
+	flagdefinition.EnvironmentValidator = flagdefinitionDescEnvironment.Validators[0].(func(string) error)
+	// flagdefinitionDescKey is the schema descriptor for key field.
+	flagdefinitionDescKey := flagdefinitionFields[1].Descriptor()
+	// flagdefinition.KeyValidator is a validator for the "key" field. It is called by the builders before save.
+	flagdefinition.KeyValidator = flagdefinitionDescKey.Validators[0].(func(string) error)
+	// flagdefinitionDescOwner is the schema descriptor for owner field.
+	flagdefinitionDescOwner := flagdefinitionFields[3].Descriptor()
+	// flagdefinition.DefaultOwner holds the default value on creation for the owner field.
+	flagdefinition.DefaultOwner = flagdefinitionDescOwner.Default.(string)
+	// flagdefinitionDescCreatedAt is the schema descriptor for created_at field.
+	flagdefinitionDescCreatedAt := flagdefinitionFields[5].Descriptor()
+	// flagdefinition.DefaultCreatedAt holds the default value on creation for the created_at field.
+	flagdefinition.DefaultCreatedAt = flagdefinitionDescCreatedAt.Default.(func() time.Time)
+	// flagdefinitionDescUpdatedAt is the schema descriptor for updated_at field.
+	flagdefinitionDescUpdatedAt := flagdefinitionFields[6].Descriptor()
+	// flagdefinition.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	flagdefinition.DefaultUpdatedAt = flagdefinitionDescUpdatedAt.Default.(func() time.Time)
+	// flagdefinitionDescUpdatedBy is the schema descriptor for updated_by field.
+	flagdefinitionDescUpdatedBy := flagdefinitionFields[7].Descriptor()
+	// flagdefinition.DefaultUpdatedBy holds the default value on creation for the updated_by field.
+	flagdefinition.DefaultUpdatedBy = flagdefinitionDescUpdatedBy.Default.(string)
+	flagenvironmentFields := schema.FlagEnvironment{}.Fields()
+	_ = flagenvironmentFields
+	// flagenvironmentDescVersion is the schema descriptor for version field.
+	flagenvironmentDescVersion := flagenvironmentFields[1].Descriptor()
+	// flagenvironment.DefaultVersion holds the default value on creation for the version field.
+	flagenvironment.DefaultVersion = flagenvironmentDescVersion.Default.(int64)
+	// flagenvironmentDescEvaluators is the schema descriptor for evaluators field.
+	flagenvironmentDescEvaluators := flagenvironmentFields[2].Descriptor()
+	// flagenvironment.DefaultEvaluators holds the default value on creation for the evaluators field.
+	flagenvironment.DefaultEvaluators = flagenvironmentDescEvaluators.Default.(string)
+	// flagenvironmentDescMetadata is the schema descriptor for metadata field.
+	flagenvironmentDescMetadata := flagenvironmentFields[3].Descriptor()
+	// flagenvironment.DefaultMetadata holds the default value on creation for the metadata field.
+	flagenvironment.DefaultMetadata = flagenvironmentDescMetadata.Default.(string)
+	// flagenvironmentDescUpdatedAt is the schema descriptor for updated_at field.
+	flagenvironmentDescUpdatedAt := flagenvironmentFields[4].Descriptor()
+	// flagenvironment.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	flagenvironment.DefaultUpdatedAt = flagenvironmentDescUpdatedAt.Default.(func() time.Time)
+	// flagenvironmentDescID is the schema descriptor for id field.
+	flagenvironmentDescID := flagenvironmentFields[0].Descriptor()
+	// flagenvironment.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	flagenvironment.IDValidator = flagenvironmentDescID.Validators[0].(func(string) error)
 	locationFields := schema.Location{}.Fields()
 	_ = locationFields
 	// locationDescType is the schema descriptor for type field.
@@ -136,6 +210,12 @@ func init() {
 	relationDescTargetEntityRef := relationFields[3].Descriptor()
 	// relation.TargetEntityRefValidator is a validator for the "target_entity_ref" field. It is called by the builders before save.
 	relation.TargetEntityRefValidator = relationDescTargetEntityRef.Validators[0].(func(string) error)
+	settingFields := schema.Setting{}.Fields()
+	_ = settingFields
+	// settingDescID is the schema descriptor for id field.
+	settingDescID := settingFields[0].Descriptor()
+	// setting.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	setting.IDValidator = settingDescID.Validators[0].(func(string) error)
 	stitchqueueFields := schema.StitchQueue{}.Fields()
 	_ = stitchqueueFields
 	// stitchqueueDescID is the schema descriptor for id field.

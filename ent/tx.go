@@ -18,6 +18,12 @@ type Tx struct {
 	CatalogVersion *CatalogVersionClient
 	// FinalEntity is the client for interacting with the FinalEntity builders.
 	FinalEntity *FinalEntityClient
+	// FlagAudit is the client for interacting with the FlagAudit builders.
+	FlagAudit *FlagAuditClient
+	// FlagDefinition is the client for interacting with the FlagDefinition builders.
+	FlagDefinition *FlagDefinitionClient
+	// FlagEnvironment is the client for interacting with the FlagEnvironment builders.
+	FlagEnvironment *FlagEnvironmentClient
 	// Location is the client for interacting with the Location builders.
 	Location *LocationClient
 	// RefreshKey is the client for interacting with the RefreshKey builders.
@@ -28,6 +34,8 @@ type Tx struct {
 	RefreshStateReference *RefreshStateReferenceClient
 	// Relation is the client for interacting with the Relation builders.
 	Relation *RelationClient
+	// Setting is the client for interacting with the Setting builders.
+	Setting *SettingClient
 	// StitchQueue is the client for interacting with the StitchQueue builders.
 	StitchQueue *StitchQueueClient
 
@@ -163,11 +171,15 @@ func (tx *Tx) Client() *Client {
 func (tx *Tx) init() {
 	tx.CatalogVersion = NewCatalogVersionClient(tx.config)
 	tx.FinalEntity = NewFinalEntityClient(tx.config)
+	tx.FlagAudit = NewFlagAuditClient(tx.config)
+	tx.FlagDefinition = NewFlagDefinitionClient(tx.config)
+	tx.FlagEnvironment = NewFlagEnvironmentClient(tx.config)
 	tx.Location = NewLocationClient(tx.config)
 	tx.RefreshKey = NewRefreshKeyClient(tx.config)
 	tx.RefreshState = NewRefreshStateClient(tx.config)
 	tx.RefreshStateReference = NewRefreshStateReferenceClient(tx.config)
 	tx.Relation = NewRelationClient(tx.config)
+	tx.Setting = NewSettingClient(tx.config)
 	tx.StitchQueue = NewStitchQueueClient(tx.config)
 }
 

@@ -27,6 +27,9 @@ const usage = `Usage: portal <command> [flags]
 Commands:
   serve                      run the portal (default address :7007)
   catalog validate PATH...   check catalog-info files offline; exits non-zero on any error
+  flags validate FILE...     check flagd flag files offline
+  flags export ENV           print an environment's flags as flagd JSON
+  flags import ENV FILE      load a flagd file into an environment
   migrate                    create or update the database schema
   version                    print the version
 
@@ -49,6 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return runCatalogValidate(ctx, args[2:], stdout, stderr)
+	case "flags":
+		return runFlags(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		err = runMigrate(ctx, args[1:], stdout)
 	case "version", "--version", "-v":

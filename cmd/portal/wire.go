@@ -25,6 +25,7 @@ import (
 	"github.com/billpay/portal/internal/catalog/service"
 	"github.com/billpay/portal/internal/catalog/source"
 	"github.com/billpay/portal/internal/config"
+	flagservice "github.com/billpay/portal/internal/flags/service"
 	"github.com/billpay/portal/internal/httpapi"
 	"github.com/billpay/portal/internal/store"
 )
@@ -49,6 +50,9 @@ func loadConfig(f serverFlags) (config.Config, error) {
 			cfg.Catalog.Locations[i].Target = filepath.Join(base, l.Target)
 		}
 	}
+	if cfg.Flags.SeedDir != "" && !filepath.IsAbs(cfg.Flags.SeedDir) {
+		cfg.Flags.SeedDir = filepath.Join(base, cfg.Flags.SeedDir)
+	}
 	return cfg, nil
 }
 
@@ -68,6 +72,7 @@ type Main struct {
 
 	Store    *store.Store
 	Catalog  *service.Service
+	Flags    *flagservice.Service
 	Engine   *processing.Engine
 	Server   *httpapi.Server
 	Registry *prometheus.Registry
@@ -122,6 +127,11 @@ func (m *Main) Start(ctx context.Context) error {
 	m.group = g
 
 	if err := m.startCatalog(ctx, gctx, g); err != nil {
+		cancel()
+		_ = st.Close()
+		return err
+	}
+	if err := m.startFlags(ctx, gctx); err != nil {
 		cancel()
 		_ = st.Close()
 		return err
@@ -206,6 +216,7 @@ func (m *Main) startHTTP(g *errgroup.Group) error {
 	m.Server = httpapi.New(httpapi.Options{
 		Version:       version,
 		Catalog:       m.Catalog,
+		Flags:         m.Flags,
 		Auth:          auth.NewAuthenticator(tokens, cfg.Auth.Guest),
 		Ready:         m.ready,
 		Registry:      m.Registry,
@@ -279,6 +290,9 @@ func (m *Main) ready(ctx context.Context) error {
 	if !m.Catalog.Ready() {
 		return errors.New("catalog index not loaded yet")
 	}
+	if err := m.Flags.Ready(); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -294,6 +308,9 @@ func (m *Main) Close() error {
 	var errsOut []error
 	if m.debug != nil {
 		_ = m.debug.Close()
+	}
+	if m.Server != nil {
+		m.Server.CloseStreams()
 	}
 	if m.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(m.Config.Server.ShutdownTimeout))

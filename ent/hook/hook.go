@@ -33,6 +33,42 @@ func (f FinalEntityFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value,
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.FinalEntityMutation", m)
 }
 
+// The FlagAuditFunc type is an adapter to allow the use of ordinary
+// function as FlagAudit mutator.
+type FlagAuditFunc func(context.Context, *ent.FlagAuditMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f FlagAuditFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.FlagAuditMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.FlagAuditMutation", m)
+}
+
+// The FlagDefinitionFunc type is an adapter to allow the use of ordinary
+// function as FlagDefinition mutator.
+type FlagDefinitionFunc func(context.Context, *ent.FlagDefinitionMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f FlagDefinitionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.FlagDefinitionMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.FlagDefinitionMutation", m)
+}
+
+// The FlagEnvironmentFunc type is an adapter to allow the use of ordinary
+// function as FlagEnvironment mutator.
+type FlagEnvironmentFunc func(context.Context, *ent.FlagEnvironmentMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f FlagEnvironmentFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.FlagEnvironmentMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.FlagEnvironmentMutation", m)
+}
+
 // The LocationFunc type is an adapter to allow the use of ordinary
 // function as Location mutator.
 type LocationFunc func(context.Context, *ent.LocationMutation) (ent.Value, error)
@@ -91,6 +127,18 @@ func (f RelationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, er
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RelationMutation", m)
+}
+
+// The SettingFunc type is an adapter to allow the use of ordinary
+// function as Setting mutator.
+type SettingFunc func(context.Context, *ent.SettingMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f SettingFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.SettingMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SettingMutation", m)
 }
 
 // The StitchQueueFunc type is an adapter to allow the use of ordinary

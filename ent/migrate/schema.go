@@ -47,6 +47,80 @@ var (
 			},
 		},
 	}
+	// FlagAuditsColumns holds the columns for the "flag_audits" table.
+	FlagAuditsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "environment", Type: field.TypeString},
+		{Name: "version", Type: field.TypeInt64},
+		{Name: "flag_key", Type: field.TypeString, Default: ""},
+		{Name: "action", Type: field.TypeString},
+		{Name: "actor", Type: field.TypeString},
+		{Name: "at", Type: field.TypeTime},
+		{Name: "before", Type: field.TypeString, Nullable: true, Size: 2147483647, SchemaType: map[string]string{"postgres": "text", "sqlite3": "text"}},
+		{Name: "after", Type: field.TypeString, Nullable: true, Size: 2147483647, SchemaType: map[string]string{"postgres": "text", "sqlite3": "text"}},
+	}
+	// FlagAuditsTable holds the schema information for the "flag_audits" table.
+	FlagAuditsTable = &schema.Table{
+		Name:       "flag_audits",
+		Columns:    FlagAuditsColumns,
+		PrimaryKey: []*schema.Column{FlagAuditsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "flagaudit_environment_version",
+				Unique:  false,
+				Columns: []*schema.Column{FlagAuditsColumns[1], FlagAuditsColumns[2]},
+			},
+			{
+				Name:    "flagaudit_environment_flag_key",
+				Unique:  false,
+				Columns: []*schema.Column{FlagAuditsColumns[1], FlagAuditsColumns[3]},
+			},
+		},
+	}
+	// FlagDefinitionsColumns holds the columns for the "flag_definitions" table.
+	FlagDefinitionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "environment", Type: field.TypeString},
+		{Name: "key", Type: field.TypeString},
+		{Name: "definition", Type: field.TypeString, Size: 2147483647, SchemaType: map[string]string{"postgres": "text", "sqlite3": "text"}},
+		{Name: "owner", Type: field.TypeString, Default: ""},
+		{Name: "revision", Type: field.TypeInt64},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "updated_by", Type: field.TypeString, Default: ""},
+	}
+	// FlagDefinitionsTable holds the schema information for the "flag_definitions" table.
+	FlagDefinitionsTable = &schema.Table{
+		Name:       "flag_definitions",
+		Columns:    FlagDefinitionsColumns,
+		PrimaryKey: []*schema.Column{FlagDefinitionsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "flagdefinition_environment_key",
+				Unique:  true,
+				Columns: []*schema.Column{FlagDefinitionsColumns[1], FlagDefinitionsColumns[2]},
+			},
+			{
+				Name:    "flagdefinition_owner",
+				Unique:  false,
+				Columns: []*schema.Column{FlagDefinitionsColumns[4]},
+			},
+		},
+	}
+	// FlagEnvironmentsColumns holds the columns for the "flag_environments" table.
+	FlagEnvironmentsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "version", Type: field.TypeInt64, Default: 0},
+		{Name: "evaluators", Type: field.TypeString, Size: 2147483647, Default: "{}", SchemaType: map[string]string{"postgres": "text", "sqlite3": "text"}},
+		{Name: "metadata", Type: field.TypeString, Size: 2147483647, Default: "{}", SchemaType: map[string]string{"postgres": "text", "sqlite3": "text"}},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// FlagEnvironmentsTable holds the schema information for the "flag_environments" table.
+	FlagEnvironmentsTable = &schema.Table{
+		Name:       "flag_environments",
+		Columns:    FlagEnvironmentsColumns,
+		PrimaryKey: []*schema.Column{FlagEnvironmentsColumns[0]},
+	}
 	// LocationsColumns holds the columns for the "locations" table.
 	LocationsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -176,6 +250,17 @@ var (
 			},
 		},
 	}
+	// SettingsColumns holds the columns for the "settings" table.
+	SettingsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "value", Type: field.TypeString, Size: 2147483647, SchemaType: map[string]string{"postgres": "text", "sqlite3": "text"}},
+	}
+	// SettingsTable holds the schema information for the "settings" table.
+	SettingsTable = &schema.Table{
+		Name:       "settings",
+		Columns:    SettingsColumns,
+		PrimaryKey: []*schema.Column{SettingsColumns[0]},
+	}
 	// StitchQueuesColumns holds the columns for the "stitch_queues" table.
 	StitchQueuesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -198,11 +283,15 @@ var (
 	Tables = []*schema.Table{
 		CatalogVersionsTable,
 		FinalEntitiesTable,
+		FlagAuditsTable,
+		FlagDefinitionsTable,
+		FlagEnvironmentsTable,
 		LocationsTable,
 		RefreshKeysTable,
 		RefreshStatesTable,
 		RefreshStateReferencesTable,
 		RelationsTable,
+		SettingsTable,
 		StitchQueuesTable,
 	}
 )

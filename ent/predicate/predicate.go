@@ -12,6 +12,15 @@ type CatalogVersion func(*sql.Selector)
 // FinalEntity is the predicate function for finalentity builders.
 type FinalEntity func(*sql.Selector)
 
+// FlagAudit is the predicate function for flagaudit builders.
+type FlagAudit func(*sql.Selector)
+
+// FlagDefinition is the predicate function for flagdefinition builders.
+type FlagDefinition func(*sql.Selector)
+
+// FlagEnvironment is the predicate function for flagenvironment builders.
+type FlagEnvironment func(*sql.Selector)
+
 // Location is the predicate function for location builders.
 type Location func(*sql.Selector)
 
@@ -26,6 +35,9 @@ type RefreshStateReference func(*sql.Selector)
 
 // Relation is the predicate function for relation builders.
 type Relation func(*sql.Selector)
+
+// Setting is the predicate function for setting builders.
+type Setting func(*sql.Selector)
 
 // StitchQueue is the predicate function for stitchqueue builders.
 type StitchQueue func(*sql.Selector)

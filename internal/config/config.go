@@ -34,6 +34,39 @@ type Config struct {
 	Catalog  Catalog  `yaml:"catalog"`
 	GitHub   GitHub   `yaml:"github"`
 	Reading  Reading  `yaml:"reading"`
+	Flags    Flags    `yaml:"flags"`
+}
+
+// Flags configures feature flags and OFREP.
+type Flags struct {
+	Environments []FlagEnvironment `yaml:"environments"`
+	// GuestEnvironment is what OFREP requests without a key evaluate against while auth.guest is on.
+	GuestEnvironment string `yaml:"guestEnvironment"`
+	// RateLimit applies to each key (and to each address calling without one).
+	RateLimit FlagRateLimit `yaml:"rateLimit"`
+	// SeedDir holds <environment>.flagd.json files imported into environments that were never written.
+	SeedDir string `yaml:"seedDir"`
+	// PollInterval is how often a replica looks for flag changes other replicas made.
+	PollInterval Duration `yaml:"pollInterval"`
+	// SyncListen, when set, serves flagd's sync protocol (flagd.sync.v1, gRPC) for flagd daemons and
+	// in-process providers.
+	SyncListen string `yaml:"syncListen"`
+}
+
+// FlagEnvironment is one flag environment and its OFREP keys.
+type FlagEnvironment struct {
+	Name string `yaml:"name"`
+	// Protected environments need more than ownership to change (see the permission policy).
+	Protected bool `yaml:"protected"`
+	// ClientKeys are public, for browser apps; ServerKeys are secrets for backends.
+	ClientKeys []string `yaml:"clientKeys"`
+	ServerKeys []string `yaml:"serverKeys" secret:"true"`
+}
+
+// FlagRateLimit is a token bucket; PerSecond 0 turns limiting off.
+type FlagRateLimit struct {
+	PerSecond float64 `yaml:"perSecond"`
+	Burst     int     `yaml:"burst"`
 }
 
 // Reading limits where url locations (other than configured GitHub hosts) may be read from.
@@ -164,6 +197,13 @@ func Default() Config {
 			Rules:                         []Rule{{Allow: []string{"Component", "API", "Location"}}},
 		},
 		GitHub: GitHub{Integrations: []GitHubIntegration{{Host: "github.com", APIBaseURL: "https://api.github.com/"}}},
+		Flags: Flags{
+			Environments: []FlagEnvironment{{Name: "dev"}, {Name: "staging"}, {Name: "production", Protected: true}},
+			// A client key is shared by every browser running an app, so its limit is per app, not per user.
+			RateLimit:        FlagRateLimit{PerSecond: 1000, Burst: 2000},
+			GuestEnvironment: "dev",
+			PollInterval:     Duration(time.Second),
+		},
 	}
 }
 
@@ -413,6 +453,9 @@ func (c Config) Validate() error {
 			return bad(key+".name", "must not be empty")
 		}
 	}
+	if err := c.Flags.validate(bad); err != nil {
+		return err
+	}
 	for i, in := range c.GitHub.Integrations {
 		if in.Host == "" {
 			return bad(fmt.Sprintf("github.integrations[%d].host", i), "must not be empty")
@@ -428,4 +471,64 @@ func IsLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+func (f Flags) validate(bad func(key, format string, args ...any) error) error {
+	if len(f.Environments) == 0 {
+		return bad("flags.environments", "at least one environment is required")
+	}
+	names := map[string]bool{}
+	keys := map[string]string{}
+	for i, e := range f.Environments {
+		key := fmt.Sprintf("flags.environments[%d]", i)
+		if !validEnvName(e.Name) {
+			return bad(key+".name", "%q must be 1 to 63 lowercase letters, digits and dashes", e.Name)
+		}
+		if names[e.Name] {
+			return bad(key+".name", "environment %q is listed twice", e.Name)
+		}
+		names[e.Name] = true
+		for kind, list := range map[string][]string{"clientKeys": e.ClientKeys, "serverKeys": e.ServerKeys} {
+			for j, k := range list {
+				where := fmt.Sprintf("%s.%s[%d]", key, kind, j)
+				if len(k) < 16 {
+					return bad(where, "must be at least 16 characters")
+				}
+				if other, dup := keys[k]; dup {
+					return bad(where, "is also used at %s; every key selects one environment", other)
+				}
+				keys[k] = where
+			}
+		}
+	}
+	if f.GuestEnvironment != "" && !names[f.GuestEnvironment] {
+		return bad("flags.guestEnvironment", "%q is not one of flags.environments", f.GuestEnvironment)
+	}
+	if f.RateLimit.PerSecond < 0 {
+		return bad("flags.rateLimit.perSecond", "must not be negative (0 turns limiting off)")
+	}
+	if f.RateLimit.Burst < 0 {
+		return bad("flags.rateLimit.burst", "must not be negative")
+	}
+	if f.PollInterval <= 0 {
+		return bad("flags.pollInterval", "must be positive")
+	}
+	if f.SyncListen != "" {
+		if _, _, err := net.SplitHostPort(f.SyncListen); err != nil {
+			return bad("flags.syncListen", "%q is not host:port (%v)", f.SyncListen, err)
+		}
+	}
+	return nil
+}
+
+func validEnvName(s string) bool {
+	if s == "" || len(s) > 63 || s[0] == '-' {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
 }

@@ -17,6 +17,10 @@ const (
 	Unauthenticated Code = "unauthenticated"
 	Forbidden       Code = "forbidden"
 	NotModified     Code = "not_modified"
+	// PreconditionFailed is a conditional write (If-Match) whose condition no longer holds.
+	PreconditionFailed Code = "precondition_failed"
+	// TooManyRequests is a caller over its rate limit.
+	TooManyRequests Code = "too_many_requests"
 	Unavailable     Code = "unavailable"
 	NotImplemented  Code = "not_implemented"
 	Internal        Code = "internal"

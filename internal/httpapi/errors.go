@@ -69,6 +69,10 @@ func statusOf(code errs.Code) int {
 		return http.StatusForbidden
 	case errs.NotModified:
 		return http.StatusNotModified
+	case errs.PreconditionFailed:
+		return http.StatusPreconditionFailed
+	case errs.TooManyRequests:
+		return http.StatusTooManyRequests
 	case errs.Unavailable:
 		return http.StatusServiceUnavailable
 	case errs.NotImplemented:

@@ -21,6 +21,7 @@ import (
 	"github.com/billpay/portal/internal/auth"
 	"github.com/billpay/portal/internal/catalog/service"
 	"github.com/billpay/portal/internal/errs"
+	flagservice "github.com/billpay/portal/internal/flags/service"
 )
 
 // Options are the parts the HTTP layer serves.
@@ -28,6 +29,8 @@ type Options struct {
 	Version      string
 	Catalog      *service.Service
 	Auth         *auth.Authenticator
+	// Flags serves /api/flags and OFREP under /ofrep/v1; nil leaves them out.
+	Flags *flagservice.Service
 	Ready        func(ctx context.Context) error
 	Registry     *prometheus.Registry
 	Gatherer     prometheus.Gatherer
@@ -47,6 +50,9 @@ type Server struct {
 	mux     *http.ServeMux
 	api     huma.API
 	metrics *httpMetrics
+	// streams ends long-lived event streams when the server shuts down, which would otherwise wait for them.
+	streams     context.Context
+	stopStreams context.CancelFunc
 }
 
 type httpMetrics struct {
@@ -72,6 +78,7 @@ func New(opts Options) *Server {
 	cfg.CreateHooks = nil
 	api := humago.New(mux, cfg)
 	s := &Server{opts: opts, mux: mux, api: api}
+	s.streams, s.stopStreams = context.WithCancel(context.Background())
 	s.metrics = &httpMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "portal_http_requests_total", Help: "HTTP requests by route and status code.",
@@ -95,8 +102,15 @@ func New(opts Options) *Server {
 	if opts.GitHubWebhook != nil {
 		s.registerWebhook()
 	}
+	if opts.Flags != nil {
+		s.registerFlags()
+		s.registerOFREP()
+	}
 	return s
 }
+
+// CloseStreams ends every open event stream; call it before shutting the HTTP server down.
+func (s *Server) CloseStreams() { s.stopStreams() }
 
 // API exposes the huma API, for tests and the OpenAPI export.
 func (s *Server) API() huma.API { return s.api }
@@ -132,6 +146,15 @@ func (s *Server) Handler() http.Handler {
 		if !s.hostAllowed(r.Host) {
 			http.Error(rec, "unknown host: use an address this portal is configured for (baseUrl)", http.StatusMisdirectedRequest)
 			return
+		}
+		if strings.HasPrefix(r.URL.Path, "/ofrep/") {
+			if ofrepCORS(rec, r) {
+				return
+			}
+			// flagd accepts the bulk path with a trailing slash; so do clients built against it.
+			if r.URL.Path == "/ofrep/v1/evaluate/flags/" {
+				r.URL.Path = "/ofrep/v1/evaluate/flags"
+			}
 		}
 		s.mux.ServeHTTP(rec, r)
 	})
@@ -225,7 +248,7 @@ const (
 // authenticate resolves the caller of every /api operation; guest access stands in for a missing
 // token only when config enables it.
 func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
-	if op := ctx.Operation(); op != nil && (op.Metadata[publicOp] == true || op.Metadata[signedOp] == true) {
+	if op := ctx.Operation(); op != nil && (op.Metadata[publicOp] == true || op.Metadata[signedOp] == true || op.Metadata[ofrepOp] == true) {
 		next(ctx)
 		return
 	}
