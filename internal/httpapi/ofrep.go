@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"bufio"
-	"io"
-	"reflect"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -11,9 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"

@@ -26,11 +26,11 @@ import (
 
 // Options are the parts the HTTP layer serves.
 type Options struct {
-	Version      string
-	Catalog      *service.Service
-	Auth         *auth.Authenticator
+	Version string
+	Catalog *service.Service
+	Auth    *auth.Authenticator
 	// Flags serves /api/flags and OFREP under /ofrep/v1; nil leaves them out.
-	Flags *flagservice.Service
+	Flags        *flagservice.Service
 	Ready        func(ctx context.Context) error
 	Registry     *prometheus.Registry
 	Gatherer     prometheus.Gatherer
