@@ -72,6 +72,29 @@ func readBody(hc huma.Context) ([]byte, error) {
 	return body, nil
 }
 
+// ofrepResponses documents OFREP's failure responses; 401 and 429 have no body, 429 a Retry-After in seconds.
+func ofrepResponses(api huma.API, op *huma.Operation, bodies map[int]any) {
+	describe := map[int]string{
+		http.StatusNotModified:     "Nothing changed for this context since the ETag in If-None-Match",
+		http.StatusBadRequest:      "The context or a targeting rule failed (errorCode says which)",
+		http.StatusNotFound:        "No flag with this key (FLAG_NOT_FOUND)",
+		http.StatusUnauthorized:    "Missing or unknown key",
+		http.StatusTooManyRequests: "Over the key's rate limit; retry after Retry-After seconds",
+	}
+	bodies[http.StatusUnauthorized], bodies[http.StatusTooManyRequests] = nil, nil
+	for status, body := range bodies {
+		resp := &huma.Response{Description: describe[status]}
+		if body != nil {
+			resp.Content = map[string]*huma.MediaType{"application/json": {
+				Schema: huma.SchemaFromType(api.OpenAPI().Components.Schemas, reflect.TypeOf(body))}}
+		}
+		if status == http.StatusTooManyRequests {
+			resp.Headers = map[string]*huma.Param{"Retry-After": {Description: "Seconds to wait", Schema: &huma.Schema{Type: "integer"}}}
+		}
+		op.Responses[strconv.Itoa(status)] = resp
+	}
+}
+
 // documentRequest describes a body the handler reads itself. It must run after huma.Register: huma reads and
 // validates the body of any operation registered with a JSON request schema.
 func documentRequest(api huma.API, method, path string, doc any) {
@@ -141,6 +164,8 @@ func (s *Server) registerOFREP() {
 			"404 with FLAG_NOT_FOUND for an unknown flag, 400 for rule errors, 429 with Retry-After in seconds.",
 	}
 	documentJSON(s.api, &single, ofrepEvaluation{}, "The evaluation")
+	ofrepResponses(s.api, &single, map[int]any{
+		http.StatusBadRequest: ofrepEvaluation{}, http.StatusNotFound: ofrepEvaluation{}})
 	huma.Register(s.api, single, func(ctx context.Context, in *ofrepRequest) (*ofrepOutput, error) {
 		req := *in // huma may reuse the input once the handler returns, before the body is written
 		return &ofrepOutput{Body: func(hc huma.Context) { s.ofrepSingle(hc, &req) }}, nil
@@ -154,6 +179,7 @@ func (s *Server) registerOFREP() {
 			"server-sent-events stream that emits refetchEvaluation when a flag of the environment changes.",
 	}
 	documentJSON(s.api, &bulk, ofrepBulkDoc{}, "Every flag's evaluation")
+	ofrepResponses(s.api, &bulk, map[int]any{http.StatusNotModified: nil, http.StatusBadRequest: ofrepBulkFailure{}})
 	huma.Register(s.api, bulk, func(ctx context.Context, in *ofrepBulkRequest) (*ofrepOutput, error) {
 		req := *in
 		return &ofrepOutput{Body: func(hc huma.Context) { s.ofrepBulk(hc, &req) }}, nil
