@@ -117,6 +117,16 @@ func devMetadata(flagLevel map[string]any) openfeature.FlagMetadata {
 	return md
 }
 
+// rolloutVariant is the variant of the flag "rollout" (fractional, a and b at 50 each) for a targetingKey, by
+// flagd's bucketing computed independently of Portal's evaluator: murmur3 of flagKey+targetingKey scaled into
+// the total weight, the first variant below 50.
+func rolloutVariant(targetingKey string) string {
+	if uint64(murmur3.StringSum32("rollout"+targetingKey))*100>>32 < 50 {
+		return "a"
+	}
+	return "b"
+}
+
 func TestOFREPGoClient(t *testing.T) {
 	m := MustRunMain(t, func(c *config.Config) {
 		withOFREPKeys(c)
@@ -211,12 +221,7 @@ func TestOFREPGoClient(t *testing.T) {
 		seen := map[string]int{}
 		for n := range 100 {
 			key := fmt.Sprintf("user-%d", n)
-			// flagd's fractional bucketing, computed here independently of Portal's evaluator: murmur3 of
-			// flagKey+targetingKey scaled into the total weight (100), "a" below 50.
-			want := "b"
-			if uint64(murmur3.StringSum32("rollout"+key))*100>>32 < 50 {
-				want = "a"
-			}
+			want := rolloutVariant(key)
 			d, err := client.StringValueDetails(ctx, "rollout", "none", openfeature.NewEvaluationContext(key, nil))
 			require.NoError(t, err)
 			require.Equal(t, want, d.Value, "targetingKey %s", key)
