@@ -12,6 +12,8 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/billpay/portal/ent/accesstoken"
+	"github.com/billpay/portal/ent/auditevent"
 	"github.com/billpay/portal/ent/catalogversion"
 	"github.com/billpay/portal/ent/finalentity"
 	"github.com/billpay/portal/ent/flagaudit"
@@ -22,6 +24,7 @@ import (
 	"github.com/billpay/portal/ent/refreshstate"
 	"github.com/billpay/portal/ent/refreshstatereference"
 	"github.com/billpay/portal/ent/relation"
+	"github.com/billpay/portal/ent/session"
 	"github.com/billpay/portal/ent/setting"
 	"github.com/billpay/portal/ent/stitchqueue"
 )
@@ -84,6 +87,8 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
+			accesstoken.Table:           accesstoken.ValidColumn,
+			auditevent.Table:            auditevent.ValidColumn,
 			catalogversion.Table:        catalogversion.ValidColumn,
 			finalentity.Table:           finalentity.ValidColumn,
 			flagaudit.Table:             flagaudit.ValidColumn,
@@ -94,6 +99,7 @@ func checkColumn(t, c string) error {
 			refreshstate.Table:          refreshstate.ValidColumn,
 			refreshstatereference.Table: refreshstatereference.ValidColumn,
 			relation.Table:              relation.ValidColumn,
+			session.Table:               session.ValidColumn,
 			setting.Table:               setting.ValidColumn,
 			stitchqueue.Table:           stitchqueue.ValidColumn,
 		})

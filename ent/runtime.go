@@ -5,6 +5,8 @@ package ent
 import (
 	"time"
 
+	"github.com/billpay/portal/ent/accesstoken"
+	"github.com/billpay/portal/ent/auditevent"
 	"github.com/billpay/portal/ent/catalogversion"
 	"github.com/billpay/portal/ent/finalentity"
 	"github.com/billpay/portal/ent/flagaudit"
@@ -16,6 +18,7 @@ import (
 	"github.com/billpay/portal/ent/refreshstatereference"
 	"github.com/billpay/portal/ent/relation"
 	"github.com/billpay/portal/ent/schema"
+	"github.com/billpay/portal/ent/session"
 	"github.com/billpay/portal/ent/setting"
 	"github.com/billpay/portal/ent/stitchqueue"
 )
@@ -24,6 +27,58 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
+	accesstokenFields := schema.AccessToken{}.Fields()
+	_ = accesstokenFields
+	// accesstokenDescHash is the schema descriptor for hash field.
+	accesstokenDescHash := accesstokenFields[1].Descriptor()
+	// accesstoken.HashValidator is a validator for the "hash" field. It is called by the builders before save.
+	accesstoken.HashValidator = accesstokenDescHash.Validators[0].(func(string) error)
+	// accesstokenDescName is the schema descriptor for name field.
+	accesstokenDescName := accesstokenFields[2].Descriptor()
+	// accesstoken.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	accesstoken.NameValidator = accesstokenDescName.Validators[0].(func(string) error)
+	// accesstokenDescOwner is the schema descriptor for owner field.
+	accesstokenDescOwner := accesstokenFields[3].Descriptor()
+	// accesstoken.OwnerValidator is a validator for the "owner" field. It is called by the builders before save.
+	accesstoken.OwnerValidator = accesstokenDescOwner.Validators[0].(func(string) error)
+	// accesstokenDescCreatedAt is the schema descriptor for created_at field.
+	accesstokenDescCreatedAt := accesstokenFields[5].Descriptor()
+	// accesstoken.DefaultCreatedAt holds the default value on creation for the created_at field.
+	accesstoken.DefaultCreatedAt = accesstokenDescCreatedAt.Default.(func() time.Time)
+	// accesstokenDescID is the schema descriptor for id field.
+	accesstokenDescID := accesstokenFields[0].Descriptor()
+	// accesstoken.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	accesstoken.IDValidator = accesstokenDescID.Validators[0].(func(string) error)
+	auditeventFields := schema.AuditEvent{}.Fields()
+	_ = auditeventFields
+	// auditeventDescAt is the schema descriptor for at field.
+	auditeventDescAt := auditeventFields[0].Descriptor()
+	// auditevent.DefaultAt holds the default value on creation for the at field.
+	auditevent.DefaultAt = auditeventDescAt.Default.(func() time.Time)
+	// auditeventDescActor is the schema descriptor for actor field.
+	auditeventDescActor := auditeventFields[1].Descriptor()
+	// auditevent.ActorValidator is a validator for the "actor" field. It is called by the builders before save.
+	auditevent.ActorValidator = auditeventDescActor.Validators[0].(func(string) error)
+	// auditeventDescVia is the schema descriptor for via field.
+	auditeventDescVia := auditeventFields[2].Descriptor()
+	// auditevent.DefaultVia holds the default value on creation for the via field.
+	auditevent.DefaultVia = auditeventDescVia.Default.(string)
+	// auditeventDescAction is the schema descriptor for action field.
+	auditeventDescAction := auditeventFields[3].Descriptor()
+	// auditevent.ActionValidator is a validator for the "action" field. It is called by the builders before save.
+	auditevent.ActionValidator = auditeventDescAction.Validators[0].(func(string) error)
+	// auditeventDescMethod is the schema descriptor for method field.
+	auditeventDescMethod := auditeventFields[4].Descriptor()
+	// auditevent.MethodValidator is a validator for the "method" field. It is called by the builders before save.
+	auditevent.MethodValidator = auditeventDescMethod.Validators[0].(func(string) error)
+	// auditeventDescResource is the schema descriptor for resource field.
+	auditeventDescResource := auditeventFields[6].Descriptor()
+	// auditevent.DefaultResource holds the default value on creation for the resource field.
+	auditevent.DefaultResource = auditeventDescResource.Default.(string)
+	// auditeventDescRemote is the schema descriptor for remote field.
+	auditeventDescRemote := auditeventFields[8].Descriptor()
+	// auditevent.DefaultRemote holds the default value on creation for the remote field.
+	auditevent.DefaultRemote = auditeventDescRemote.Default.(string)
 	catalogversionFields := schema.CatalogVersion{}.Fields()
 	_ = catalogversionFields
 	// catalogversionDescVersion is the schema descriptor for version field.
@@ -210,6 +265,28 @@ func init() {
 	relationDescTargetEntityRef := relationFields[3].Descriptor()
 	// relation.TargetEntityRefValidator is a validator for the "target_entity_ref" field. It is called by the builders before save.
 	relation.TargetEntityRefValidator = relationDescTargetEntityRef.Validators[0].(func(string) error)
+	sessionFields := schema.Session{}.Fields()
+	_ = sessionFields
+	// sessionDescUserRef is the schema descriptor for user_ref field.
+	sessionDescUserRef := sessionFields[1].Descriptor()
+	// session.UserRefValidator is a validator for the "user_ref" field. It is called by the builders before save.
+	session.UserRefValidator = sessionDescUserRef.Validators[0].(func(string) error)
+	// sessionDescLogin is the schema descriptor for login field.
+	sessionDescLogin := sessionFields[2].Descriptor()
+	// session.DefaultLogin holds the default value on creation for the login field.
+	session.DefaultLogin = sessionDescLogin.Default.(string)
+	// sessionDescCsrf is the schema descriptor for csrf field.
+	sessionDescCsrf := sessionFields[3].Descriptor()
+	// session.CsrfValidator is a validator for the "csrf" field. It is called by the builders before save.
+	session.CsrfValidator = sessionDescCsrf.Validators[0].(func(string) error)
+	// sessionDescCreatedAt is the schema descriptor for created_at field.
+	sessionDescCreatedAt := sessionFields[4].Descriptor()
+	// session.DefaultCreatedAt holds the default value on creation for the created_at field.
+	session.DefaultCreatedAt = sessionDescCreatedAt.Default.(func() time.Time)
+	// sessionDescID is the schema descriptor for id field.
+	sessionDescID := sessionFields[0].Descriptor()
+	// session.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	session.IDValidator = sessionDescID.Validators[0].(func(string) error)
 	settingFields := schema.Setting{}.Fields()
 	_ = settingFields
 	// settingDescID is the schema descriptor for id field.

@@ -14,6 +14,10 @@ import (
 // Tx is a transactional client that is created by calling Client.Tx().
 type Tx struct {
 	config
+	// AccessToken is the client for interacting with the AccessToken builders.
+	AccessToken *AccessTokenClient
+	// AuditEvent is the client for interacting with the AuditEvent builders.
+	AuditEvent *AuditEventClient
 	// CatalogVersion is the client for interacting with the CatalogVersion builders.
 	CatalogVersion *CatalogVersionClient
 	// FinalEntity is the client for interacting with the FinalEntity builders.
@@ -34,6 +38,8 @@ type Tx struct {
 	RefreshStateReference *RefreshStateReferenceClient
 	// Relation is the client for interacting with the Relation builders.
 	Relation *RelationClient
+	// Session is the client for interacting with the Session builders.
+	Session *SessionClient
 	// Setting is the client for interacting with the Setting builders.
 	Setting *SettingClient
 	// StitchQueue is the client for interacting with the StitchQueue builders.
@@ -169,6 +175,8 @@ func (tx *Tx) Client() *Client {
 }
 
 func (tx *Tx) init() {
+	tx.AccessToken = NewAccessTokenClient(tx.config)
+	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.CatalogVersion = NewCatalogVersionClient(tx.config)
 	tx.FinalEntity = NewFinalEntityClient(tx.config)
 	tx.FlagAudit = NewFlagAuditClient(tx.config)
@@ -179,6 +187,7 @@ func (tx *Tx) init() {
 	tx.RefreshState = NewRefreshStateClient(tx.config)
 	tx.RefreshStateReference = NewRefreshStateReferenceClient(tx.config)
 	tx.Relation = NewRelationClient(tx.config)
+	tx.Session = NewSessionClient(tx.config)
 	tx.Setting = NewSettingClient(tx.config)
 	tx.StitchQueue = NewStitchQueueClient(tx.config)
 }
@@ -190,7 +199,7 @@ func (tx *Tx) init() {
 // of them in order to commit or rollback the transaction.
 //
 // If a closed transaction is embedded in one of the generated entities, and the entity
-// applies a query, for example: CatalogVersion.QueryXXX(), the query will be executed
+// applies a query, for example: AccessToken.QueryXXX(), the query will be executed
 // through the driver which created this transaction.
 //
 // Note that txDriver is not goroutine safe.

@@ -12,13 +12,15 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/billpay/portal/internal/auth"
 	"github.com/billpay/portal/internal/errs"
 	"github.com/billpay/portal/internal/flags"
 	flagservice "github.com/billpay/portal/internal/flags/service"
 )
 
-// seedActor is who the audit log says imported the repository's flag files.
-const seedActor = "portal:seed"
+// seedPrincipal is who the audit log says imported the repository's flag files; seeding is the operator's
+// own configuration, so it acts as an admin.
+var seedPrincipal = auth.Principal{Subject: "portal:seed", Kind: auth.KindService, Via: "config", Admin: true}
 
 func (m *Main) startFlags(ctx, runCtx context.Context) error {
 	cfg := m.Config.Flags
@@ -59,7 +61,7 @@ func (m *Main) seedFlags(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("flags.seedDir: %v", err)
 		}
-		res, imported, err := m.Flags.Seed(ctx, seedActor, e.Name, data)
+		res, imported, err := m.Flags.Seed(ctx, seedPrincipal, e.Name, data)
 		if err != nil {
 			return fmt.Errorf("flags.seedDir: %s: %w", path, err)
 		}
@@ -126,7 +128,7 @@ func runFlags(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if err != nil {
 			return err
 		}
-		res, err := svc.Import(ctx, cliActor(), rest[0], data, flagservice.ImportMode(*mode))
+		res, err := svc.Import(ctx, cliPrincipal(), rest[0], data, flagservice.ImportMode(*mode))
 		if err != nil {
 			return err
 		}
@@ -141,11 +143,13 @@ func runFlags(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return 0
 }
 
-func cliActor() string {
+// cliPrincipal is who a CLI import acts as: whoever can reach the database is an operator.
+func cliPrincipal() auth.Principal {
+	subject := "cli"
 	if u := os.Getenv("USER"); u != "" {
-		return "cli:" + u
+		subject = "cli:" + u
 	}
-	return "cli"
+	return auth.Principal{Subject: subject, Kind: auth.KindService, Via: "cli", Admin: true}
 }
 
 func withFlagService(ctx context.Context, sf serverFlags, fn func(*flagservice.Service) error) error {

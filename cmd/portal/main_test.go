@@ -26,7 +26,7 @@ func MustRunMain(t testing.TB, mutate func(*config.Config)) *Main {
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.Log.Level = "error"
-	cfg.Auth.Tokens = []config.Token{{Token: testToken, Subject: "test"}}
+	cfg.Auth.Tokens = []config.Token{{Token: testToken, Subject: "test", Admin: true}}
 	cfg.Catalog.ProcessingInterval = config.Duration(time.Hour)
 	if mutate != nil {
 		mutate(&cfg)

@@ -20,7 +20,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/billpay/portal/internal/auth"
 	"github.com/billpay/portal/internal/catalog/processing"
 	"github.com/billpay/portal/internal/catalog/service"
 	"github.com/billpay/portal/internal/catalog/source"
@@ -136,7 +135,7 @@ func (m *Main) Start(ctx context.Context) error {
 		_ = st.Close()
 		return err
 	}
-	if err := m.startHTTP(g); err != nil {
+	if err := m.startHTTP(ctx, g); err != nil {
 		cancel()
 		_ = st.Close()
 		return err
@@ -207,24 +206,30 @@ func (m *Main) purgeTombstones(ctx context.Context) error {
 	}
 }
 
-func (m *Main) startHTTP(g *errgroup.Group) error {
+func (m *Main) startHTTP(ctx context.Context, g *errgroup.Group) error {
 	cfg := m.Config
-	tokens := make([]auth.StaticToken, len(cfg.Auth.Tokens))
-	for i, t := range cfg.Auth.Tokens {
-		tokens[i] = auth.StaticToken{Token: t.Token, Subject: t.Subject}
+	authn, signIn, err := m.identity(ctx)
+	if err != nil {
+		return err
 	}
 	m.Server = httpapi.New(httpapi.Options{
-		Version:       version,
-		Catalog:       m.Catalog,
-		Flags:         m.Flags,
-		Auth:          auth.NewAuthenticator(tokens, cfg.Auth.Guest),
-		Ready:         m.ready,
-		Registry:      m.Registry,
-		Gatherer:      m.Registry,
-		MaxBodyBytes:  cfg.Server.MaxBodyBytes,
-		Log:           m.Log.With("component", "http"),
-		GitHubWebhook: m.githubWebhook(),
-		AllowedHosts:  allowedHosts(cfg),
+		Version:             version,
+		Catalog:             m.Catalog,
+		Flags:               m.Flags,
+		Auth:                authn,
+		SignIn:              signIn,
+		Audit:               m.Store,
+		BaseURL:             cfg.BaseURL,
+		MutationsPerSecond:  cfg.Auth.RateLimit.MutationsPerSecond,
+		MutationBurst:       cfg.Auth.RateLimit.MutationBurst,
+		FailedAuthPerMinute: cfg.Auth.RateLimit.FailedAuthPerMinute,
+		Ready:               m.ready,
+		Registry:            m.Registry,
+		Gatherer:            m.Registry,
+		MaxBodyBytes:        cfg.Server.MaxBodyBytes,
+		Log:                 m.Log.With("component", "http"),
+		GitHubWebhook:       m.githubWebhook(),
+		AllowedHosts:        allowedHosts(cfg),
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

@@ -8,6 +8,69 @@ import (
 )
 
 var (
+	// AccessTokensColumns holds the columns for the "access_tokens" table.
+	AccessTokensColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "hash", Type: field.TypeString, Unique: true},
+		{Name: "name", Type: field.TypeString},
+		{Name: "owner", Type: field.TypeString},
+		{Name: "scopes", Type: field.TypeJSON},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "last_used_at", Type: field.TypeTime, Nullable: true},
+		{Name: "revoked_at", Type: field.TypeTime, Nullable: true},
+	}
+	// AccessTokensTable holds the schema information for the "access_tokens" table.
+	AccessTokensTable = &schema.Table{
+		Name:       "access_tokens",
+		Columns:    AccessTokensColumns,
+		PrimaryKey: []*schema.Column{AccessTokensColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "accesstoken_owner",
+				Unique:  false,
+				Columns: []*schema.Column{AccessTokensColumns[3]},
+			},
+		},
+	}
+	// AuditEventsColumns holds the columns for the "audit_events" table.
+	AuditEventsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "at", Type: field.TypeTime},
+		{Name: "actor", Type: field.TypeString},
+		{Name: "via", Type: field.TypeString, Default: ""},
+		{Name: "action", Type: field.TypeString},
+		{Name: "method", Type: field.TypeString},
+		{Name: "path", Type: field.TypeString, Size: 2147483647, SchemaType: map[string]string{"postgres": "text", "sqlite3": "text"}},
+		{Name: "resource", Type: field.TypeString, Default: ""},
+		{Name: "status", Type: field.TypeInt},
+		{Name: "remote", Type: field.TypeString, Default: ""},
+		{Name: "before", Type: field.TypeString, Nullable: true, Size: 2147483647, SchemaType: map[string]string{"postgres": "text", "sqlite3": "text"}},
+		{Name: "after", Type: field.TypeString, Nullable: true, Size: 2147483647, SchemaType: map[string]string{"postgres": "text", "sqlite3": "text"}},
+	}
+	// AuditEventsTable holds the schema information for the "audit_events" table.
+	AuditEventsTable = &schema.Table{
+		Name:       "audit_events",
+		Columns:    AuditEventsColumns,
+		PrimaryKey: []*schema.Column{AuditEventsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "auditevent_actor",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEventsColumns[2]},
+			},
+			{
+				Name:    "auditevent_resource",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEventsColumns[7]},
+			},
+			{
+				Name:    "auditevent_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEventsColumns[1]},
+			},
+		},
+	}
 	// CatalogVersionsColumns holds the columns for the "catalog_versions" table.
 	CatalogVersionsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -250,6 +313,33 @@ var (
 			},
 		},
 	}
+	// SessionsColumns holds the columns for the "sessions" table.
+	SessionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "user_ref", Type: field.TypeString},
+		{Name: "login", Type: field.TypeString, Default: ""},
+		{Name: "csrf", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "expires_at", Type: field.TypeTime},
+	}
+	// SessionsTable holds the schema information for the "sessions" table.
+	SessionsTable = &schema.Table{
+		Name:       "sessions",
+		Columns:    SessionsColumns,
+		PrimaryKey: []*schema.Column{SessionsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "session_user_ref",
+				Unique:  false,
+				Columns: []*schema.Column{SessionsColumns[1]},
+			},
+			{
+				Name:    "session_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{SessionsColumns[5]},
+			},
+		},
+	}
 	// SettingsColumns holds the columns for the "settings" table.
 	SettingsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -281,6 +371,8 @@ var (
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
+		AccessTokensTable,
+		AuditEventsTable,
 		CatalogVersionsTable,
 		FinalEntitiesTable,
 		FlagAuditsTable,
@@ -291,6 +383,7 @@ var (
 		RefreshStatesTable,
 		RefreshStateReferencesTable,
 		RelationsTable,
+		SessionsTable,
 		SettingsTable,
 		StitchQueuesTable,
 	}

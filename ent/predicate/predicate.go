@@ -6,6 +6,12 @@ import (
 	"entgo.io/ent/dialect/sql"
 )
 
+// AccessToken is the predicate function for accesstoken builders.
+type AccessToken func(*sql.Selector)
+
+// AuditEvent is the predicate function for auditevent builders.
+type AuditEvent func(*sql.Selector)
+
 // CatalogVersion is the predicate function for catalogversion builders.
 type CatalogVersion func(*sql.Selector)
 
@@ -35,6 +41,9 @@ type RefreshStateReference func(*sql.Selector)
 
 // Relation is the predicate function for relation builders.
 type Relation func(*sql.Selector)
+
+// Session is the predicate function for session builders.
+type Session func(*sql.Selector)
 
 // Setting is the predicate function for setting builders.
 type Setting func(*sql.Selector)

@@ -4,6 +4,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -105,14 +106,58 @@ type Auth struct {
 	Guest bool `yaml:"guest"`
 	// AllowGuestOnNetwork must be set to run with guest access on a non-loopback address.
 	AllowGuestOnNetwork bool `yaml:"allowGuestOnNetwork"`
+	// GuestAdmin makes the guest an admin (the local-development default, where the guest is you).
+	GuestAdmin bool `yaml:"guestAdmin"`
 	// Tokens are static bearer tokens for automation.
 	Tokens []Token `yaml:"tokens"`
+	// AdminGroups are entity refs whose members (transitively) may do anything.
+	AdminGroups []string `yaml:"adminGroups"`
+	// BackstageTokens verify Backstage's legacy service tokens (HS256 JWTs) on the Backstage routes.
+	BackstageTokens []BackstageToken `yaml:"backstageTokens"`
+	// SessionLifetime is how long a browser session lasts after sign-in.
+	SessionLifetime Duration   `yaml:"sessionLifetime"`
+	GitHub          AuthGitHub `yaml:"github"`
+	RateLimit       AuthLimits `yaml:"rateLimit"`
 }
 
 // Token is one static bearer token and the principal it stands for.
 type Token struct {
-	Token   string `yaml:"token" secret:"true"`
+	Token string `yaml:"token" secret:"true"`
+	// Subject is who the token acts as: a name, or an entity ref whose ownership the token gets.
 	Subject string `yaml:"subject"`
+	// Admin tokens may do anything.
+	Admin bool `yaml:"admin"`
+	// Scopes, when set, limit the token (catalog:read, catalog:write, scaffolder:run, flags:write, ...).
+	Scopes []string `yaml:"scopes"`
+}
+
+// BackstageToken is a shared secret Backstage services sign their tokens with (backend.auth.keys).
+type BackstageToken struct {
+	// Secret is base64, as in Backstage's app-config.
+	Secret  string `yaml:"secret" secret:"true"`
+	Subject string `yaml:"subject"`
+}
+
+// AuthGitHub is the GitHub OAuth app people sign in with.
+type AuthGitHub struct {
+	ClientID     string `yaml:"clientId"`
+	ClientSecret string `yaml:"clientSecret" secret:"true"`
+	// WebBaseURL is where people authorize (GitHub Enterprise: its web URL).
+	WebBaseURL string `yaml:"webBaseUrl"`
+	APIBaseURL string `yaml:"apiBaseUrl"`
+	// AllowedOrganizations admit only members of these organizations; empty admits any GitHub user with a
+	// catalog User.
+	AllowedOrganizations []string `yaml:"allowedOrganizations"`
+	// Resolver finds the catalog User: "annotation" (github.com/user-login) or "annotationOrName" (also a
+	// User named like the login).
+	Resolver string `yaml:"resolver"`
+}
+
+// AuthLimits throttle abuse.
+type AuthLimits struct {
+	MutationsPerSecond  float64 `yaml:"mutationsPerSecond"`
+	MutationBurst       int     `yaml:"mutationBurst"`
+	FailedAuthPerMinute float64 `yaml:"failedAuthPerMinute"`
 }
 
 // Catalog configures the software catalog.
@@ -188,6 +233,9 @@ func Default() Config {
 		// tighter GC target than Go's 100 keeps resident memory near the live set for little CPU.
 		Server: Server{MaxBodyBytes: 4 << 20, ShutdownTimeout: Duration(20 * time.Second), GCPercent: 60},
 		Log:    Log{Level: "info"},
+		Auth: Auth{GuestAdmin: true, SessionLifetime: Duration(12 * time.Hour),
+			GitHub:    AuthGitHub{WebBaseURL: "https://github.com", APIBaseURL: "https://api.github.com/", Resolver: "annotation"},
+			RateLimit: AuthLimits{MutationsPerSecond: 20, MutationBurst: 60, FailedAuthPerMinute: 30}},
 		Catalog: Catalog{
 			// Backstage's catalog dropped the relations' legacy "target" object by default in 3.0.
 			DisableRelationsCompatibility: true,
@@ -425,6 +473,20 @@ func (c Config) Validate() error {
 		if t.Subject == "" {
 			return bad(fmt.Sprintf("auth.tokens[%d].subject", i), "must name who uses the token")
 		}
+	}
+	for i, t := range c.Auth.BackstageTokens {
+		if raw, err := base64.StdEncoding.DecodeString(t.Secret); err != nil || len(raw) < 16 {
+			return bad(fmt.Sprintf("auth.backstageTokens[%d].secret", i), "must be base64 of at least 16 bytes")
+		}
+	}
+	if (c.Auth.GitHub.ClientID == "") != (c.Auth.GitHub.ClientSecret == "") {
+		return bad("auth.github.clientSecret", "clientId and clientSecret are set together")
+	}
+	if r := c.Auth.GitHub.Resolver; r != "annotation" && r != "annotationOrName" {
+		return bad("auth.github.resolver", "%q is not annotation or annotationOrName", r)
+	}
+	if c.Auth.SessionLifetime <= 0 {
+		return bad("auth.sessionLifetime", "must be positive")
 	}
 	if c.Catalog.ProcessingBatchSize <= 0 || c.Catalog.ProcessingBatchSize > 5000 {
 		return bad("catalog.processingBatchSize", "must be between 1 and 5000")

@@ -12,6 +12,8 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/billpay/portal/internal/audit"
+	"github.com/billpay/portal/internal/auth"
 	"github.com/billpay/portal/internal/errs"
 	"github.com/billpay/portal/internal/flags"
 	flagservice "github.com/billpay/portal/internal/flags/service"
@@ -88,12 +90,12 @@ func (p PreconditionHeaders) pre() flagservice.Precondition {
 	return flagservice.Precondition{IfMatch: p.IfMatch, IfNoneMatch: p.IfNoneMatch}
 }
 
-func actor(ctx context.Context) string {
-	if p, ok := PrincipalFrom(ctx); ok {
-		return p.Subject
-	}
-	return "unknown"
+func principal(ctx context.Context) auth.Principal {
+	p, _ := PrincipalFrom(ctx)
+	return p
 }
+
+func flagResource(env, key string) string { return "flag:" + env + "/" + key }
 
 type auditDoc struct {
 	Items []flags.AuditEntry `json:"items"`
@@ -146,10 +148,12 @@ func (s *Server) registerFlags() {
 		Body map[string]any `doc:"flagd flag definition"`
 	}) (*flagOutput, error) {
 		raw, _ := json.Marshal(in.Body)
-		f, created, err := svc.Put(ctx, actor(ctx), in.Environment, in.Key, raw, in.pre())
+		before, _ := svc.Get(in.Environment, in.Key)
+		f, created, err := svc.Put(ctx, principal(ctx), in.Environment, in.Key, raw, in.pre())
 		if err != nil {
 			return nil, portalErr(err)
 		}
+		audit.Describe(ctx, flagResource(in.Environment, in.Key), before.Definition, f.Definition)
 		if created {
 			out := flagOut(f, http.StatusCreated)
 			out.Location = fmt.Sprintf("/api/flags/environments/%s/flags/%s", in.Environment, in.Key)
@@ -163,9 +167,11 @@ func (s *Server) registerFlags() {
 		FlagPath
 		PreconditionHeaders
 	}) (*struct{}, error) {
-		if err := svc.Delete(ctx, actor(ctx), in.Environment, in.Key, in.pre()); err != nil {
+		before, _ := svc.Get(in.Environment, in.Key)
+		if err := svc.Delete(ctx, principal(ctx), in.Environment, in.Key, in.pre()); err != nil {
 			return nil, portalErr(err)
 		}
+		audit.Describe(ctx, flagResource(in.Environment, in.Key), before.Definition, nil)
 		return &struct{}{}, nil
 	})
 	for _, enable := range []bool{true, false} {
@@ -178,10 +184,12 @@ func (s *Server) registerFlags() {
 			FlagPath
 			PreconditionHeaders
 		}) (*flagOutput, error) {
-			f, err := svc.SetState(ctx, actor(ctx), in.Environment, in.Key, enable, in.pre())
+			before, _ := svc.Get(in.Environment, in.Key)
+			f, err := svc.SetState(ctx, principal(ctx), in.Environment, in.Key, enable, in.pre())
 			if err != nil {
 				return nil, portalErr(err)
 			}
+			audit.Describe(ctx, flagResource(in.Environment, in.Key), before.Definition, f.Definition)
 			return flagOut(f, http.StatusOK), nil
 		})
 	}
@@ -195,10 +203,12 @@ func (s *Server) registerFlags() {
 			To string `json:"to" example:"staging" doc:"Target environment"`
 		}
 	}) (*flagOutput, error) {
-		f, created, err := svc.Copy(ctx, actor(ctx), in.Environment, in.Body.To, in.Key, in.pre())
+		before, _ := svc.Get(in.Body.To, in.Key)
+		f, created, err := svc.Copy(ctx, principal(ctx), in.Environment, in.Body.To, in.Key, in.pre())
 		if err != nil {
 			return nil, portalErr(err)
 		}
+		audit.Describe(ctx, flagResource(in.Body.To, in.Key), before.Definition, f.Definition)
 		if created {
 			return flagOut(f, http.StatusCreated), nil
 		}
@@ -235,7 +245,8 @@ func (s *Server) registerFlags() {
 			}
 			var res flagservice.ImportResult
 			if err == nil {
-				res, err = svc.Import(ctx, actor(ctx), env, data, mode)
+				res, err = svc.Import(ctx, principal(ctx), env, data, mode)
+				audit.Describe(ctx, "flags:"+env, nil, res)
 			}
 			if err != nil {
 				se := portalErr(err).(huma.StatusError)

@@ -6,6 +6,7 @@ package httpapi
 import (
 	"context"
 	"log/slog"
+	"math"
 	"mime"
 	"net"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/billpay/portal/internal/audit"
 	"github.com/billpay/portal/internal/auth"
 	"github.com/billpay/portal/internal/catalog/service"
 	"github.com/billpay/portal/internal/errs"
@@ -30,12 +32,23 @@ type Options struct {
 	Catalog *service.Service
 	Auth    *auth.Authenticator
 	// Flags serves /api/flags and OFREP under /ofrep/v1; nil leaves them out.
-	Flags        *flagservice.Service
-	Ready        func(ctx context.Context) error
-	Registry     *prometheus.Registry
-	Gatherer     prometheus.Gatherer
-	MaxBodyBytes int64
-	Log          *slog.Logger
+	Flags *flagservice.Service
+	// Audit records every mutation; nil records nothing.
+	Audit audit.Store
+	// SignIn runs people's GitHub sign-in; nil when no OAuth app is configured.
+	SignIn *auth.SignInFlow
+	// BaseURL is how people reach the portal; an https URL makes cookies Secure.
+	BaseURL string
+	// MutationsPerSecond and MutationBurst limit each principal's changes; FailedAuthPerMinute limits
+	// failed authentications per client address. 0 turns a limit off.
+	MutationsPerSecond  float64
+	MutationBurst       int
+	FailedAuthPerMinute float64
+	Ready               func(ctx context.Context) error
+	Registry            *prometheus.Registry
+	Gatherer            prometheus.Gatherer
+	MaxBodyBytes        int64
+	Log                 *slog.Logger
 	// GitHubWebhook handles GitHub push deliveries; nil when no webhook secret is configured.
 	GitHubWebhook WebhookFunc
 	// AllowedHosts, when set, are the only Host headers served. With guest access on a loopback
@@ -46,10 +59,12 @@ type Options struct {
 
 // Server holds the routes.
 type Server struct {
-	opts    Options
-	mux     *http.ServeMux
-	api     huma.API
-	metrics *httpMetrics
+	opts      Options
+	mux       *http.ServeMux
+	api       huma.API
+	metrics   *httpMetrics
+	mutations *principalLimiter
+	failures  *principalLimiter
 	// streams ends long-lived event streams when the server shuts down, which would otherwise wait for them.
 	streams     context.Context
 	stopStreams context.CancelFunc
@@ -79,6 +94,8 @@ func New(opts Options) *Server {
 	api := humago.New(mux, cfg)
 	s := &Server{opts: opts, mux: mux, api: api}
 	s.streams, s.stopStreams = context.WithCancel(context.Background())
+	s.mutations = newPrincipalLimiter(opts.MutationsPerSecond, opts.MutationBurst)
+	s.failures = newPrincipalLimiter(opts.FailedAuthPerMinute/60, int(math.Max(1, opts.FailedAuthPerMinute)))
 	s.metrics = &httpMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "portal_http_requests_total", Help: "HTTP requests by route and status code.",
@@ -94,8 +111,9 @@ func New(opts Options) *Server {
 	if s.opts.MaxBodyBytes <= 0 {
 		s.opts.MaxBodyBytes = 4 << 20
 	}
-	api.UseMiddleware(s.requestInfo, s.authenticate, s.requireJSON)
+	api.UseMiddleware(s.requestInfo, s.authenticate, s.authorize, s.requireJSON)
 	s.registerHealth()
+	s.registerIdentity()
 	if opts.Catalog != nil {
 		s.registerCatalog()
 	}
@@ -252,8 +270,18 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		next(ctx)
 		return
 	}
-	p, err := s.opts.Auth.Authenticate(ctx.Header("Authorization"))
+	key := failedAuthKey(ctx)
+	if blocked, wait := s.failures.exhausted(key); blocked {
+		retryAfter(ctx, wait)
+		s.writeStatus(ctx, http.StatusTooManyRequests, "too many failed sign-in attempts from this address; try again later")
+		return
+	}
+	p, err := s.opts.Auth.AuthenticateRequest(ctx.Context(), auth.Credentials{
+		Authorization: ctx.Header("Authorization"), Session: sessionCookieValue(ctx), BackstageRoute: isBackstagePath(ctx.URL().Path)})
 	if err != nil {
+		if errs.Is(err, errs.Unauthenticated) && ctx.Header("Authorization") != "" {
+			s.failures.allow(key)
+		}
 		ctx.SetHeader("WWW-Authenticate", `Bearer realm="portal"`)
 		var status huma.StatusError
 		if isBackstagePath(ctx.URL().Path) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/billpay/portal/internal/auth"
 	"github.com/billpay/portal/internal/errs"
 	"github.com/billpay/portal/internal/flags"
 	flagservice "github.com/billpay/portal/internal/flags/service"
@@ -34,6 +35,11 @@ func startFlags(t *testing.T, st *store.Store, poll time.Duration) *flagservice.
 	return svc
 }
 
+// admin is an operator principal, for tests about storage rather than permissions.
+func admin(name string) auth.Principal {
+	return auth.Principal{Subject: name, Kind: auth.KindService, Admin: true}
+}
+
 const boolFlag = `{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"off"}`
 
 func seedDocument(t *testing.T) []byte {
@@ -49,22 +55,22 @@ func TestFlagStorage(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Run("creates, replaces under If-Match, and refuses stale writes", func(t *testing.T) {
 				svc := startFlags(t, open(t), time.Hour)
-				f, created, err := svc.Put(ctx, "alice", "dev", "beta", json.RawMessage(boolFlag), flagservice.Precondition{IfNoneMatch: "*"})
+				f, created, err := svc.Put(ctx, admin("alice"), "dev", "beta", json.RawMessage(boolFlag), flagservice.Precondition{IfNoneMatch: "*"})
 				require.NoError(t, err)
 				require.True(t, created)
 				require.Equal(t, `"1"`, f.ETag)
 				require.Equal(t, "alice", f.UpdatedBy)
 
-				_, _, err = svc.Put(ctx, "bob", "dev", "beta", json.RawMessage(boolFlag), flagservice.Precondition{IfNoneMatch: "*"})
+				_, _, err = svc.Put(ctx, admin("bob"), "dev", "beta", json.RawMessage(boolFlag), flagservice.Precondition{IfNoneMatch: "*"})
 				require.True(t, errs.Is(err, errs.PreconditionFailed), "create-only on an existing flag: %v", err)
 
 				enabled := `{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"on"}`
-				f2, created, err := svc.Put(ctx, "bob", "dev", "beta", json.RawMessage(enabled), flagservice.Precondition{IfMatch: f.ETag})
+				f2, created, err := svc.Put(ctx, admin("bob"), "dev", "beta", json.RawMessage(enabled), flagservice.Precondition{IfMatch: f.ETag})
 				require.NoError(t, err)
 				require.False(t, created)
 				require.Equal(t, `"2"`, f2.ETag)
 
-				_, _, err = svc.Put(ctx, "carol", "dev", "beta", json.RawMessage(boolFlag), flagservice.Precondition{IfMatch: f.ETag})
+				_, _, err = svc.Put(ctx, admin("carol"), "dev", "beta", json.RawMessage(boolFlag), flagservice.Precondition{IfMatch: f.ETag})
 				require.True(t, errs.Is(err, errs.PreconditionFailed), "a write based on an old read loses: %v", err)
 				got, err := svc.Get("dev", "beta")
 				require.NoError(t, err)
@@ -86,11 +92,11 @@ func TestFlagStorage(t *testing.T) {
 					`{"state":"ENABLED","variants":{"a":true}} trailing`:                                 `trailing`,
 				}
 				for def, want := range cases {
-					_, _, err := svc.Put(ctx, "alice", "dev", "bad", json.RawMessage(def), flagservice.Precondition{})
+					_, _, err := svc.Put(ctx, admin("alice"), "dev", "bad", json.RawMessage(def), flagservice.Precondition{})
 					require.True(t, errs.Is(err, errs.Invalid), "%s: %v", def, err)
 					require.Contains(t, err.Error(), want, def)
 				}
-				_, _, err := svc.Put(ctx, "alice", "dev", "bad/key", json.RawMessage(boolFlag), flagservice.Precondition{})
+				_, _, err := svc.Put(ctx, admin("alice"), "dev", "bad/key", json.RawMessage(boolFlag), flagservice.Precondition{})
 				require.True(t, errs.Is(err, errs.Invalid))
 				list, err := svc.List("dev", "")
 				require.NoError(t, err)
@@ -103,7 +109,7 @@ func TestFlagStorage(t *testing.T) {
 			t.Run("imports, exports and audits a whole environment atomically", func(t *testing.T) {
 				svc := startFlags(t, open(t), time.Hour)
 				doc := seedDocument(t)
-				res, err := svc.Import(ctx, "ci", "production", doc, flagservice.ImportReplace)
+				res, err := svc.Import(ctx, admin("ci"), "production", doc, flagservice.ImportReplace)
 				require.NoError(t, err)
 				require.Len(t, res.Created, 8)
 				require.EqualValues(t, 1, res.Version)
@@ -115,7 +121,7 @@ func TestFlagStorage(t *testing.T) {
 				require.NoError(t, json.Unmarshal(exported, &out))
 				require.Equal(t, in, out, "export gives back what was imported, $ref unexpanded")
 
-				again, err := svc.Import(ctx, "ci", "production", doc, flagservice.ImportReplace)
+				again, err := svc.Import(ctx, admin("ci"), "production", doc, flagservice.ImportReplace)
 				require.NoError(t, err)
 				require.Equal(t, 8, again.Unchanged)
 				require.EqualValues(t, 1, again.Version, "an import that changes nothing is not a change")
@@ -127,7 +133,7 @@ func TestFlagStorage(t *testing.T) {
 				fl["zzz-broken"] = map[string]any{"state": "ENABLED", "variants": map[string]any{"a": 1}, "defaultVariant": "missing"}
 				delete(fl, "refunds-enabled")
 				data, _ := json.Marshal(broken)
-				_, err = svc.Import(ctx, "ci", "production", data, flagservice.ImportReplace)
+				_, err = svc.Import(ctx, admin("ci"), "production", data, flagservice.ImportReplace)
 				require.True(t, errs.Is(err, errs.Invalid))
 				require.Contains(t, err.Error(), `flag "zzz-broken": defaultVariant "missing"`)
 				_, err = svc.Get("production", "refunds-enabled")
@@ -135,14 +141,14 @@ func TestFlagStorage(t *testing.T) {
 
 				// Replace deletes what the document lacks; merge keeps it.
 				small := []byte(`{"flags":{"only":` + boolFlag + `}}`)
-				merged, err := svc.Import(ctx, "ci", "staging", small, flagservice.ImportMerge)
+				merged, err := svc.Import(ctx, admin("ci"), "staging", small, flagservice.ImportMerge)
 				require.NoError(t, err)
 				require.Equal(t, []string{"only"}, merged.Created)
-				_, err = svc.Import(ctx, "ci", "staging", doc, flagservice.ImportMerge)
+				_, err = svc.Import(ctx, admin("ci"), "staging", doc, flagservice.ImportMerge)
 				require.NoError(t, err)
 				list, _ := svc.List("staging", "")
 				require.Len(t, list, 9)
-				replaced, err := svc.Import(ctx, "ci", "staging", small, flagservice.ImportReplace)
+				replaced, err := svc.Import(ctx, admin("ci"), "staging", small, flagservice.ImportReplace)
 				require.NoError(t, err)
 				require.Len(t, replaced.Deleted, 8)
 				list, _ = svc.List("staging", "")
@@ -163,26 +169,26 @@ func TestFlagStorage(t *testing.T) {
 
 			t.Run("enables, disables, copies between environments and deletes", func(t *testing.T) {
 				svc := startFlags(t, open(t), time.Hour)
-				_, err := svc.Import(ctx, "ci", "dev", seedDocument(t), flagservice.ImportReplace)
+				_, err := svc.Import(ctx, admin("ci"), "dev", seedDocument(t), flagservice.ImportReplace)
 				require.NoError(t, err)
-				f, err := svc.SetState(ctx, "ops", "dev", "refunds-enabled", false, flagservice.Precondition{})
+				f, err := svc.SetState(ctx, admin("ops"), "dev", "refunds-enabled", false, flagservice.Precondition{})
 				require.NoError(t, err)
 				require.Equal(t, flags.ReasonDisabled, snapshotEval(t, svc, "dev", "refunds-enabled", nil).Reason)
-				again, err := svc.SetState(ctx, "ops", "dev", "refunds-enabled", false, flagservice.Precondition{IfMatch: f.ETag})
+				again, err := svc.SetState(ctx, admin("ops"), "dev", "refunds-enabled", false, flagservice.Precondition{IfMatch: f.ETag})
 				require.NoError(t, err)
 				require.Equal(t, f.ETag, again.ETag, "disabling a disabled flag changes nothing")
 
-				_, _, err = svc.Copy(ctx, "ops", "dev", "staging", "new-checkout-flow", flagservice.Precondition{})
+				_, _, err = svc.Copy(ctx, admin("ops"), "dev", "staging", "new-checkout-flow", flagservice.Precondition{})
 				require.True(t, errs.Is(err, errs.Invalid), "staging lacks the billpay-staff evaluator: %v", err)
 				require.Contains(t, err.Error(), "billpay-staff")
-				copied, created, err := svc.Copy(ctx, "ops", "dev", "staging", "refunds-enabled", flagservice.Precondition{})
+				copied, created, err := svc.Copy(ctx, admin("ops"), "dev", "staging", "refunds-enabled", flagservice.Precondition{})
 				require.NoError(t, err)
 				require.True(t, created)
 				require.Equal(t, "group:default/admin-team", copied.Owner)
 				require.Equal(t, flags.ReasonDisabled, snapshotEval(t, svc, "staging", "refunds-enabled", nil).Reason)
 
-				require.NoError(t, svc.Delete(ctx, "ops", "staging", "refunds-enabled", flagservice.Precondition{IfMatch: copied.ETag}))
-				require.True(t, errs.Is(svc.Delete(ctx, "ops", "staging", "refunds-enabled", flagservice.Precondition{}), errs.NotFound))
+				require.NoError(t, svc.Delete(ctx, admin("ops"), "staging", "refunds-enabled", flagservice.Precondition{IfMatch: copied.ETag}))
+				require.True(t, errs.Is(svc.Delete(ctx, admin("ops"), "staging", "refunds-enabled", flagservice.Precondition{}), errs.NotFound))
 				require.Equal(t, flags.ErrFlagNotFound, snapshotEval(t, svc, "staging", "refunds-enabled", nil).ErrorCode)
 
 				actions := []flags.Action{}
@@ -197,11 +203,11 @@ func TestFlagStorage(t *testing.T) {
 			t.Run("seeds only environments never written", func(t *testing.T) {
 				st := open(t)
 				svc := startFlags(t, st, time.Hour)
-				_, imported, err := svc.Seed(ctx, "portal:seed", "production", seedDocument(t))
+				_, imported, err := svc.Seed(ctx, admin("portal:seed"), "production", seedDocument(t))
 				require.NoError(t, err)
 				require.True(t, imported)
-				require.NoError(t, svc.Delete(ctx, "ops", "production", "refunds-enabled", flagservice.Precondition{}))
-				_, imported, err = svc.Seed(ctx, "portal:seed", "production", seedDocument(t))
+				require.NoError(t, svc.Delete(ctx, admin("ops"), "production", "refunds-enabled", flagservice.Precondition{}))
+				_, imported, err = svc.Seed(ctx, admin("portal:seed"), "production", seedDocument(t))
 				require.NoError(t, err)
 				require.False(t, imported, "a restart does not undo later edits")
 				_, err = svc.Get("production", "refunds-enabled")
@@ -216,7 +222,7 @@ func TestFlagStorage(t *testing.T) {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						_, _, err := svc.Put(ctx, "w", "dev", fmt.Sprintf("flag-%02d", i), json.RawMessage(boolFlag), flagservice.Precondition{})
+						_, _, err := svc.Put(ctx, admin("w"), "dev", fmt.Sprintf("flag-%02d", i), json.RawMessage(boolFlag), flagservice.Precondition{})
 						errc <- err
 					}()
 				}
@@ -242,7 +248,7 @@ func TestFlagStorage(t *testing.T) {
 				reader := startFlags(t, st, 20*time.Millisecond)
 				events, cancel := reader.Subscribe("dev")
 				defer cancel()
-				_, _, err := writer.Put(ctx, "alice", "dev", "beta", json.RawMessage(boolFlag), flagservice.Precondition{})
+				_, _, err := writer.Put(ctx, admin("alice"), "dev", "beta", json.RawMessage(boolFlag), flagservice.Precondition{})
 				require.NoError(t, err)
 				select {
 				case ev := <-events:

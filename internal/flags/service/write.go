@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/billpay/portal/internal/auth"
 	"github.com/billpay/portal/internal/errs"
 	"github.com/billpay/portal/internal/flags"
 )
@@ -47,7 +48,7 @@ func (s *Service) Get(name, key string) (Flag, error) {
 
 // Put creates or replaces a flag with a flagd flag definition. The whole environment is validated with the new
 // definition in place, so a flag cannot refer to a missing evaluator.
-func (s *Service) Put(ctx context.Context, actor, name, key string, definition json.RawMessage, pre Precondition) (Flag, bool, error) {
+func (s *Service) Put(ctx context.Context, p auth.Principal, name, key string, definition json.RawMessage, pre Precondition) (Flag, bool, error) {
 	if err := checkKey(key); err != nil {
 		return Flag{}, false, err
 	}
@@ -65,6 +66,9 @@ func (s *Service) Put(ctx context.Context, actor, name, key string, definition j
 		if err := pre.check(key, old, exists); err != nil {
 			return nil, err
 		}
+		if err := s.mayChange(p, name, old, exists, owner); err != nil {
+			return nil, err
+		}
 		created = !exists
 		if exists && string(old.Definition) == string(def) {
 			return nil, nil
@@ -73,7 +77,7 @@ func (s *Service) Put(ctx context.Context, actor, name, key string, definition j
 		if !exists {
 			action = flags.ActionCreate
 		}
-		m := &flags.Mutation{Actor: actor, Put: map[string]flags.PutFlag{key: {Definition: def, Owner: owner, Action: action}}}
+		m := &flags.Mutation{Actor: p.Subject, Put: map[string]flags.PutFlag{key: {Definition: def, Owner: owner, Action: action}}}
 		return m, validate(cur, m)
 	})
 	if err != nil {
@@ -84,7 +88,7 @@ func (s *Service) Put(ctx context.Context, actor, name, key string, definition j
 }
 
 // SetState enables or disables a flag, keeping the rest of its definition.
-func (s *Service) SetState(ctx context.Context, actor, name, key string, enabled bool, pre Precondition) (Flag, error) {
+func (s *Service) SetState(ctx context.Context, p auth.Principal, name, key string, enabled bool, pre Precondition) (Flag, error) {
 	state, action := flags.Disabled, flags.ActionDisable
 	if enabled {
 		state, action = flags.Enabled, flags.ActionEnable
@@ -95,6 +99,9 @@ func (s *Service) SetState(ctx context.Context, actor, name, key string, enabled
 			return nil, errs.E(errs.NotFound, "No flag %q in %s", key, name)
 		}
 		if err := pre.check(key, old, exists); err != nil {
+			return nil, err
+		}
+		if err := s.mayChange(p, name, old, exists, old.Owner); err != nil {
 			return nil, err
 		}
 		var def map[string]json.RawMessage
@@ -110,7 +117,7 @@ func (s *Service) SetState(ctx context.Context, actor, name, key string, enabled
 		if err != nil {
 			return nil, err
 		}
-		m := &flags.Mutation{Actor: actor, Put: map[string]flags.PutFlag{key: {Definition: canon, Owner: old.Owner, Action: action}}}
+		m := &flags.Mutation{Actor: p.Subject, Put: map[string]flags.PutFlag{key: {Definition: canon, Owner: old.Owner, Action: action}}}
 		return m, validate(cur, m)
 	})
 	if err != nil {
@@ -121,7 +128,7 @@ func (s *Service) SetState(ctx context.Context, actor, name, key string, enabled
 }
 
 // Delete removes a flag.
-func (s *Service) Delete(ctx context.Context, actor, name, key string, pre Precondition) error {
+func (s *Service) Delete(ctx context.Context, p auth.Principal, name, key string, pre Precondition) error {
 	_, err := s.apply(ctx, name, func(cur flags.StoredEnvironment) (*flags.Mutation, error) {
 		old, exists := cur.Flag(key)
 		if !exists {
@@ -130,14 +137,17 @@ func (s *Service) Delete(ctx context.Context, actor, name, key string, pre Preco
 		if err := pre.check(key, old, exists); err != nil {
 			return nil, err
 		}
-		return &flags.Mutation{Actor: actor, Delete: map[string]flags.Action{key: flags.ActionDelete}}, nil
+		if err := s.mayChange(p, name, old, exists, old.Owner); err != nil {
+			return nil, err
+		}
+		return &flags.Mutation{Actor: p.Subject, Delete: map[string]flags.Action{key: flags.ActionDelete}}, nil
 	})
 	return err
 }
 
 // Copy promotes a flag from one environment to another, creating or replacing it there; pre guards the target.
 // Evaluators the flag refers to must already exist in the target environment.
-func (s *Service) Copy(ctx context.Context, actor, from, to, key string, pre Precondition) (Flag, bool, error) {
+func (s *Service) Copy(ctx context.Context, p auth.Principal, from, to, key string, pre Precondition) (Flag, bool, error) {
 	if from == to {
 		return Flag{}, false, errs.E(errs.Invalid, "cannot copy flag %q onto itself: source and target are both %s", key, from)
 	}
@@ -151,11 +161,14 @@ func (s *Service) Copy(ctx context.Context, actor, from, to, key string, pre Pre
 		if err := pre.check(key, old, exists); err != nil {
 			return nil, err
 		}
+		if err := s.mayChange(p, to, old, exists, src.Owner); err != nil {
+			return nil, err
+		}
 		created = !exists
 		if exists && string(old.Definition) == string(src.Definition) {
 			return nil, nil
 		}
-		m := &flags.Mutation{Actor: actor, Put: map[string]flags.PutFlag{key: {Definition: src.Definition, Owner: src.Owner, Action: flags.ActionCopy}}}
+		m := &flags.Mutation{Actor: p.Subject, Put: map[string]flags.PutFlag{key: {Definition: src.Definition, Owner: src.Owner, Action: flags.ActionCopy}}}
 		return m, validate(cur, m)
 	})
 	if err != nil {
@@ -186,18 +199,19 @@ type ImportResult struct {
 
 // Import loads a flagd document into an environment in one change: either every flag is valid and stored, or
 // nothing is.
-func (s *Service) Import(ctx context.Context, actor, name string, document []byte, mode ImportMode) (ImportResult, error) {
-	return s.importDocument(ctx, actor, name, document, mode, false)
+func (s *Service) Import(ctx context.Context, p auth.Principal, name string, document []byte, mode ImportMode) (ImportResult, error) {
+	return s.importDocument(ctx, p, name, document, mode, false)
 }
 
 // Seed imports a document into an environment that has never been written, and does nothing otherwise: the
 // repository's own flag files fill a new portal without undoing later edits when it restarts.
-func (s *Service) Seed(ctx context.Context, actor, name string, document []byte) (ImportResult, bool, error) {
-	res, err := s.importDocument(ctx, actor, name, document, ImportReplace, true)
+func (s *Service) Seed(ctx context.Context, p auth.Principal, name string, document []byte) (ImportResult, bool, error) {
+	res, err := s.importDocument(ctx, p, name, document, ImportReplace, true)
 	return res, res.Version > 0 && (len(res.Created)+len(res.Updated)+len(res.Deleted) > 0), err
 }
 
-func (s *Service) importDocument(ctx context.Context, actor, name string, document []byte, mode ImportMode, onlyIfNew bool) (ImportResult, error) {
+func (s *Service) importDocument(ctx context.Context, principal auth.Principal, name string, document []byte, mode ImportMode, onlyIfNew bool) (ImportResult, error) {
+	p := principal
 	if mode == "" {
 		mode = ImportReplace
 	}
@@ -250,25 +264,31 @@ func (s *Service) importDocument(ctx context.Context, actor, name string, docume
 		if onlyIfNew && cur.Version > 0 {
 			return nil, nil
 		}
-		m := &flags.Mutation{Actor: actor, Put: map[string]flags.PutFlag{}, Delete: map[string]flags.Action{}}
+		m := &flags.Mutation{Actor: p.Subject, Put: map[string]flags.PutFlag{}, Delete: map[string]flags.Action{}}
 		for _, key := range sortedKeys(incoming) {
-			p := incoming[key]
+			in := incoming[key]
 			old, exists := cur.Flag(key)
 			switch {
 			case !exists:
 				res.Created = append(res.Created, key)
-			case string(old.Definition) == string(p.Definition):
+			case string(old.Definition) == string(in.Definition):
 				res.Unchanged++
 				continue
 			default:
 				res.Updated = append(res.Updated, key)
 			}
-			p.Action = flags.ActionImport
-			m.Put[key] = p
+			if err := s.mayChange(principal, name, old, exists, in.Owner); err != nil {
+				return nil, err
+			}
+			in.Action = flags.ActionImport
+			m.Put[key] = in
 		}
 		if mode == ImportReplace {
 			for _, f := range cur.Flags {
 				if _, keep := incoming[f.Key]; !keep {
+					if err := s.mayChange(principal, name, f, true, f.Owner); err != nil {
+						return nil, err
+					}
 					m.Delete[f.Key] = flags.ActionImport
 					res.Deleted = append(res.Deleted, f.Key)
 				}
@@ -290,6 +310,12 @@ func (s *Service) importDocument(ctx context.Context, actor, name string, docume
 		}
 		if string(metadata) != string(orEmpty(cur.Metadata)) {
 			m.Metadata = metadata
+		}
+		if m.Evaluators != nil || m.Metadata != nil {
+			// Shared evaluators and set metadata belong to no single owner.
+			if err := s.mayChange(principal, name, flags.StoredFlag{}, false, ""); err != nil {
+				return nil, err
+			}
 		}
 		return m, validate(cur, m)
 	})
@@ -393,4 +419,14 @@ func (s *Service) apply(ctx context.Context, name string, plan func(flags.Stored
 	default:
 	}
 	return stored, err
+}
+
+// mayChange applies the permission policy to a flag: changing an existing flag needs its current owner, and
+// a new owner must be one the principal belongs to as well; a new flag is judged by the owner it will have.
+func (s *Service) mayChange(p auth.Principal, env string, current flags.StoredFlag, exists bool, newOwner string) error {
+	r := auth.Resource{Protected: s.envs[env].cfg.Protected, Owner: newOwner}
+	if exists {
+		r.Owner, r.NewOwner = current.Owner, newOwner
+	}
+	return auth.Decide(p, auth.FlagWrite, r)
 }
