@@ -78,9 +78,9 @@ func ofrepManage(t testing.TB, m *Main, method, path string, body []byte) (int, 
 }
 
 // ofrepRaw posts an OFREP single-flag evaluation without any client library, to show what is on the wire.
-func ofrepRaw(t testing.TB, m *Main, apiKey, flag, context string) (*http.Response, map[string]any) {
+func ofrepRaw(t testing.TB, m *Main, apiKey, flag, reqBody string) (*http.Response, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, m.URL()+"/ofrep/v1/evaluate/flags/"+flag, bytes.NewBufferString(context))
+	req, err := http.NewRequest(http.MethodPost, m.URL()+"/ofrep/v1/evaluate/flags/"+flag, bytes.NewBufferString(reqBody))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
 	if apiKey != "" {
