@@ -2,6 +2,8 @@ package techdocs
 
 import (
 	"bytes"
+	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -155,7 +157,6 @@ func linesOf(n ast.Node, source []byte) []byte {
 }
 
 var (
-	chromaStyle = styles.Fallback
 	// lexerCache avoids chroma's registry walk for every block; lexers are safe to share.
 	lexerCache sync.Map
 )
@@ -190,27 +191,105 @@ func (r *codeRenderer) highlightBlock(w util.BufWriter, code []byte, fi fenceInf
 		_, _ = w.Write(util.EscapeHTML([]byte(fi.title)))
 		_, _ = w.WriteString(`</span>`)
 	}
-	opts := []chromahtml.Option{chromahtml.WithClasses(true), chromahtml.TabWidth(4)}
+	var tokens []chroma.Token
+	if it, err := lexerFor(fi.lang).Tokenise(nil, string(code)); err == nil {
+		tokens = it.Tokens()
+	} else {
+		// A lexer failure must not lose the code: show it as plain text.
+		tokens = []chroma.Token{{Type: chroma.Text, Value: string(code)}}
+	}
+	lines := chroma.SplitTokensIntoLines(tokens)
+	// Line anchors follow pymdownx's __codelineno-<block>-<line>, with blocks numbered per page.
+	anchor := "__codelineno-" + strconv.Itoa(r.page.codeBlocks-1) + "-"
 	if !fi.noNumber {
-		// Line anchors follow pymdownx's __codelineno-<block>-<line>, numbered per page.
-		opts = append(opts, chromahtml.WithLineNumbers(true), chromahtml.LineNumbersInTable(true),
-			chromahtml.WithLinkableLineNumbers(true, "__codelineno-"+strconv.Itoa(r.page.codeBlocks-1)+"-"),
-			chromahtml.BaseLineNumber(fi.start))
+		_, _ = w.WriteString(`<table class="highlighttable"><tr><td class="linenos"><pre>`)
+		for i := range lines {
+			n := strconv.Itoa(fi.start + i)
+			_, _ = w.WriteString(`<a href="#` + anchor + n + `">` + n + "</a>\n")
+		}
+		_, _ = w.WriteString(`</pre></td><td class="code">`)
 	}
-	if len(fi.hlLines) > 0 {
-		opts = append(opts, chromahtml.HighlightLines(fi.hlLines))
+	_, _ = w.WriteString("<pre><code>")
+	for i, line := range lines {
+		n := fi.start + i
+		if !fi.noNumber {
+			_, _ = w.WriteString(`<span id="` + anchor + strconv.Itoa(n) + `"></span>`)
+		}
+		// hl_lines counts from the block's first line, whatever linenums starts at (as in Pygments).
+		hl := inRanges(fi.hlLines, i+1)
+		if hl {
+			_, _ = w.WriteString(`<span class="hll">`)
+		}
+		for _, tok := range line {
+			class := tokenClass(tok.Type)
+			if class != "" {
+				_, _ = w.WriteString(`<span class="` + class + `">`)
+			}
+			writeEscaped(w, tok.Value)
+			if class != "" {
+				_, _ = w.WriteString("</span>")
+			}
+		}
+		if hl {
+			_, _ = w.WriteString("</span>")
+		}
 	}
-	it, err := lexerFor(fi.lang).Tokenise(nil, string(code))
-	if err == nil {
-		err = chromahtml.New(opts...).Format(w, chromaStyle, it)
-	}
-	if err != nil {
-		// A lexer failure must not lose the code: fall back to escaped text.
-		_, _ = w.WriteString("<pre><code>")
-		_, _ = w.Write(util.EscapeHTML(code))
-		_, _ = w.WriteString("</code></pre>")
+	_, _ = w.WriteString("</code></pre>")
+	if !fi.noNumber {
+		_, _ = w.WriteString("</td></tr></table>")
 	}
 	_, _ = w.WriteString("</div>\n")
+}
+
+func inRanges(ranges [][2]int, n int) bool {
+	for _, r := range ranges {
+		if r[0] <= n && n <= r[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// tokenClass is the Pygments short class of a token type (chroma uses Pygments' names), falling
+// back to the token's sub-category and category; plain text gets no span at all, which keeps
+// pages small.
+func tokenClass(t chroma.TokenType) string {
+	switch t {
+	case chroma.Text, chroma.TextWhitespace, chroma.Background, chroma.Other:
+		return ""
+	}
+	if c, ok := chroma.StandardTypes[t]; ok {
+		return c
+	}
+	if c, ok := chroma.StandardTypes[t.SubCategory()]; ok {
+		return c
+	}
+	return chroma.StandardTypes[t.Category()]
+}
+
+// writeEscaped HTML-escapes s straight into w, without the intermediate slices goldmark's
+// helpers allocate; code blocks are the bulk of a page's markup.
+func writeEscaped(w util.BufWriter, s string) {
+	last := 0
+	for i := 0; i < len(s); i++ {
+		var esc string
+		switch s[i] {
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case '&':
+			esc = "&amp;"
+		case '"':
+			esc = "&quot;"
+		default:
+			continue
+		}
+		_, _ = w.WriteString(s[last:i])
+		_, _ = w.WriteString(esc)
+		last = i + 1
+	}
+	_, _ = w.WriteString(s[last:])
 }
 
 // renderCodeSpan writes inline code; `#!lang code` (pymdownx.inlinehilite) is highlighted.
@@ -236,11 +315,19 @@ func (r *codeRenderer) renderCodeSpan(w util.BufWriter, source []byte, node ast.
 		_, _ = w.Write(util.EscapeHTML([]byte(lang)))
 		_, _ = w.WriteString(`">`)
 		it, err := lexerFor(lang).Tokenise(nil, string(rest))
-		if err == nil {
-			err = chromahtml.New(chromahtml.WithClasses(true), chromahtml.PreventSurroundingPre(true)).Format(w, chromaStyle, it)
-		}
 		if err != nil {
 			_, _ = w.Write(util.EscapeHTML(rest))
+		} else {
+			for _, tok := range it.Tokens() {
+				class := tokenClass(tok.Type)
+				if class != "" {
+					_, _ = w.WriteString(`<span class="` + class + `">`)
+				}
+				writeEscaped(w, strings.TrimSuffix(tok.Value, "\n"))
+				if class != "" {
+					_, _ = w.WriteString("</span>")
+				}
+			}
 		}
 		_, _ = w.WriteString("</code>")
 		return ast.WalkSkipChildren, nil
@@ -277,13 +364,29 @@ func inlineLang(code []byte) (string, []byte, bool) {
 	return strings.ToLower(lang), rest[i+1:], true
 }
 
-// ChromaCSS returns the stylesheet for the classes code blocks use, in the named chroma style
-// (the default style when the name is unknown), for the portal to serve once for every site.
-func ChromaCSS(style string) (string, error) {
-	s := styles.Get(style)
-	var b bytes.Buffer
-	if err := chromahtml.New(chromahtml.WithClasses(true)).WriteCSS(&b, s); err != nil {
-		return "", err
+// ChromaCSS returns the stylesheet for the token classes code blocks use, in the named chroma
+// style (its fallback style when the name is unknown), scoped to .highlight, for the portal to
+// serve once for every site.
+func ChromaCSS(style string) string {
+	st := styles.Get(style)
+	var b strings.Builder
+	if bg := st.Get(chroma.Background); !bg.IsZero() {
+		fmt.Fprintf(&b, ".highlight pre { %s }\n", chromahtml.StyleEntryToCSS(bg))
 	}
-	return b.String(), nil
+	fmt.Fprintf(&b, ".highlight .hll { background-color: %s }\n", st.Get(chroma.LineHighlight).Background)
+	types := make([]chroma.TokenType, 0, len(chroma.StandardTypes))
+	for t := range chroma.StandardTypes {
+		types = append(types, t)
+	}
+	sort.Slice(types, func(i, j int) bool { return types[i] < types[j] })
+	for _, t := range types {
+		class := tokenClass(t)
+		if class == "" {
+			continue
+		}
+		if css := chromahtml.StyleEntryToCSS(st.Get(t)); css != "" {
+			fmt.Fprintf(&b, ".highlight .%s { %s }\n", class, css)
+		}
+	}
+	return b.String()
 }
