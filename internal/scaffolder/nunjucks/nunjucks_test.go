@@ -13,11 +13,11 @@ import (
 // (testdata/gen_nunjucks.js). The comparison is exact: these are the places where a reimplementation
 // drifts from Backstage.
 type goldenCase struct {
-	Mode     string         `json:"mode"`
-	Template string         `json:"template"`
+	Mode     string          `json:"mode"`
+	Template string          `json:"template"`
 	Context  json.RawMessage `json:"context"`
-	Want     *string        `json:"want"`
-	Error    bool           `json:"error"`
+	Want     *string         `json:"want"`
+	Error    bool            `json:"error"`
 }
 
 func envFor(mode string) *nunjucks.Env {

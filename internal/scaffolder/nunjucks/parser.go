@@ -134,12 +134,12 @@ func (e *SyntaxError) Error() string {
 }
 
 type parser struct {
-	lex                  *lexer
-	peeked               []*token
-	breakOnBlocks        []string
+	lex                   *lexer
+	peeked                []*token
+	breakOnBlocks         []string
 	dropLeadingWhitespace bool
-	depth, maxDepth      int
-	jinjaSlices          bool
+	depth, maxDepth       int
+	jinjaSlices           bool
 }
 
 func (p *parser) fail(t *token, format string, args ...any) error {
