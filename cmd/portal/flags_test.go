@@ -432,7 +432,9 @@ type sseStream struct {
 	events chan sseEvent
 }
 
-func openSSE(t *testing.T, url, lastEventID string) *sseStream { return openSSEAuth(t, url, lastEventID, "") }
+func openSSE(t *testing.T, url, lastEventID string) *sseStream {
+	return openSSEAuth(t, url, lastEventID, "")
+}
 
 // openSSEAuth reads a server-sent-events stream in the background until the test ends.
 func openSSEAuth(t *testing.T, url, lastEventID, token string) *sseStream {

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/billpay/portal/internal/auth"
 	"github.com/billpay/portal/internal/catalog/processing"
 	"github.com/billpay/portal/internal/catalog/service"
 	"github.com/billpay/portal/internal/catalog/source"
@@ -72,6 +73,7 @@ type Main struct {
 	Store    *store.Store
 	Catalog  *service.Service
 	Flags    *flagservice.Service
+	Auth     *auth.Authenticator
 	Engine   *processing.Engine
 	Server   *httpapi.Server
 	Registry *prometheus.Registry
@@ -212,6 +214,7 @@ func (m *Main) startHTTP(ctx context.Context, g *errgroup.Group) error {
 	if err != nil {
 		return err
 	}
+	m.Auth = authn
 	m.Server = httpapi.New(httpapi.Options{
 		Version:             version,
 		Catalog:             m.Catalog,

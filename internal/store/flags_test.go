@@ -84,12 +84,12 @@ func TestFlagStorage(t *testing.T) {
 			t.Run("refuses invalid flags with the field named and stores nothing", func(t *testing.T) {
 				svc := startFlags(t, open(t), time.Hour)
 				cases := map[string]string{
-					`{"state":"ENABLED","variants":{"a":1},"defaultVariant":"b"}`:                        `defaultVariant "b" is not one of its variants`,
-					`{"state":"ON","variants":{"a":1}}`:                                                  `state "ON" must be ENABLED or DISABLED`,
-					`{"state":"ENABLED","variants":{"a":1,"b":"two"}}`:                                   `all variants must have one type`,
-					`{"state":"ENABLED","variants":{"a":true},"targeting":{"$ref":"nope"}}`:              `evaluator "nope"`,
+					`{"state":"ENABLED","variants":{"a":1},"defaultVariant":"b"}`:                         `defaultVariant "b" is not one of its variants`,
+					`{"state":"ON","variants":{"a":1}}`:                                                   `state "ON" must be ENABLED or DISABLED`,
+					`{"state":"ENABLED","variants":{"a":1,"b":"two"}}`:                                    `all variants must have one type`,
+					`{"state":"ENABLED","variants":{"a":true},"targeting":{"$ref":"nope"}}`:               `evaluator "nope"`,
 					`{"state":"ENABLED","variants":{"a":true},"metadata":{"owner":"user:default/alice"}}`: `must name a Group or a Component`,
-					`{"state":"ENABLED","variants":{"a":true}} trailing`:                                 `trailing`,
+					`{"state":"ENABLED","variants":{"a":true}} trailing`:                                  `trailing`,
 				}
 				for def, want := range cases {
 					_, _, err := svc.Put(ctx, admin("alice"), "dev", "bad", json.RawMessage(def), flagservice.Precondition{})

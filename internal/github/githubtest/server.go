@@ -10,6 +10,9 @@
 //	GET /repos/{owner}/{repo}/contents/{path}?ref= file (base64, or raw with Accept: application/vnd.github.raw*), or directory listing
 //	GET /orgs/{org}/repos?type=&per_page=&page=   repositories, paginated with a Link header
 //	GET /raw/{owner}/{repo}/{ref}/{path}          download_url of a file
+//
+// and, after EnableOAuth, GitHub's OAuth web flow with PKCE and the signed-in user's /user, /user/orgs and
+// /user/teams (see oauth.go).
 package githubtest
 
 import (
@@ -43,6 +46,7 @@ type Server struct {
 	token       string
 	rateReset   time.Time
 	webHost     string
+	oauth       *oauthState
 }
 
 type repo struct {
@@ -207,6 +211,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.requests = append(s.requests, r.Method+" "+r.URL.RequestURI())
 
 	p := strings.TrimPrefix(r.URL.Path, "/api/v3")
+	if s.serveOAuth(w, r, p) {
+		return
+	}
 	if rest, ok := strings.CutPrefix(p, "/raw/"); ok {
 		s.serveRaw(w, rest)
 		return
