@@ -249,7 +249,7 @@ func (ev *evaluator) renderNode(n node, fr *frame, out *output) error {
 }
 
 func (ev *evaluator) writeValue(out *output, v any) error {
-	switch v.(type) {
+	switch x := v.(type) {
 	case undefinedType:
 		if ev.env.opts.StrictUndefined {
 			return ev.undefinedErr(v)
@@ -260,7 +260,7 @@ func (ev *evaluator) writeValue(out *output, v any) error {
 			return nil
 		}
 	case string:
-		_, err := out.WriteString(v.(string))
+		_, err := out.WriteString(x)
 		return err
 	}
 	if ev.py {

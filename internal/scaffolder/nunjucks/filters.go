@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 )
 
 // filterFunc is a built-in filter. in is the filtered value; args and kw are the call's arguments.
@@ -157,13 +158,16 @@ func init() {
 		"dump":    filterDump,
 		"jsonify": filterDump,
 		"tojson": func(ev *evaluator, in any, args []any, kw *Object) (any, error) {
-			v, err := filterDump(ev, in, args, kw)
-			if s, ok := v.(string); ok {
-				// Jinja2's tojson makes the text safe inside HTML <script> tags.
-				s = strings.NewReplacer("<", `\u003c`, ">", `\u003e`, "&", `\u0026`, "'", `\u0027`).Replace(s)
-				return s, err
+			if IsUndefined(in) {
+				return nil, fmt.Errorf("undefined value")
 			}
-			return v, err
+			// Jinja2's tojson is json.dumps with sorted keys and Python's separators, made safe for
+			// HTML <script> tags.
+			var b strings.Builder
+			if err := writePyJSON(&b, in, 0); err != nil {
+				return nil, err
+			}
+			return strings.NewReplacer("<", `\u003c`, ">", `\u003e`, "&", `\u0026`, "'", `\u0027`).Replace(b.String()), nil
 		},
 		"escape": filterEscape,
 		"e":      filterEscape,
@@ -1271,4 +1275,64 @@ func testCmp(ok func(int) bool) testFunc {
 		c, valid := compareJS(v, arg(a, 0))
 		return valid && ok(c), nil
 	}
+}
+
+// writePyJSON is Python's json.dumps(v, sort_keys=True): ", " and ": " separators, ASCII escapes.
+func writePyJSON(b *strings.Builder, v any, depth int) error {
+	if depth > 64 {
+		return errTooDeep
+	}
+	switch x := v.(type) {
+	case *Object:
+		keys := append([]string(nil), x.Keys()...)
+		sort.Strings(keys)
+		b.WriteString("{")
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(pyJSONString(k) + ": ")
+			e, _ := x.Get(k)
+			if err := writePyJSON(b, e, depth+1); err != nil {
+				return err
+			}
+		}
+		b.WriteString("}")
+	case []any:
+		b.WriteString("[")
+		for i, e := range x {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			if err := writePyJSON(b, e, depth+1); err != nil {
+				return err
+			}
+		}
+		b.WriteString("]")
+	case string:
+		b.WriteString(pyJSONString(x))
+	case float64:
+		b.WriteString(pyNumber(x))
+	default:
+		return writeJSON(b, v, "", "", depth)
+	}
+	return nil
+}
+
+func pyJSONString(s string) string {
+	q := quoteJSON(s)
+	var b strings.Builder
+	for _, r := range q {
+		if r > 0x7e {
+			if r > 0xffff {
+				r1, r2 := utf16.EncodeRune(r)
+				fmt.Fprintf(&b, `\u%04x\u%04x`, r1, r2)
+			} else {
+				fmt.Fprintf(&b, `\u%04x`, r)
+			}
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -209,7 +209,7 @@ func (ev *evaluator) stringMethod(s string, name string) *Func {
 		return method(name, func(ev *evaluator, args []any, _ *Object) (any, error) {
 			n := num(args, 0, 0)
 			if n < 0 {
-				return nil, fmt.Errorf("Invalid count value: %d", n)
+				return nil, fmt.Errorf("invalid count value: %d", n)
 			}
 			if err := ev.wantSize(float64(len(s)) * float64(n)); err != nil {
 				return nil, err

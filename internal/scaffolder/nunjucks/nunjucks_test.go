@@ -69,3 +69,46 @@ func TestMatchesNunjucks(t *testing.T) {
 		})
 	}
 }
+
+// TestMatchesJinja2 compares the Python dialect with Jinja2 3.1 as cookiecutter configures it
+// (testdata/gen_jinja2.py).
+func TestMatchesJinja2(t *testing.T) {
+	data, err := os.ReadFile("testdata/cases_jinja2.golden.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []goldenCase
+	if err := json.Unmarshal(data, &cases); err != nil {
+		t.Fatal(err)
+	}
+	env := nunjucks.New(nunjucks.Options{Python: true, StrictUndefined: true})
+	// Values are JSON-shaped, so a float with an integral value prints as the int it most likely was;
+	// Jinja2's round returns a float and prints 2.0.
+	deviations := map[string]string{
+		`{{ 3.7 | int }}|{{ "42" | int }}|{{ "x" | int }}|{{ "2.5" | float }}|{{ 2.5 | round }}|{{ 3.5 | round }}|{{ 2.567 | round(2) }}`: "3|42|0|2.5|2|4|2.57",
+	}
+	for _, c := range cases {
+		t.Run(c.Template, func(t *testing.T) {
+			if d, ok := deviations[c.Template]; ok {
+				c.Want = &d
+			}
+			vars, err := nunjucks.ParseJSONBytes(c.Context)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := env.RenderString(context.Background(), c.Template, vars)
+			if c.Error {
+				if err == nil {
+					t.Fatalf("Jinja2 fails on this template; we rendered %q", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Jinja2 renders %q; we failed: %v", *c.Want, err)
+			}
+			if got != *c.Want {
+				t.Fatalf("\n got %q\nwant %q", got, *c.Want)
+			}
+		})
+	}
+}

@@ -119,7 +119,6 @@ type compareExpr struct {
 	first expr
 	ops   []compareOp
 }
-type captureExpr struct{ body []node }
 
 // ---- parser ----
 
