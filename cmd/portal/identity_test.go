@@ -293,3 +293,95 @@ func TestFailedAuthenticationIsThrottled(t *testing.T) {
 	good := call(t, http.MethodGet, m.URL()+"/api/catalog/entities?limit=1", "", "Authorization", "Bearer "+testToken)
 	require.Equal(t, http.StatusTooManyRequests, good.status, "the address is throttled until it cools down, whatever it sends")
 }
+
+func TestMutationsAreRateLimitedPerPrincipal(t *testing.T) {
+	m := billpayMain(t, func(c *config.Config) { c.Auth.RateLimit.MutationsPerSecond, c.Auth.RateLimit.MutationBurst = 0.1, 3 })
+	lucia, csrf := signIn(t, m, "user:default/lucia.fernandez")
+	var last httpResult
+	for i := range 4 {
+		state := "enable"
+		if i%2 == 0 {
+			state = "disable"
+		}
+		last = call(t, http.MethodPost, m.URL()+"/api/flags/environments/dev/flags/new-checkout-flow/"+state, "", withSession(lucia, csrf)...)
+	}
+	require.Equal(t, http.StatusTooManyRequests, last.status)
+	require.NotEmpty(t, last.header.Get("Retry-After"))
+	other := call(t, http.MethodPost, m.URL()+"/api/flags/environments/dev/flags/new-checkout-flow/enable", "", "Authorization", "Bearer "+testToken)
+	require.Equal(t, http.StatusOK, other.status, "limits are per principal: %s", other.body)
+	read := call(t, http.MethodGet, m.URL()+"/api/flags/environments", "", "Cookie", "portal_session="+lucia)
+	require.Equal(t, http.StatusOK, read.status, "reads are not limited")
+}
+
+// TestSecretsNeverLogged runs every kind of credential through a portal logging at debug level, including in
+// places they do not belong, and checks that none appears in the logs or in error bodies.
+func TestSecretsNeverLogged(t *testing.T) {
+	gh := githubtest.NewServer(t)
+	const clientSecret = "oauth-client-secret-4c7d1e9a"
+	gh.EnableOAuth("client-id", clientSecret, githubtest.OAuthUser{Login: "lucia-fernandez", Orgs: []string{"billpay"}})
+	gh.SignInAs("lucia-fernandez")
+	addr := freeAddr(t)
+	var logs syncBuffer
+	cfg := config.Default()
+	cfg.Listen, cfg.BaseURL, cfg.DataDir, cfg.Log.Level = addr, "http://"+addr, t.TempDir(), "debug"
+	cfg.Auth.Tokens = []config.Token{{Token: "static-secret-token-91b2c3", Subject: "ci", Admin: true}, {Token: testToken, Subject: "test", Admin: true}}
+	cfg.Auth.GitHub = config.AuthGitHub{ClientID: "client-id", ClientSecret: clientSecret, WebBaseURL: gh.URL(), APIBaseURL: gh.URL(), Resolver: "annotation"}
+	cfg.Catalog.Locations = []config.Location{fileLocation(t, "../../catalog-info/all.yaml")}
+	cfg.Flags.Environments = []config.FlagEnvironment{{Name: "dev", ClientKeys: []string{"client-key-secret-77aa01"}}, {Name: "production", ServerKeys: []string{"server-key-secret-88bb02"}}}
+	cfg.GitHub.WebhookSecret = "webhook-secret-99cc03"
+	require.NoError(t, cfg.Validate())
+	m := NewMain(cfg, &logs)
+	require.NoError(t, m.Start(context.Background()))
+	t.Cleanup(func() { require.NoError(t, m.Close()) })
+	waitForSettled(t, m, 30*time.Second)
+
+	var bodies []string
+	record := func(r httpResult) { bodies = append(bodies, string(r.body)) }
+	record(call(t, http.MethodGet, m.URL()+"/api/catalog/entities?limit=1", "", "Authorization", "Bearer static-secret-token-91b2c3"))
+	record(call(t, http.MethodGet, m.URL()+"/api/catalog/entities?limit=1", "", "Authorization", "Bearer static-secret-token-91b2c4"))
+	record(call(t, http.MethodGet, m.URL()+"/api/catalog/entities?token=static-secret-token-91b2c3", "", "Authorization", "Basic c3RhdGljLXNlY3JldA=="))
+	record(call(t, http.MethodPost, m.URL()+"/ofrep/v1/evaluate/flags", `{}`, "X-API-Key", "client-key-secret-77aa01"))
+	record(call(t, http.MethodPost, m.URL()+"/ofrep/v1/evaluate/flags/x", `{}`, "Authorization", "Bearer server-key-secret-88bb02"))
+	record(call(t, http.MethodPost, m.URL()+"/ofrep/v1/evaluate/flags/x", `{}`, "X-API-Key", "server-key-secret-88bb0X"))
+
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	resp, err := browser.Get(m.URL() + "/api/auth/github/start")
+	require.NoError(t, err)
+	resp.Body.Close()
+	var me map[string]any
+	getJSON(t, browser, m.URL()+"/api/auth/me", &me)
+	require.Equal(t, "user:default/lucia.fernandez", me["subject"])
+	req, _ := http.NewRequest(http.MethodPost, m.URL()+"/api/auth/tokens", strings.NewReader(`{"name":"ci","scopes":["catalog:read"],"expiresInDays":1}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", me["csrfToken"].(string))
+	resp, err = browser.Do(req)
+	require.NoError(t, err)
+	var created map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&created))
+	resp.Body.Close()
+	pat := created["token"].(string)
+	record(call(t, http.MethodGet, m.URL()+"/api/catalog/entities?limit=1", "", "Authorization", "Bearer "+pat))
+	record(call(t, http.MethodPost, m.URL()+"/api/catalog/locations", `{"type":"url","target":"https://x.example/a.yaml"}`, "Authorization", "Bearer "+pat, "Content-Type", "application/json"))
+	record(call(t, http.MethodGet, m.URL()+"/api/catalog/entities?limit=1", "", "Authorization", "Bearer "+pat+"x"))
+	u, _ := url.Parse(m.URL())
+	var session string
+	for _, ck := range jar.Cookies(u) {
+		if ck.Name == "portal_session" {
+			session = ck.Value
+		}
+	}
+	require.NotEmpty(t, session)
+	require.NoError(t, m.Close())
+
+	secrets := append([]string{"static-secret-token-91b2c3", "static-secret-token-91b2c4", "client-key-secret-77aa01", "server-key-secret-88bb02",
+		"server-key-secret-88bb0X", clientSecret, "webhook-secret-99cc03", pat, session, me["csrfToken"].(string)}, gh.IssuedTokens()...)
+	out := logs.String()
+	require.Contains(t, out, `"route":"/api/auth/github/callback"`, "the logs were captured")
+	for _, s := range secrets {
+		require.NotContains(t, out, s, "a secret reached the logs")
+		for _, b := range bodies {
+			require.NotContains(t, b, s, "a secret was echoed in a response")
+		}
+	}
+}

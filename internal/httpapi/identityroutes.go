@@ -10,6 +10,7 @@ import (
 
 	"github.com/billpay/portal/internal/audit"
 	"github.com/billpay/portal/internal/auth"
+	"github.com/billpay/portal/internal/errs"
 )
 
 const identityTag = "Identity"
@@ -90,8 +91,17 @@ func (s *Server) registerIdentity() {
 			if in.Error != "" {
 				return nil, huma.Error401Unauthorized("GitHub sign-in was not completed: " + in.Error)
 			}
+			// Failed sign-ins count against the address like failed tokens, so codes and states cannot be
+			// tried at speed.
+			addr := remoteAddrFrom(ctx)
+			if blocked, _ := s.failures.exhausted(addr); blocked {
+				return nil, huma.Error429TooManyRequests("too many failed sign-in attempts from this address; try again later")
+			}
 			done, err := s.opts.SignIn.Finish(ctx, in.Code, in.State, in.Cookie.Value)
 			if err != nil {
+				if errs.Is(err, errs.Unauthenticated) {
+					s.failures.allow(addr)
+				}
 				return nil, portalErr(err)
 			}
 			lifetime := int(time.Until(done.Session.ExpiresAt).Seconds())

@@ -248,10 +248,18 @@ func (r *statusRecorder) Flush() {
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// requestInfo keeps method and URL for Backstage's error body.
+// requestInfo keeps method and URL for Backstage's error body, and the client address for handlers.
 func (s *Server) requestInfo(ctx huma.Context, next func(huma.Context)) {
 	u := ctx.URL()
+	ctx = huma.WithValue(ctx, remoteAddrKey{}, remoteHost(ctx.RemoteAddr()))
 	next(huma.WithValue(ctx, requestInfoKey{}, backstageRequest{Method: ctx.Method(), URL: u.RequestURI()}))
+}
+
+type remoteAddrKey struct{}
+
+func remoteAddrFrom(ctx context.Context) string {
+	addr, _ := ctx.Value(remoteAddrKey{}).(string)
+	return addr
 }
 
 type principalKey struct{}
