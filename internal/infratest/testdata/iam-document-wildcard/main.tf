@@ -1,0 +1,7 @@
+data "aws_iam_policy_document" "p" {
+  statement {
+    effect    = "Allow"
+    actions   = ["s3:GetObject", "s3:*"]
+    resources = ["*"]
+  }
+}

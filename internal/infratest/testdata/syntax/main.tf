@@ -1,0 +1,4 @@
+resource "aws_kms_key" "k" {
+  enable_key_rotation = true
+  description         = "x" "y"
+}

@@ -1,0 +1,4 @@
+locals {
+  name  = "fixture"
+  sizes = { min = 1 }
+}
