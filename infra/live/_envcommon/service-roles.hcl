@@ -1,0 +1,77 @@
+# Service roles unit: an IAM role per workload, bound with EKS Pod Identity. The portal also
+# publishes TechDocs, resolves image digests in ECR and deploys into the billpay namespace.
+
+locals {
+  env = read_terragrunt_config(find_in_parent_folders("env.hcl")).locals
+}
+
+terraform {
+  source = "${dirname(find_in_parent_folders("root.hcl"))}/../modules//service-roles"
+}
+
+dependency "eks" {
+  config_path = "${get_terragrunt_dir()}/../eks"
+
+  mock_outputs = {
+    cluster_name = "billpay-mock-eks-cluster"
+  }
+  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan"]
+}
+
+dependency "secrets" {
+  config_path = "${get_terragrunt_dir()}/../secrets"
+
+  mock_outputs = {
+    secret_arns = {
+      "payment-service/webhook-signing-key" = "arn:aws:secretsmanager:us-east-1:000000000000:secret:mock-1"
+    }
+    kms_key_arn = "arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000"
+  }
+  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan"]
+}
+
+dependency "ecr" {
+  config_path = "${get_terragrunt_dir()}/../ecr"
+
+  mock_outputs = {
+    repository_arns = {
+      payment-service = "arn:aws:ecr:us-east-1:000000000000:repository/payment-service"
+    }
+  }
+  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan"]
+}
+
+dependency "static_sites" {
+  config_path = "${get_terragrunt_dir()}/../static-sites"
+
+  mock_outputs = {
+    bucket_arns = {
+      techdocs = "arn:aws:s3:::billpay-mock-techdocs"
+    }
+  }
+  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan"]
+}
+
+inputs = {
+  cluster_name        = dependency.eks.outputs.cluster_name
+  secret_arns         = dependency.secrets.outputs.secret_arns
+  secrets_kms_key_arn = dependency.secrets.outputs.kms_key_arn
+
+  services = {
+    payment-service = { namespace = "billpay", service_account = "payment-service" }
+    user-service    = { namespace = "billpay", service_account = "user-service" }
+    admin-service   = { namespace = "billpay", service_account = "admin-service" }
+    backend-api     = { namespace = "billpay", service_account = "backend-api" }
+    portal = {
+      namespace                 = "portal"
+      service_account           = "portal"
+      s3_read_write_bucket_arns = [dependency.static_sites.outputs.bucket_arns["techdocs"]]
+      ecr_read_repository_arns  = values(dependency.ecr.outputs.repository_arns)
+      eks_describe_cluster      = true
+      eks_access = {
+        policy     = "AmazonEKSEditPolicy"
+        namespaces = ["billpay"]
+      }
+    }
+  }
+}
