@@ -143,10 +143,6 @@ resource "aws_lambda_function" "rotation" {
     }
   }
 
-  tracing_config {
-    mode = "Active"
-  }
-
   tags = var.tags
 
   depends_on = [aws_cloudwatch_log_group.rotation, aws_iam_role_policy.rotation]
