@@ -82,7 +82,6 @@ type variable struct {
 	required bool
 	typ      cty.Type
 	defaults *typeexpr.Defaults
-	rng      hcl.Range
 }
 
 // tree is everything under one infra root.
@@ -205,7 +204,7 @@ func (m *module) index() []Finding {
 			}
 			switch b.Type {
 			case "variable":
-				v := &variable{rng: b.DefRange(), typ: cty.DynamicPseudoType}
+				v := &variable{typ: cty.DynamicPseudoType}
 				_, hasDefault := b.Body.Attributes["default"]
 				v.required = !hasDefault
 				if a := b.Body.Attributes["type"]; a != nil {

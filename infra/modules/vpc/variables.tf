@@ -19,7 +19,7 @@ variable "cidr_block" {
   type        = string
 
   validation {
-    condition     = can(cidrhost(var.cidr_block, 0)) && tonumber(split("/", var.cidr_block)[1]) <= 20
+    condition     = can(cidrhost(var.cidr_block, 0)) && try(tonumber(split("/", var.cidr_block)[1]) <= 20, false)
     error_message = "cidr_block must be an IPv4 CIDR block of /20 or larger."
   }
 }
