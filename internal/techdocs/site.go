@@ -279,7 +279,7 @@ func (b *builder) contentEtag() (string, error) {
 // a publisher must write them.
 func (s *Site) Files() []string { return s.Metadata.Files }
 
-// ReadFile returns one output file's content.
+// ReadFile returns one output file's content, in a slice the caller owns.
 func (s *Site) ReadFile(name string) ([]byte, error) {
 	f, ok := s.files[name]
 	if !ok {
@@ -288,7 +288,7 @@ func (s *Site) ReadFile(name string) ([]byte, error) {
 	if f.static {
 		return fs.ReadFile(s.src, f.srcFS)
 	}
-	return f.data, nil
+	return append([]byte(nil), f.data...), nil
 }
 
 func (s *Site) indexDirs() {
@@ -326,14 +326,17 @@ func (s *Site) Open(name string) (fs.File, error) {
 				child = e
 			}
 			_, isDir := s.dirs[child]
-			var size int64
-			if f, ok := s.files[child]; ok {
-				size = f.size
-				if !f.static {
-					size = int64(len(f.data))
+			f := s.files[child]
+			if f.static {
+				// An asset is the source's file, so its entry describes that file.
+				info, err := fs.Stat(s.src, f.srcFS)
+				if err != nil {
+					return nil, err
 				}
+				d.entries = append(d.entries, fileEntry{FileInfo: info, name: e})
+				continue
 			}
-			d.entries = append(d.entries, memInfo{name: e, dir: isDir, size: size})
+			d.entries = append(d.entries, memInfo{name: e, dir: isDir, size: int64(len(f.data))})
 		}
 		return d, nil
 	}
@@ -372,9 +375,19 @@ func (f *memFile) Close() error               { return nil }
 
 type memDir struct {
 	name    string
-	entries []memInfo
+	entries []fs.DirEntry
 	off     int
 }
+
+// fileEntry is a source file's info under its name in the site.
+type fileEntry struct {
+	fs.FileInfo
+	name string
+}
+
+func (e fileEntry) Name() string               { return e.name }
+func (e fileEntry) Type() fs.FileMode          { return e.Mode().Type() }
+func (e fileEntry) Info() (fs.FileInfo, error) { return e, nil }
 
 func (d *memDir) Stat() (fs.FileInfo, error) { return memInfo{name: d.name, dir: true}, nil }
 func (d *memDir) Read([]byte) (int, error) {
@@ -390,9 +403,5 @@ func (d *memDir) ReadDir(n int) ([]fs.DirEntry, error) {
 		rest = rest[:n]
 	}
 	d.off += len(rest)
-	out := make([]fs.DirEntry, len(rest))
-	for i, e := range rest {
-		out[i] = e
-	}
-	return out, nil
+	return append([]fs.DirEntry(nil), rest...), nil
 }
