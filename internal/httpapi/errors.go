@@ -121,7 +121,7 @@ func installErrorModel() {
 		return &backstageError{
 			status:   status,
 			Err:      backstageErrorDetail{Name: name, Message: message},
-			Request:  &backstageRequest{Method: ctx.Method(), URL: u.RequestURI()},
+			Request:  &backstageRequest{Method: ctx.Method(), URL: redactedURI(u)},
 			Response: backstageResponse{StatusCode: status},
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -252,7 +253,32 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 func (s *Server) requestInfo(ctx huma.Context, next func(huma.Context)) {
 	u := ctx.URL()
 	ctx = huma.WithValue(ctx, remoteAddrKey{}, remoteHost(ctx.RemoteAddr()))
-	next(huma.WithValue(ctx, requestInfoKey{}, backstageRequest{Method: ctx.Method(), URL: u.RequestURI()}))
+	next(huma.WithValue(ctx, requestInfoKey{}, backstageRequest{Method: ctx.Method(), URL: redactedURI(u)}))
+}
+
+// sensitiveParams are query parameters whose values error bodies never repeat: a token pasted into a URL by
+// mistake must not come back in a message that ends up in a ticket or a screenshot.
+var sensitiveParams = []string{"token", "key", "secret", "password", "code", "state", "auth", "signature"}
+
+func redactedURI(u url.URL) string {
+	q := u.Query()
+	changed := false
+	for name, values := range q {
+		lower := strings.ToLower(name)
+		for _, s := range sensitiveParams {
+			if strings.Contains(lower, s) {
+				for i := range values {
+					values[i] = "REDACTED"
+				}
+				changed = true
+				break
+			}
+		}
+	}
+	if changed {
+		u.RawQuery = q.Encode()
+	}
+	return u.RequestURI()
 }
 
 type remoteAddrKey struct{}
