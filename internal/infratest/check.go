@@ -30,6 +30,7 @@ const (
 	RuleSyntax = "syntax"
 	RuleFormat = "fmt"
 	RuleLayout = "module-layout"
+	RuleRefs   = "module-references"
 )
 
 // Finding is one problem, found at Pos ("file:line").
@@ -109,6 +110,7 @@ func Check(root string) ([]Finding, error) {
 		if filepath.Dir(dir) == filepath.Join(t.root, "modules") {
 			findings = append(findings, checkLayout(m)...)
 		}
+		findings = append(findings, checkReferences(m)...)
 		findings = append(findings, checkSecurity(m)...)
 	}
 	findings = append(findings, checkTerragrunt(t)...)
@@ -288,4 +290,60 @@ func blocksOf(body *hclsyntax.Body, typ string) []*hclsyntax.Body {
 		}
 	}
 	return out
+}
+
+// resourcePrefixes are the providers whose resources the modules use; a reference whose root
+// starts with one of them names a resource of the module.
+var resourcePrefixes = []string{"aws_", "helm_", "archive_"}
+
+// checkReferences finds references to variables, locals, resources and data sources that the
+// module does not declare, the mistakes `tofu validate` would report first.
+func checkReferences(m *module) []Finding {
+	declared := map[string]bool{}
+	for _, f := range m.files {
+		for _, b := range f.body.Blocks {
+			switch {
+			case b.Type == "variable" && len(b.Labels) == 1:
+				declared["var."+b.Labels[0]] = true
+			case b.Type == "locals":
+				for name := range b.Body.Attributes {
+					declared["local."+name] = true
+				}
+			case b.Type == "resource" && len(b.Labels) == 2:
+				declared[b.Labels[0]+"."+b.Labels[1]] = true
+			case b.Type == "data" && len(b.Labels) == 2:
+				declared["data."+b.Labels[0]+"."+b.Labels[1]] = true
+			}
+		}
+	}
+	var findings []Finding
+	for _, f := range m.files {
+		hclsyntax.VisitAll(f.body, func(n hclsyntax.Node) hcl.Diagnostics {
+			st, ok := n.(*hclsyntax.ScopeTraversalExpr)
+			if !ok {
+				return nil
+			}
+			root := st.Traversal.RootName()
+			steps := 1 // var.<name>, local.<name>, <type>.<name>
+			switch {
+			case root == "var" || root == "local":
+			case root == "data":
+				steps = 2 // data.<type>.<name>
+			case slices.ContainsFunc(resourcePrefixes, func(p string) bool { return strings.HasPrefix(root, p) }):
+			default:
+				return nil
+			}
+			name := root
+			for _, step := range st.Traversal[1:min(len(st.Traversal), 1+steps)] {
+				if a, ok := step.(hcl.TraverseAttr); ok {
+					name += "." + a.Name
+				}
+			}
+			if !declared[name] {
+				findings = append(findings, findingAt(RuleRefs, st.SrcRange, "%s is not declared in %s", name, m.dir))
+			}
+			return nil
+		})
+	}
+	return findings
 }

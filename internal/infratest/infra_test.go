@@ -54,6 +54,8 @@ func TestChecksRejectBrokenFixtures(t *testing.T) {
 		{"syntax", RuleSyntax, "main.tf:3", "Missing newline after argument"},
 		{"fmt", RuleFormat, "main.tf:2", "tofu fmt"},
 		{"layout", RuleLayout, "modules/thing/variables.tf:1", `variable "name" has no description`},
+		{"references", RuleRefs, "main.tf:11", "var.nmae is not declared"},
+		{"references", RuleRefs, "main.tf:12", "aws_kms_key.key is not declared"},
 		{"s3-public", RuleS3PublicAccess, "main.tf:15", "restrict_public_buckets of bucket site must be literally true"},
 		{"s3-no-public-access-block", RuleS3PublicAccess, "main.tf:1", "has no aws_s3_bucket_public_access_block"},
 		{"s3-encryption", RuleS3Encryption, "main.tf:1", "has no aws_s3_bucket_server_side_encryption_configuration"},
