@@ -6,13 +6,14 @@
 //   - SyncFlags: a server stream. The first message is the environment's whole flag configuration (the flagd JSON
 //     document that `portal flags export` prints); after every committed change to that environment the whole
 //     configuration is sent again. Only whole documents are sent, so a client that missed a message is never out
-//     of step. The stream ends with status OK when the server shuts down; clients reconnect to another replica.
+//     of step. The stream ends with status OK when the server shuts down; clients then reconnect (to this or
+//     another replica) and get the whole configuration again.
 //   - FetchAllFlags: the same document once, for clients that re-sync after an error.
-//   - GetMetadata (deprecated by flagd, still called by older clients): the environment's name, version and
-//     configuration ETag.
+//   - GetMetadata (deprecated by flagd, kept because the service still defines it): the environment's name,
+//     version and configuration ETag.
 //
-// sync_context is never set: flagd merges it into every evaluation context, and Portal's flags are defined to be
-// evaluated on exactly the context the application passes.
+// sync_context is never set: the protocol defines it as static context that in-process providers add to every
+// evaluation, and Portal's flags are defined to be evaluated on exactly the context the application passes.
 //
 // Who may read what (the flag configuration includes targeting rules, which can name customers and staff, so this
 // is stricter than OFREP evaluation):
