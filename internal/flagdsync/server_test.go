@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,17 +57,21 @@ var admin = auth.Principal{Subject: "flagdsync-test", Kind: auth.KindService, Ad
 func MustStartFlags(t *testing.T, guest string, envs []flagservice.Environment) *flagservice.Service {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	return mustStartFlagsUntil(t, ctx, guest, envs)
+}
+
+// mustStartFlagsUntil runs the flag service until ctx ends.
+func mustStartFlagsUntil(t *testing.T, ctx context.Context, guest string, envs []flagservice.Environment) *flagservice.Service {
+	t.Helper()
 	st, err := store.Open(ctx, "", t.TempDir())
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
 	require.NoError(t, st.Migrate(ctx))
 	svc, err := flagservice.New(st, flagservice.Config{Environments: envs, GuestEnvironment: guest,
 		PollInterval: time.Hour, Log: quiet})
 	require.NoError(t, err)
 	require.NoError(t, svc.Start(ctx))
-	t.Cleanup(func() {
-		cancel()
-		_ = st.Close()
-	})
 	return svc
 }
 
@@ -141,6 +146,15 @@ func defaultVariantOf(t *testing.T, doc, key string) string {
 	return *f.DefaultVariant
 }
 
+func compactJSON(t *testing.T, doc string) string {
+	t.Helper()
+	var v any
+	require.NoError(t, json.Unmarshal([]byte(doc), &v))
+	out, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(out)
+}
+
 func TestSyncFlags(t *testing.T) {
 	svc := MustStartFlags(t, "dev", billpayEnvs)
 	mustPut(t, svc, "production", "maintenance-banner", bannerOff)
@@ -190,6 +204,34 @@ func TestSyncFlags(t *testing.T) {
 			msg, err := recvWithin(t, stream, 5*time.Second)
 			require.NoError(t, err)
 			if defaultVariantOf(t, msg.GetFlagConfiguration(), "page-size") == want {
+				break
+			}
+		}
+	})
+
+	t.Run("a client that stops reading gets the latest configuration when it reads again", func(t *testing.T) {
+		// A small flow-control window and a large document make the server's sends block while the client does
+		// not read, so more changes pile up than the flag service buffers for one subscriber, and it drops the
+		// subscription. The stream must resubscribe rather than fall silent.
+		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithInitialWindowSize(1<<16), grpc.WithInitialConnWindowSize(1<<16),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20)))
+		require.NoError(t, err)
+		defer conn.Close()
+		mustPut(t, svc, "production", "terms-text", fmt.Sprintf(`{"state":"ENABLED","variants":{"v1":%q},"defaultVariant":"v1"}`, strings.Repeat("terms ", 15_000)))
+		ctx, cancel := context.WithCancel(withMD("x-api-key", prodServerKey))
+		defer cancel()
+		stream, err := syncv1grpc.NewFlagSyncServiceClient(conn).SyncFlags(ctx, &syncv1.SyncFlagsRequest{})
+		require.NoError(t, err)
+		const n = 80 // more than the 64 events the flag service buffers per subscriber
+		for i := range n {
+			mustPut(t, svc, "production", "page-size", fmt.Sprintf(`{"state":"ENABLED","variants":{"v%d":%d},"defaultVariant":"v%d"}`, i, i, i))
+		}
+		want := fmt.Sprintf(`"defaultVariant":"v%d"`, n-1)
+		for {
+			msg, err := recvWithin(t, stream, 10*time.Second)
+			require.NoError(t, err)
+			if strings.Contains(compactJSON(t, msg.GetFlagConfiguration()), want) {
 				break
 			}
 		}
@@ -328,6 +370,20 @@ func TestShutdown(t *testing.T) {
 	_, err = recvWithin(t, stream, 5*time.Second)
 	require.ErrorIs(t, err, io.EOF, "the stream ends with status OK")
 	require.NoError(t, <-served)
+}
+
+func TestStreamsEndWhenTheFlagServiceStops(t *testing.T) {
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	svc := mustStartFlagsUntil(t, ctx, "dev", billpayEnvs)
+	_, addr := MustServe(t, svc)
+	stream, err := MustDial(t, addr).SyncFlags(context.Background(), &syncv1.SyncFlagsRequest{})
+	require.NoError(t, err)
+	_, err = recvWithin(t, stream, 5*time.Second)
+	require.NoError(t, err)
+	stop()
+	_, err = recvWithin(t, stream, 5*time.Second)
+	require.ErrorIs(t, err, io.EOF, "the stream ends with status OK, as on shutdown")
 }
 
 func TestServeStopsWithItsContext(t *testing.T) {
