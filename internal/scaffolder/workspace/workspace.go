@@ -273,14 +273,23 @@ type File struct {
 	Mode fs.FileMode
 	// LinkTarget is set for symbolic links, which are reported and never followed.
 	LinkTarget string
+	// IsDir marks directories, reported only when WalkOptions.Dirs is set.
+	IsDir bool
+}
+
+// WalkOptions choose what Walk reports.
+type WalkOptions struct {
+	// Dirs reports directories too, before their contents.
+	Dirs bool
+	// Git descends into .git directories, which are skipped otherwise.
+	Git bool
 }
 
 // Executable reports whether any execute bit is set.
 func (f File) Executable() bool { return f.Mode.Perm()&0o111 != 0 }
 
-// Walk lists the regular files and symbolic links under dir ("." for all), sorted by path. The .git
-// directory is skipped unless withGit is set.
-func (d *Dir) Walk(dir string, withGit bool) ([]File, error) {
+// Walk lists the regular files and symbolic links under dir ("." for all), sorted by path.
+func (d *Dir) Walk(dir string, opts WalkOptions) ([]File, error) {
 	c, err := Clean(dir)
 	if err != nil {
 		return nil, err
@@ -291,15 +300,18 @@ func (d *Dir) Walk(dir string, withGit bool) ([]File, error) {
 		if err != nil {
 			return wrap("list", p, err)
 		}
-		if e.IsDir() {
-			if e.Name() == ".git" && !withGit && p != c {
-				return fs.SkipDir
-			}
-			return nil
-		}
 		rel := p
 		if c != "." {
 			rel = strings.TrimPrefix(p, c+"/")
+		}
+		if e.IsDir() {
+			if e.Name() == ".git" && !opts.Git && p != c {
+				return fs.SkipDir
+			}
+			if opts.Dirs && p != c {
+				out = append(out, File{Path: rel, Mode: fs.ModeDir | 0o755, IsDir: true})
+			}
+			return nil
 		}
 		f := File{Path: rel, Mode: e.Type()}
 		if e.Type()&fs.ModeSymlink != 0 {

@@ -88,7 +88,7 @@ func TestPathsStayInside(t *testing.T) {
 		if err := d.Rename("a/b/c.txt", "x/y.txt"); err != nil {
 			t.Fatal(err)
 		}
-		files, err := d.Walk(".", false)
+		files, err := d.Walk(".", workspace.WalkOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
