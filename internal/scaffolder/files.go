@@ -242,6 +242,11 @@ func (g *githubTemplate) ReadTree(ctx context.Context, p string, dst *workspace.
 }
 
 func (g *githubTemplate) ReadFile(ctx context.Context, p string) ([]byte, error) {
+	c, err := workspace.Clean(p)
+	if err != nil {
+		return nil, forbiddenPath(p, err)
+	}
+	p = c
 	tmp, err := workspace.Create("", "portal-template-")
 	if err != nil {
 		return nil, err
