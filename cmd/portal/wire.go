@@ -137,6 +137,11 @@ func (m *Main) Start(ctx context.Context) error {
 		_ = st.Close()
 		return err
 	}
+	if err := m.startFlagdSync(gctx, g); err != nil {
+		cancel()
+		_ = st.Close()
+		return err
+	}
 	if err := m.startHTTP(ctx, g); err != nil {
 		cancel()
 		_ = st.Close()

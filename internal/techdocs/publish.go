@@ -19,8 +19,8 @@ import (
 
 // Publisher stores built sites, one per entity, in Backstage's layout
 // <namespace>/<kind>/<name>/<file> with the triplet lowercased, and reads their files back.
-// Implementations live in sub-packages named after their storage (localpublisher, s3publisher)
-// so this package depends on no storage SDK.
+// Implementations: the localpublisher sub-package, and internal/aws/s3publisher, which lives with the other AWS
+// adapters so that no domain package depends on aws-sdk-go-v2.
 type Publisher interface {
 	// Publish makes site the entity's published docs. Every file of site is written with
 	// techdocs_metadata.json last, so a reader that finds the new metadata finds every file it
