@@ -1,0 +1,1 @@
+// {{ cookiecutter.component_id }} is not rendered in this file
