@@ -1,0 +1,3 @@
+module ${{ values.module }}
+
+go 1.22

@@ -1,0 +1,3 @@
+module github.com/billpay/fx-rates
+
+go 1.22
