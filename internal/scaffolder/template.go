@@ -304,13 +304,26 @@ func (t *Template) ParameterSchema() ParameterSchema {
 // TaskSpec is what a task runs: Backstage's TaskSpecV1beta3. It is stored with the task and is all
 // the runner needs.
 type TaskSpec struct {
-	APIVersion   string           `json:"apiVersion"`
+	APIVersion string `json:"apiVersion"`
+	// Recovery is spec.EXPERIMENTAL_recovery: what to do with a task whose runner died.
+	Recovery     Recovery         `json:"EXPERIMENTAL_recovery"`
 	Steps        []Step           `json:"steps"`
 	Output       *nunjucks.Object `json:"output"`
 	Parameters   *nunjucks.Object `json:"parameters"`
 	User         UserInfo         `json:"user"`
 	TemplateInfo TemplateInfo     `json:"templateInfo"`
 }
+
+// Recovery says what happens to a task found processing with no live runner (Backstage's
+// EXPERIMENTAL_recovery). The zero value fails the task.
+type Recovery struct {
+	// Strategy is "none" (or "") to fail the task, or "startOver" to run it again from its first
+	// step in a fresh workspace.
+	Strategy string
+}
+
+// RecoveryStartOver reruns a task from the start after its runner died.
+const RecoveryStartOver = "startOver"
 
 // UserInfo is the user a task runs for. Entity is the user's catalog entity when known.
 type UserInfo struct {
@@ -335,8 +348,13 @@ func (t *Template) NewTaskSpec(values *nunjucks.Object, user UserInfo, baseURL s
 		values = nunjucks.NewObject(0)
 	}
 	md := getObject(t.Entity, "metadata")
+	var rec Recovery
+	if spec := getObject(t.Entity, "spec"); spec != nil {
+		rec.Strategy = getString(getObject(spec, "EXPERIMENTAL_recovery"), "EXPERIMENTAL_strategy")
+	}
 	return TaskSpec{
 		APIVersion: TemplateAPIVersion,
+		Recovery:   rec,
 		Steps:      append([]Step(nil), t.Steps...),
 		Output:     t.Output,
 		Parameters: values,
@@ -390,6 +408,9 @@ func (s TaskSpec) MarshalJSON() ([]byte, error) {
 		ti.Set("entity", nunjucks.FromGo(s.TemplateInfo.Entity))
 	}
 	o.Set("templateInfo", ti)
+	if s.Recovery.Strategy != "" {
+		o.Set("EXPERIMENTAL_recovery", nunjucks.ObjectOf("EXPERIMENTAL_strategy", s.Recovery.Strategy))
+	}
 	return o.MarshalJSON()
 }
 
@@ -404,6 +425,7 @@ func (s *TaskSpec) UnmarshalJSON(data []byte) error {
 		return errs.E(errs.Invalid, "task spec must be an object")
 	}
 	spec := TaskSpec{APIVersion: getString(o, "apiVersion")}
+	spec.Recovery.Strategy = getString(getObject(o, "EXPERIMENTAL_recovery"), "EXPERIMENTAL_strategy")
 	if spec.Steps, err = parseSteps(o); err != nil {
 		return err
 	}

@@ -1,0 +1,185 @@
+package scaffolder
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/billpay/portal/internal/errs"
+)
+
+// StaleMessage is the log line of a task failed because its runner stopped sending heartbeats.
+const StaleMessage = "This task was marked as stale as it exceeded its timeout"
+
+// Worker claims open tasks from a TaskStore and runs them, one at a time per worker. Run several
+// workers (in one process or across replicas) against one store to run tasks in parallel; the
+// store's ClaimTask makes sure each task runs once.
+type Worker struct {
+	Store  TaskStore
+	Runner *Runner
+	// PollInterval is how long Run waits after finding no open task; default 1 s.
+	PollInterval time.Duration
+	// HeartbeatInterval is how often a running task's heartbeat is recorded, which is also how
+	// quickly a cancel request takes effect; default 5 s.
+	HeartbeatInterval time.Duration
+	// StaleAfter is how long a processing task may go without a heartbeat before SweepStale fails or
+	// restarts it; default 2 minutes.
+	StaleAfter time.Duration
+	Logger     *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (w *Worker) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return time.Now()
+}
+
+func (w *Worker) logger() *slog.Logger {
+	if w.Logger != nil {
+		return w.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Run claims and runs tasks until ctx ends, sweeping stale tasks every StaleAfter/2.
+func (w *Worker) Run(ctx context.Context) error {
+	poll := w.PollInterval
+	if poll <= 0 {
+		poll = time.Second
+	}
+	sweepEvery := w.staleAfter() / 2
+	lastSweep := time.Time{}
+	for {
+		if w.now().Sub(lastSweep) >= sweepEvery {
+			if _, err := w.SweepStale(ctx); err != nil && ctx.Err() == nil {
+				w.logger().Error("scaffolder: sweeping stale tasks failed", "err", err)
+			}
+			lastSweep = w.now()
+		}
+		ran, err := w.RunOnce(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			w.logger().Error("scaffolder: task failed to run", "err", err)
+		}
+		if ran {
+			continue
+		}
+		t := time.NewTimer(poll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func (w *Worker) staleAfter() time.Duration {
+	if w.StaleAfter > 0 {
+		return w.StaleAfter
+	}
+	return 2 * time.Minute
+}
+
+// RunOnce claims one open task and runs it to its end. ran is false when no task was open. The
+// error reports a store failure; a task that fails is not an error here, it is a failed task.
+func (w *Worker) RunOnce(ctx context.Context) (ran bool, err error) {
+	task, err := w.Store.ClaimTask(ctx)
+	if errs.Is(err, errs.NotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	taskCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		w.heartbeat(taskCtx, task.ID, cancel)
+	}()
+	sink := EventSinkFunc(func(ctx context.Context, e Event) error {
+		_, err := w.Store.AppendEvent(ctx, task.ID, e)
+		return err
+	})
+	res := w.Runner.Run(taskCtx, RunRequest{TaskID: task.ID, Spec: task.Spec, Secrets: task.Secrets, Sink: sink})
+	cancel(nil)
+	wg.Wait()
+	if ctx.Err() != nil && res.Status == StatusCancelled {
+		// The worker itself is stopping (shutdown), not the user: leave the task to the stale sweep,
+		// which fails or restarts it, rather than report a cancel nobody asked for.
+		return true, nil
+	}
+	done := context.WithoutCancel(ctx)
+	if _, err := w.Store.AppendEvent(done, task.ID, res.CompletionEvent(w.now())); err != nil {
+		return true, err
+	}
+	return true, w.Store.CompleteTask(done, task.ID, res.Status, res.Output)
+}
+
+func (w *Worker) heartbeat(ctx context.Context, id string, cancel context.CancelCauseFunc) {
+	every := w.HeartbeatInterval
+	if every <= 0 {
+		every = 5 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cancelRequested, err := w.Store.Heartbeat(ctx, id)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.logger().Error("scaffolder: heartbeat failed", "task", id, "err", err)
+			}
+			continue
+		}
+		if cancelRequested {
+			cancel(errCancelRequested)
+			return
+		}
+	}
+}
+
+var errCancelRequested = errors.New("cancel requested")
+
+// SweepStale handles tasks whose runner died: each processing task without a heartbeat for
+// StaleAfter is failed with StaleMessage, or reopened when its spec asks for the startOver recovery.
+// It returns how many tasks it handled.
+func (w *Worker) SweepStale(ctx context.Context) (int, error) {
+	stale, err := w.Store.StaleTasks(ctx, w.now().Add(-w.staleAfter()))
+	if err != nil {
+		return 0, err
+	}
+	for _, t := range stale {
+		if t.Spec.Recovery.Strategy == RecoveryStartOver {
+			if err := w.Store.RetryTask(ctx, t.ID, t.Secrets); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		if _, err := w.Store.AppendEvent(ctx, t.ID, Event{Type: EventLog, Body: EventBody{Message: StaleMessage, Status: StatusFailed}, CreatedAt: w.now()}); err != nil {
+			return 0, err
+		}
+		res := RunResult{Status: StatusFailed, Err: errs.E(errs.Unavailable, StaleMessage)}
+		if _, err := w.Store.AppendEvent(ctx, t.ID, res.CompletionEvent(w.now())); err != nil {
+			return 0, err
+		}
+		if err := w.Store.CompleteTask(ctx, t.ID, StatusFailed, nil); err != nil {
+			return 0, err
+		}
+	}
+	return len(stale), nil
+}
