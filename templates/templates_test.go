@@ -199,6 +199,33 @@ func TestTerragruntServiceEnv(t *testing.T) {
 	}
 }
 
+// TestTerragruntMatchesCookiecutter compares fetch:cookiecutter with the real cookiecutter, which
+// rendered testdata/cookiecutter/ from the same skeleton and values (testdata/gen_cookiecutter.sh).
+func TestTerragruntMatchesCookiecutter(t *testing.T) {
+	r := dryRun(t, "terragrunt-service-env")
+	root := filepath.Join("terragrunt-service-env", "testdata", "cookiecutter")
+	n := 0
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		want, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		got, ok := r.Files["live/ledger-sync/"+filepath.ToSlash(rel)]
+		if !ok || got != string(want) {
+			t.Errorf("%s:\n--- Portal\n%s\n--- cookiecutter\n%s", rel, got, want)
+		}
+		n++
+		return nil
+	})
+	if err != nil || n == 0 {
+		t.Fatalf("compared %d files: %v", n, err)
+	}
+}
+
 // TestLocationListsEveryTemplate keeps templates/all.yaml in step with the directories here.
 func TestLocationListsEveryTemplate(t *testing.T) {
 	data, err := os.ReadFile("all.yaml")

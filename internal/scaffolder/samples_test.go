@@ -71,3 +71,38 @@ func TestSamplesMatchNunjucks(t *testing.T) {
 		})
 	}
 }
+
+// TestSamplesMatchCookiecutter compares fetch:cookiecutter with the real cookiecutter (Debian's
+// 1.7.3), which rendered testdata/backstage/*/testdata/cookiecutter/ from the same skeleton and
+// values (testdata/gen_cookiecutter.sh beside each).
+func TestSamplesMatchCookiecutter(t *testing.T) {
+	dirs, _ := filepath.Glob("testdata/backstage/*/testdata/cookiecutter")
+	if len(dirs) == 0 {
+		t.Fatal("no cookiecutter renderings")
+	}
+	for _, cc := range dirs {
+		dir := filepath.Dir(filepath.Dir(cc))
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			r := scaffoldertest.DryRunDir(t, dir, filepath.Join(dir, "testdata", "values.yaml"), scaffolder.UserInfo{})
+			n := 0
+			err := filepath.WalkDir(cc, func(p string, d os.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				want, err := os.ReadFile(p)
+				if err != nil {
+					return err
+				}
+				rel, _ := filepath.Rel(cc, p)
+				if got := r.Files[filepath.ToSlash(rel)]; got != string(want) {
+					t.Errorf("%s:\n--- Portal\n%s\n--- cookiecutter\n%s", rel, got, want)
+				}
+				n++
+				return nil
+			})
+			if err != nil || n != len(r.Files) {
+				t.Fatalf("compared %d of %d files: %v", n, len(r.Files), err)
+			}
+		})
+	}
+}

@@ -2,9 +2,12 @@ package action
 
 import (
 	"context"
+	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 
 	"golang.org/x/text/unicode/norm"
 
@@ -69,15 +72,17 @@ func cookiecutterEnv() *nunjucks.Env {
 	return nunjucks.New(nunjucks.Options{
 		Python: true, StrictUndefined: true,
 		Filters: map[string]nunjucks.Filter{
+			// cookiecutter's jsonify is json.dumps(obj, sort_keys=True, indent=4).
 			"jsonify": func(in any, args []any) (any, error) {
-				indent := ""
+				indent := 4
 				if len(args) > 0 {
 					if n, ok := args[0].(float64); ok {
-						indent = strings.Repeat(" ", int(n))
+						indent = int(n)
 					}
 				}
-				s, _ := nunjucks.Dump(in, indent)
-				return s, nil
+				var b strings.Builder
+				pyJSON(&b, in, strings.Repeat(" ", indent), "")
+				return b.String(), nil
 			},
 			"slugify": func(in any, _ []any) (any, error) {
 				s, _ := in.(string)
@@ -85,6 +90,106 @@ func cookiecutterEnv() *nunjucks.Env {
 			},
 		},
 	})
+}
+
+// cookiecutterContext builds the cookiecutter variable as `cookiecutter --no-input` does with the
+// step's values written over cookiecutter.json (which is how Backstage passes them): keys keep the
+// file's order, new keys follow; "_" keys stay as written; a list is a choice whose first entry
+// (the given value, when it is one of the choices) is rendered; booleans and null stay; dicts and
+// everything else are rendered as templates, in order, so later defaults may use earlier values.
+func cookiecutterContext(ctx context.Context, env *nunjucks.Env, defaults, values *nunjucks.Object) (*nunjucks.Object, error) {
+	merged := defaults.Clone()
+	for _, k := range values.Keys() {
+		v, _ := values.Get(k)
+		if choices, ok := merged.Get(k); ok {
+			if list, ok := choices.([]any); ok {
+				if _, isList := v.([]any); !isList {
+					// An overwrite of a choice variable moves that choice to the front.
+					rest := []any{v}
+					for _, c := range list {
+						if c != v {
+							rest = append(rest, c)
+						}
+					}
+					v = rest
+				}
+			}
+		}
+		merged.Set(k, v)
+	}
+	cc := nunjucks.NewObject(merged.Len())
+	vars := nunjucks.ObjectOf("cookiecutter", cc)
+	var render func(v any) (any, error)
+	render = func(v any) (any, error) {
+		switch x := v.(type) {
+		case nil, bool:
+			return x, nil
+		case *nunjucks.Object:
+			out := nunjucks.NewObject(x.Len())
+			for _, k := range x.Keys() {
+				e, _ := x.Get(k)
+				rk, err := env.RenderString(ctx, k, vars)
+				if err != nil {
+					return nil, err
+				}
+				re, err := render(e)
+				if err != nil {
+					return nil, err
+				}
+				out.Set(rk, re)
+			}
+			return out, nil
+		case []any:
+			out := make([]any, len(x))
+			for i, e := range x {
+				r, err := render(e)
+				if err != nil {
+					return nil, err
+				}
+				out[i] = r
+			}
+			return out, nil
+		case string:
+			return env.RenderString(ctx, x, vars)
+		}
+		// Python's str() of a number, then rendered: cookiecutter turns numbers into strings.
+		s, _ := nunjucks.Dump(v, "")
+		return env.RenderString(ctx, s, vars)
+	}
+	var dicts []string
+	for _, k := range merged.Keys() {
+		raw, _ := merged.Get(k)
+		if strings.HasPrefix(k, "_") {
+			cc.Set(k, raw)
+			continue
+		}
+		if _, isDict := raw.(*nunjucks.Object); isDict {
+			dicts = append(dicts, k) // rendered in a second pass, as cookiecutter does
+			cc.Set(k, raw)
+			continue
+		}
+		if list, ok := raw.([]any); ok {
+			if len(list) == 0 {
+				cc.Set(k, list)
+				continue
+			}
+			raw = list[0]
+		}
+		v, err := render(raw)
+		if err != nil {
+			return nil, errs.Wrap(errs.Invalid, err, "cookiecutter variable %s: %v", k, err)
+		}
+		cc.Set(k, v)
+	}
+	for _, k := range dicts {
+		raw, _ := merged.Get(k)
+		v, err := render(raw)
+		if err != nil {
+			return nil, errs.Wrap(errs.Invalid, err, "cookiecutter variable %s: %v", k, err)
+		}
+		cc.Set(k, v)
+	}
+	return cc, nil
 }
 
 var slugDashes = regexp.MustCompile(`[^a-z0-9]+`)
@@ -117,51 +222,11 @@ func renderCookiecutter(ctx context.Context, ac *scaffolder.ActionContext, tmp *
 		return errs.E(errs.Invalid, "cookiecutter.json must be a JSON object")
 	}
 	env := cookiecutterEnv()
-	values := templateValues(ac)
-	cc := nunjucks.NewObject(defaults.Len() + values.Len())
+	cc, err := cookiecutterContext(ctx, env, defaults, templateValues(ac))
+	if err != nil {
+		return err
+	}
 	vars := nunjucks.ObjectOf("cookiecutter", cc)
-	for _, k := range defaults.Keys() {
-		if v, ok := values.Get(k); ok {
-			cc.Set(k, v)
-			continue
-		}
-		d, _ := defaults.Get(k)
-		switch x := d.(type) {
-		case string:
-			if strings.HasPrefix(k, "_") {
-				cc.Set(k, x)
-				continue
-			}
-			r, err := env.RenderString(ctx, x, vars)
-			if err != nil {
-				return errs.Wrap(errs.Invalid, err, "cookiecutter.json: default of %s: %v", k, err)
-			}
-			cc.Set(k, r)
-		case []any:
-			if strings.HasPrefix(k, "_") || len(x) == 0 {
-				cc.Set(k, x)
-				continue
-			}
-			// A choice variable: its first entry is the default.
-			first := x[0]
-			if s, ok := first.(string); ok {
-				r, err := env.RenderString(ctx, s, vars)
-				if err != nil {
-					return errs.Wrap(errs.Invalid, err, "cookiecutter.json: default of %s: %v", k, err)
-				}
-				first = r
-			}
-			cc.Set(k, first)
-		default:
-			cc.Set(k, d)
-		}
-	}
-	for _, k := range values.Keys() {
-		if _, done := cc.Get(k); !done {
-			v, _ := values.Get(k)
-			cc.Set(k, v)
-		}
-	}
 	if v, ok := cc.Get("_copy_without_render"); ok {
 		if list, ok := v.([]any); ok {
 			for _, p := range list {
@@ -220,4 +285,68 @@ func renderCookiecutter(ctx context.Context, ac *scaffolder.ActionContext, tmp *
 		src: src, dst: dst, entries: entries, render: func(s string) (string, error) { return env.RenderString(ctx, s, vars) },
 		copyOnly: patterns, renderNames: true, replace: true, maxBytes: opts.MaxFileBytes,
 	})
+}
+
+// pyJSON writes v as Python's json.dumps(v, sort_keys=True, indent=...) does.
+func pyJSON(b *strings.Builder, v any, indent, cur string) {
+	inner := cur + indent
+	switch x := v.(type) {
+	case *nunjucks.Object:
+		if x.Len() == 0 {
+			b.WriteString("{}")
+			return
+		}
+		keys := append([]string(nil), x.Keys()...)
+		sort.Strings(keys)
+		b.WriteString("{")
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString("\n" + inner + pyJSONString(k) + ": ")
+			e, _ := x.Get(k)
+			pyJSON(b, e, indent, inner)
+		}
+		b.WriteString("\n" + cur + "}")
+	case []any:
+		if len(x) == 0 {
+			b.WriteString("[]")
+			return
+		}
+		b.WriteString("[")
+		for i, e := range x {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString("\n" + inner)
+			pyJSON(b, e, indent, inner)
+		}
+		b.WriteString("\n" + cur + "]")
+	case string:
+		b.WriteString(pyJSONString(x))
+	default:
+		s, ok := nunjucks.Dump(v, "")
+		if !ok {
+			s = "null"
+		}
+		b.WriteString(s)
+	}
+}
+
+// pyJSONString quotes s as json.dumps does with ensure_ascii: non-ASCII as \uXXXX escapes.
+func pyJSONString(s string) string {
+	q, _ := nunjucks.Dump(s, "")
+	var b strings.Builder
+	for _, r := range q {
+		switch {
+		case r > 0xffff:
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&b, "\\u%04x\\u%04x", r1, r2)
+		case r > 0x7e:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
