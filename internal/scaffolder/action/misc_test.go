@@ -2,6 +2,7 @@ package action_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -261,4 +262,41 @@ func TestActionsDeclareSchemas(t *testing.T) {
 	if got := strings.Join(ids, " "); got != want {
 		t.Fatalf("actions %s\nwant %s", got, want)
 	}
+}
+
+// TestActionsJSON checks the /v2/actions shape: [{id, description, examples, schema: {input, output}}].
+func TestActionsJSON(t *testing.T) {
+	reg, err := scaffolder.NewRegistry(action.Builtins(action.Options{})...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(reg.List())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []struct {
+		ID          string `json:"id"`
+		Description string `json:"description"`
+		Examples    []struct {
+			Description string `json:"description"`
+			Example     string `json:"example"`
+		} `json:"examples"`
+		Schema struct {
+			Input  map[string]any `json:"input"`
+			Output map[string]any `json:"output"`
+		} `json:"schema"`
+	}
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range got {
+		if a.ID == "fetch:template" {
+			props, _ := a.Schema.Input["properties"].(map[string]any)
+			if a.Schema.Input["additionalProperties"] != false || props["copyWithoutTemplating"] == nil || a.Schema.Output["type"] != "object" {
+				t.Fatalf("fetch:template schema = %+v", a.Schema)
+			}
+			return
+		}
+	}
+	t.Fatal("fetch:template not listed")
 }

@@ -677,7 +677,7 @@ func (ev *evaluator) slice(target any, s *sliceExpr, fr *frame) (any, error) {
 		return nil, err
 	}
 	var items []any
-	str, isStr := target.(string)
+	_, isStr := target.(string)
 	switch t := target.(type) {
 	case []any:
 		items = t
@@ -725,7 +725,6 @@ func (ev *evaluator) slice(target any, s *sliceExpr, fr *frame) (any, error) {
 		for _, c := range out {
 			b.WriteString(c.(string))
 		}
-		_ = str
 		return b.String(), nil
 	}
 	if out == nil {
