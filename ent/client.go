@@ -17,6 +17,9 @@ import (
 	"github.com/billpay/portal/ent/accesstoken"
 	"github.com/billpay/portal/ent/auditevent"
 	"github.com/billpay/portal/ent/catalogversion"
+	"github.com/billpay/portal/ent/deployevent"
+	"github.com/billpay/portal/ent/deployrelease"
+	"github.com/billpay/portal/ent/deploytofurun"
 	"github.com/billpay/portal/ent/finalentity"
 	"github.com/billpay/portal/ent/flagaudit"
 	"github.com/billpay/portal/ent/flagdefinition"
@@ -44,6 +47,12 @@ type Client struct {
 	AuditEvent *AuditEventClient
 	// CatalogVersion is the client for interacting with the CatalogVersion builders.
 	CatalogVersion *CatalogVersionClient
+	// DeployEvent is the client for interacting with the DeployEvent builders.
+	DeployEvent *DeployEventClient
+	// DeployRelease is the client for interacting with the DeployRelease builders.
+	DeployRelease *DeployReleaseClient
+	// DeployTofuRun is the client for interacting with the DeployTofuRun builders.
+	DeployTofuRun *DeployTofuRunClient
 	// FinalEntity is the client for interacting with the FinalEntity builders.
 	FinalEntity *FinalEntityClient
 	// FlagAudit is the client for interacting with the FlagAudit builders.
@@ -82,6 +91,9 @@ func (c *Client) init() {
 	c.AccessToken = NewAccessTokenClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.CatalogVersion = NewCatalogVersionClient(c.config)
+	c.DeployEvent = NewDeployEventClient(c.config)
+	c.DeployRelease = NewDeployReleaseClient(c.config)
+	c.DeployTofuRun = NewDeployTofuRunClient(c.config)
 	c.FinalEntity = NewFinalEntityClient(c.config)
 	c.FlagAudit = NewFlagAuditClient(c.config)
 	c.FlagDefinition = NewFlagDefinitionClient(c.config)
@@ -189,6 +201,9 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		AccessToken:           NewAccessTokenClient(cfg),
 		AuditEvent:            NewAuditEventClient(cfg),
 		CatalogVersion:        NewCatalogVersionClient(cfg),
+		DeployEvent:           NewDeployEventClient(cfg),
+		DeployRelease:         NewDeployReleaseClient(cfg),
+		DeployTofuRun:         NewDeployTofuRunClient(cfg),
 		FinalEntity:           NewFinalEntityClient(cfg),
 		FlagAudit:             NewFlagAuditClient(cfg),
 		FlagDefinition:        NewFlagDefinitionClient(cfg),
@@ -223,6 +238,9 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		AccessToken:           NewAccessTokenClient(cfg),
 		AuditEvent:            NewAuditEventClient(cfg),
 		CatalogVersion:        NewCatalogVersionClient(cfg),
+		DeployEvent:           NewDeployEventClient(cfg),
+		DeployRelease:         NewDeployReleaseClient(cfg),
+		DeployTofuRun:         NewDeployTofuRunClient(cfg),
 		FinalEntity:           NewFinalEntityClient(cfg),
 		FlagAudit:             NewFlagAuditClient(cfg),
 		FlagDefinition:        NewFlagDefinitionClient(cfg),
@@ -264,8 +282,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.AccessToken, c.AuditEvent, c.CatalogVersion, c.FinalEntity, c.FlagAudit,
-		c.FlagDefinition, c.FlagEnvironment, c.Location, c.RefreshKey, c.RefreshState,
+		c.AccessToken, c.AuditEvent, c.CatalogVersion, c.DeployEvent, c.DeployRelease,
+		c.DeployTofuRun, c.FinalEntity, c.FlagAudit, c.FlagDefinition,
+		c.FlagEnvironment, c.Location, c.RefreshKey, c.RefreshState,
 		c.RefreshStateReference, c.Relation, c.Session, c.Setting, c.StitchQueue,
 	} {
 		n.Use(hooks...)
@@ -276,8 +295,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.AccessToken, c.AuditEvent, c.CatalogVersion, c.FinalEntity, c.FlagAudit,
-		c.FlagDefinition, c.FlagEnvironment, c.Location, c.RefreshKey, c.RefreshState,
+		c.AccessToken, c.AuditEvent, c.CatalogVersion, c.DeployEvent, c.DeployRelease,
+		c.DeployTofuRun, c.FinalEntity, c.FlagAudit, c.FlagDefinition,
+		c.FlagEnvironment, c.Location, c.RefreshKey, c.RefreshState,
 		c.RefreshStateReference, c.Relation, c.Session, c.Setting, c.StitchQueue,
 	} {
 		n.Intercept(interceptors...)
@@ -293,6 +313,12 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AuditEvent.mutate(ctx, m)
 	case *CatalogVersionMutation:
 		return c.CatalogVersion.mutate(ctx, m)
+	case *DeployEventMutation:
+		return c.DeployEvent.mutate(ctx, m)
+	case *DeployReleaseMutation:
+		return c.DeployRelease.mutate(ctx, m)
+	case *DeployTofuRunMutation:
+		return c.DeployTofuRun.mutate(ctx, m)
 	case *FinalEntityMutation:
 		return c.FinalEntity.mutate(ctx, m)
 	case *FlagAuditMutation:
@@ -718,6 +744,405 @@ func (c *CatalogVersionClient) mutate(ctx context.Context, m *CatalogVersionMuta
 		return (&CatalogVersionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown CatalogVersion mutation op: %q", m.Op())
+	}
+}
+
+// DeployEventClient is a client for the DeployEvent schema.
+type DeployEventClient struct {
+	config
+}
+
+// NewDeployEventClient returns a client for the DeployEvent from the given config.
+func NewDeployEventClient(c config) *DeployEventClient {
+	return &DeployEventClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `deployevent.Hooks(f(g(h())))`.
+func (c *DeployEventClient) Use(hooks ...Hook) {
+	c.hooks.DeployEvent = append(c.hooks.DeployEvent, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `deployevent.Intercept(f(g(h())))`.
+func (c *DeployEventClient) Intercept(interceptors ...Interceptor) {
+	c.inters.DeployEvent = append(c.inters.DeployEvent, interceptors...)
+}
+
+// Create returns a builder for creating a DeployEvent entity.
+func (c *DeployEventClient) Create() *DeployEventCreate {
+	mutation := newDeployEventMutation(c.config, OpCreate)
+	return &DeployEventCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of DeployEvent entities.
+func (c *DeployEventClient) CreateBulk(builders ...*DeployEventCreate) *DeployEventCreateBulk {
+	return &DeployEventCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DeployEventClient) MapCreateBulk(slice any, setFunc func(*DeployEventCreate, int)) *DeployEventCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DeployEventCreateBulk{err: fmt.Errorf("calling to DeployEventClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DeployEventCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DeployEventCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for DeployEvent.
+func (c *DeployEventClient) Update() *DeployEventUpdate {
+	mutation := newDeployEventMutation(c.config, OpUpdate)
+	return &DeployEventUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DeployEventClient) UpdateOne(_m *DeployEvent) *DeployEventUpdateOne {
+	mutation := newDeployEventMutation(c.config, OpUpdateOne, withDeployEvent(_m))
+	return &DeployEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DeployEventClient) UpdateOneID(id int) *DeployEventUpdateOne {
+	mutation := newDeployEventMutation(c.config, OpUpdateOne, withDeployEventID(id))
+	return &DeployEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for DeployEvent.
+func (c *DeployEventClient) Delete() *DeployEventDelete {
+	mutation := newDeployEventMutation(c.config, OpDelete)
+	return &DeployEventDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DeployEventClient) DeleteOne(_m *DeployEvent) *DeployEventDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DeployEventClient) DeleteOneID(id int) *DeployEventDeleteOne {
+	builder := c.Delete().Where(deployevent.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DeployEventDeleteOne{builder}
+}
+
+// Query returns a query builder for DeployEvent.
+func (c *DeployEventClient) Query() *DeployEventQuery {
+	return &DeployEventQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDeployEvent},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a DeployEvent entity by its id.
+func (c *DeployEventClient) Get(ctx context.Context, id int) (*DeployEvent, error) {
+	return c.Query().Where(deployevent.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DeployEventClient) GetX(ctx context.Context, id int) *DeployEvent {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *DeployEventClient) Hooks() []Hook {
+	return c.hooks.DeployEvent
+}
+
+// Interceptors returns the client interceptors.
+func (c *DeployEventClient) Interceptors() []Interceptor {
+	return c.inters.DeployEvent
+}
+
+func (c *DeployEventClient) mutate(ctx context.Context, m *DeployEventMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DeployEventCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DeployEventUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DeployEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DeployEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown DeployEvent mutation op: %q", m.Op())
+	}
+}
+
+// DeployReleaseClient is a client for the DeployRelease schema.
+type DeployReleaseClient struct {
+	config
+}
+
+// NewDeployReleaseClient returns a client for the DeployRelease from the given config.
+func NewDeployReleaseClient(c config) *DeployReleaseClient {
+	return &DeployReleaseClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `deployrelease.Hooks(f(g(h())))`.
+func (c *DeployReleaseClient) Use(hooks ...Hook) {
+	c.hooks.DeployRelease = append(c.hooks.DeployRelease, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `deployrelease.Intercept(f(g(h())))`.
+func (c *DeployReleaseClient) Intercept(interceptors ...Interceptor) {
+	c.inters.DeployRelease = append(c.inters.DeployRelease, interceptors...)
+}
+
+// Create returns a builder for creating a DeployRelease entity.
+func (c *DeployReleaseClient) Create() *DeployReleaseCreate {
+	mutation := newDeployReleaseMutation(c.config, OpCreate)
+	return &DeployReleaseCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of DeployRelease entities.
+func (c *DeployReleaseClient) CreateBulk(builders ...*DeployReleaseCreate) *DeployReleaseCreateBulk {
+	return &DeployReleaseCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DeployReleaseClient) MapCreateBulk(slice any, setFunc func(*DeployReleaseCreate, int)) *DeployReleaseCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DeployReleaseCreateBulk{err: fmt.Errorf("calling to DeployReleaseClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DeployReleaseCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DeployReleaseCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for DeployRelease.
+func (c *DeployReleaseClient) Update() *DeployReleaseUpdate {
+	mutation := newDeployReleaseMutation(c.config, OpUpdate)
+	return &DeployReleaseUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DeployReleaseClient) UpdateOne(_m *DeployRelease) *DeployReleaseUpdateOne {
+	mutation := newDeployReleaseMutation(c.config, OpUpdateOne, withDeployRelease(_m))
+	return &DeployReleaseUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DeployReleaseClient) UpdateOneID(id int) *DeployReleaseUpdateOne {
+	mutation := newDeployReleaseMutation(c.config, OpUpdateOne, withDeployReleaseID(id))
+	return &DeployReleaseUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for DeployRelease.
+func (c *DeployReleaseClient) Delete() *DeployReleaseDelete {
+	mutation := newDeployReleaseMutation(c.config, OpDelete)
+	return &DeployReleaseDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DeployReleaseClient) DeleteOne(_m *DeployRelease) *DeployReleaseDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DeployReleaseClient) DeleteOneID(id int) *DeployReleaseDeleteOne {
+	builder := c.Delete().Where(deployrelease.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DeployReleaseDeleteOne{builder}
+}
+
+// Query returns a query builder for DeployRelease.
+func (c *DeployReleaseClient) Query() *DeployReleaseQuery {
+	return &DeployReleaseQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDeployRelease},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a DeployRelease entity by its id.
+func (c *DeployReleaseClient) Get(ctx context.Context, id int) (*DeployRelease, error) {
+	return c.Query().Where(deployrelease.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DeployReleaseClient) GetX(ctx context.Context, id int) *DeployRelease {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *DeployReleaseClient) Hooks() []Hook {
+	return c.hooks.DeployRelease
+}
+
+// Interceptors returns the client interceptors.
+func (c *DeployReleaseClient) Interceptors() []Interceptor {
+	return c.inters.DeployRelease
+}
+
+func (c *DeployReleaseClient) mutate(ctx context.Context, m *DeployReleaseMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DeployReleaseCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DeployReleaseUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DeployReleaseUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DeployReleaseDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown DeployRelease mutation op: %q", m.Op())
+	}
+}
+
+// DeployTofuRunClient is a client for the DeployTofuRun schema.
+type DeployTofuRunClient struct {
+	config
+}
+
+// NewDeployTofuRunClient returns a client for the DeployTofuRun from the given config.
+func NewDeployTofuRunClient(c config) *DeployTofuRunClient {
+	return &DeployTofuRunClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `deploytofurun.Hooks(f(g(h())))`.
+func (c *DeployTofuRunClient) Use(hooks ...Hook) {
+	c.hooks.DeployTofuRun = append(c.hooks.DeployTofuRun, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `deploytofurun.Intercept(f(g(h())))`.
+func (c *DeployTofuRunClient) Intercept(interceptors ...Interceptor) {
+	c.inters.DeployTofuRun = append(c.inters.DeployTofuRun, interceptors...)
+}
+
+// Create returns a builder for creating a DeployTofuRun entity.
+func (c *DeployTofuRunClient) Create() *DeployTofuRunCreate {
+	mutation := newDeployTofuRunMutation(c.config, OpCreate)
+	return &DeployTofuRunCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of DeployTofuRun entities.
+func (c *DeployTofuRunClient) CreateBulk(builders ...*DeployTofuRunCreate) *DeployTofuRunCreateBulk {
+	return &DeployTofuRunCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DeployTofuRunClient) MapCreateBulk(slice any, setFunc func(*DeployTofuRunCreate, int)) *DeployTofuRunCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DeployTofuRunCreateBulk{err: fmt.Errorf("calling to DeployTofuRunClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DeployTofuRunCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DeployTofuRunCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for DeployTofuRun.
+func (c *DeployTofuRunClient) Update() *DeployTofuRunUpdate {
+	mutation := newDeployTofuRunMutation(c.config, OpUpdate)
+	return &DeployTofuRunUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DeployTofuRunClient) UpdateOne(_m *DeployTofuRun) *DeployTofuRunUpdateOne {
+	mutation := newDeployTofuRunMutation(c.config, OpUpdateOne, withDeployTofuRun(_m))
+	return &DeployTofuRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DeployTofuRunClient) UpdateOneID(id int) *DeployTofuRunUpdateOne {
+	mutation := newDeployTofuRunMutation(c.config, OpUpdateOne, withDeployTofuRunID(id))
+	return &DeployTofuRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for DeployTofuRun.
+func (c *DeployTofuRunClient) Delete() *DeployTofuRunDelete {
+	mutation := newDeployTofuRunMutation(c.config, OpDelete)
+	return &DeployTofuRunDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DeployTofuRunClient) DeleteOne(_m *DeployTofuRun) *DeployTofuRunDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DeployTofuRunClient) DeleteOneID(id int) *DeployTofuRunDeleteOne {
+	builder := c.Delete().Where(deploytofurun.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DeployTofuRunDeleteOne{builder}
+}
+
+// Query returns a query builder for DeployTofuRun.
+func (c *DeployTofuRunClient) Query() *DeployTofuRunQuery {
+	return &DeployTofuRunQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDeployTofuRun},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a DeployTofuRun entity by its id.
+func (c *DeployTofuRunClient) Get(ctx context.Context, id int) (*DeployTofuRun, error) {
+	return c.Query().Where(deploytofurun.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DeployTofuRunClient) GetX(ctx context.Context, id int) *DeployTofuRun {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *DeployTofuRunClient) Hooks() []Hook {
+	return c.hooks.DeployTofuRun
+}
+
+// Interceptors returns the client interceptors.
+func (c *DeployTofuRunClient) Interceptors() []Interceptor {
+	return c.inters.DeployTofuRun
+}
+
+func (c *DeployTofuRunClient) mutate(ctx context.Context, m *DeployTofuRunMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DeployTofuRunCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DeployTofuRunUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DeployTofuRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DeployTofuRunDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown DeployTofuRun mutation op: %q", m.Op())
 	}
 }
 
@@ -2320,14 +2745,16 @@ func (c *StitchQueueClient) mutate(ctx context.Context, m *StitchQueueMutation) 
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		AccessToken, AuditEvent, CatalogVersion, FinalEntity, FlagAudit, FlagDefinition,
-		FlagEnvironment, Location, RefreshKey, RefreshState, RefreshStateReference,
-		Relation, Session, Setting, StitchQueue []ent.Hook
+		AccessToken, AuditEvent, CatalogVersion, DeployEvent, DeployRelease,
+		DeployTofuRun, FinalEntity, FlagAudit, FlagDefinition, FlagEnvironment,
+		Location, RefreshKey, RefreshState, RefreshStateReference, Relation, Session,
+		Setting, StitchQueue []ent.Hook
 	}
 	inters struct {
-		AccessToken, AuditEvent, CatalogVersion, FinalEntity, FlagAudit, FlagDefinition,
-		FlagEnvironment, Location, RefreshKey, RefreshState, RefreshStateReference,
-		Relation, Session, Setting, StitchQueue []ent.Interceptor
+		AccessToken, AuditEvent, CatalogVersion, DeployEvent, DeployRelease,
+		DeployTofuRun, FinalEntity, FlagAudit, FlagDefinition, FlagEnvironment,
+		Location, RefreshKey, RefreshState, RefreshStateReference, Relation, Session,
+		Setting, StitchQueue []ent.Interceptor
 	}
 )
 

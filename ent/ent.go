@@ -15,6 +15,9 @@ import (
 	"github.com/billpay/portal/ent/accesstoken"
 	"github.com/billpay/portal/ent/auditevent"
 	"github.com/billpay/portal/ent/catalogversion"
+	"github.com/billpay/portal/ent/deployevent"
+	"github.com/billpay/portal/ent/deployrelease"
+	"github.com/billpay/portal/ent/deploytofurun"
 	"github.com/billpay/portal/ent/finalentity"
 	"github.com/billpay/portal/ent/flagaudit"
 	"github.com/billpay/portal/ent/flagdefinition"
@@ -90,6 +93,9 @@ func checkColumn(t, c string) error {
 			accesstoken.Table:           accesstoken.ValidColumn,
 			auditevent.Table:            auditevent.ValidColumn,
 			catalogversion.Table:        catalogversion.ValidColumn,
+			deployevent.Table:           deployevent.ValidColumn,
+			deployrelease.Table:         deployrelease.ValidColumn,
+			deploytofurun.Table:         deploytofurun.ValidColumn,
 			finalentity.Table:           finalentity.ValidColumn,
 			flagaudit.Table:             flagaudit.ValidColumn,
 			flagdefinition.Table:        flagdefinition.ValidColumn,

@@ -14,6 +14,9 @@ import (
 	"github.com/billpay/portal/ent/accesstoken"
 	"github.com/billpay/portal/ent/auditevent"
 	"github.com/billpay/portal/ent/catalogversion"
+	"github.com/billpay/portal/ent/deployevent"
+	"github.com/billpay/portal/ent/deployrelease"
+	"github.com/billpay/portal/ent/deploytofurun"
 	"github.com/billpay/portal/ent/finalentity"
 	"github.com/billpay/portal/ent/flagaudit"
 	"github.com/billpay/portal/ent/flagdefinition"
@@ -41,6 +44,9 @@ const (
 	TypeAccessToken           = "AccessToken"
 	TypeAuditEvent            = "AuditEvent"
 	TypeCatalogVersion        = "CatalogVersion"
+	TypeDeployEvent           = "DeployEvent"
+	TypeDeployRelease         = "DeployRelease"
+	TypeDeployTofuRun         = "DeployTofuRun"
 	TypeFinalEntity           = "FinalEntity"
 	TypeFlagAudit             = "FlagAudit"
 	TypeFlagDefinition        = "FlagDefinition"
@@ -2218,6 +2224,3431 @@ func (m *CatalogVersionMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *CatalogVersionMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown CatalogVersion edge %s", name)
+}
+
+// DeployEventMutation represents an operation that mutates the DeployEvent nodes in the graph.
+type DeployEventMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	release_id    *int64
+	addrelease_id *int64
+	at            *time.Time
+	_type         *string
+	reason        *string
+	message       *string
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*DeployEvent, error)
+	predicates    []predicate.DeployEvent
+}
+
+var _ ent.Mutation = (*DeployEventMutation)(nil)
+
+// deployeventOption allows management of the mutation configuration using functional options.
+type deployeventOption func(*DeployEventMutation)
+
+// newDeployEventMutation creates new mutation for the DeployEvent entity.
+func newDeployEventMutation(c config, op Op, opts ...deployeventOption) *DeployEventMutation {
+	m := &DeployEventMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDeployEvent,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDeployEventID sets the ID field of the mutation.
+func withDeployEventID(id int) deployeventOption {
+	return func(m *DeployEventMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *DeployEvent
+		)
+		m.oldValue = func(ctx context.Context) (*DeployEvent, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().DeployEvent.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDeployEvent sets the old DeployEvent of the mutation.
+func withDeployEvent(node *DeployEvent) deployeventOption {
+	return func(m *DeployEventMutation) {
+		m.oldValue = func(context.Context) (*DeployEvent, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DeployEventMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DeployEventMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DeployEventMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DeployEventMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().DeployEvent.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetReleaseID sets the "release_id" field.
+func (m *DeployEventMutation) SetReleaseID(i int64) {
+	m.release_id = &i
+	m.addrelease_id = nil
+}
+
+// ReleaseID returns the value of the "release_id" field in the mutation.
+func (m *DeployEventMutation) ReleaseID() (r int64, exists bool) {
+	v := m.release_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReleaseID returns the old "release_id" field's value of the DeployEvent entity.
+// If the DeployEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployEventMutation) OldReleaseID(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReleaseID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReleaseID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReleaseID: %w", err)
+	}
+	return oldValue.ReleaseID, nil
+}
+
+// AddReleaseID adds i to the "release_id" field.
+func (m *DeployEventMutation) AddReleaseID(i int64) {
+	if m.addrelease_id != nil {
+		*m.addrelease_id += i
+	} else {
+		m.addrelease_id = &i
+	}
+}
+
+// AddedReleaseID returns the value that was added to the "release_id" field in this mutation.
+func (m *DeployEventMutation) AddedReleaseID() (r int64, exists bool) {
+	v := m.addrelease_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetReleaseID resets all changes to the "release_id" field.
+func (m *DeployEventMutation) ResetReleaseID() {
+	m.release_id = nil
+	m.addrelease_id = nil
+}
+
+// SetAt sets the "at" field.
+func (m *DeployEventMutation) SetAt(t time.Time) {
+	m.at = &t
+}
+
+// At returns the value of the "at" field in the mutation.
+func (m *DeployEventMutation) At() (r time.Time, exists bool) {
+	v := m.at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAt returns the old "at" field's value of the DeployEvent entity.
+// If the DeployEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployEventMutation) OldAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAt: %w", err)
+	}
+	return oldValue.At, nil
+}
+
+// ResetAt resets all changes to the "at" field.
+func (m *DeployEventMutation) ResetAt() {
+	m.at = nil
+}
+
+// SetType sets the "type" field.
+func (m *DeployEventMutation) SetType(s string) {
+	m._type = &s
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *DeployEventMutation) GetType() (r string, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the DeployEvent entity.
+// If the DeployEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployEventMutation) OldType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *DeployEventMutation) ResetType() {
+	m._type = nil
+}
+
+// SetReason sets the "reason" field.
+func (m *DeployEventMutation) SetReason(s string) {
+	m.reason = &s
+}
+
+// Reason returns the value of the "reason" field in the mutation.
+func (m *DeployEventMutation) Reason() (r string, exists bool) {
+	v := m.reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReason returns the old "reason" field's value of the DeployEvent entity.
+// If the DeployEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployEventMutation) OldReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReason: %w", err)
+	}
+	return oldValue.Reason, nil
+}
+
+// ResetReason resets all changes to the "reason" field.
+func (m *DeployEventMutation) ResetReason() {
+	m.reason = nil
+}
+
+// SetMessage sets the "message" field.
+func (m *DeployEventMutation) SetMessage(s string) {
+	m.message = &s
+}
+
+// Message returns the value of the "message" field in the mutation.
+func (m *DeployEventMutation) Message() (r string, exists bool) {
+	v := m.message
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMessage returns the old "message" field's value of the DeployEvent entity.
+// If the DeployEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployEventMutation) OldMessage(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMessage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMessage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMessage: %w", err)
+	}
+	return oldValue.Message, nil
+}
+
+// ResetMessage resets all changes to the "message" field.
+func (m *DeployEventMutation) ResetMessage() {
+	m.message = nil
+}
+
+// Where appends a list predicates to the DeployEventMutation builder.
+func (m *DeployEventMutation) Where(ps ...predicate.DeployEvent) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DeployEventMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DeployEventMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.DeployEvent, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DeployEventMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DeployEventMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (DeployEvent).
+func (m *DeployEventMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DeployEventMutation) Fields() []string {
+	fields := make([]string, 0, 5)
+	if m.release_id != nil {
+		fields = append(fields, deployevent.FieldReleaseID)
+	}
+	if m.at != nil {
+		fields = append(fields, deployevent.FieldAt)
+	}
+	if m._type != nil {
+		fields = append(fields, deployevent.FieldType)
+	}
+	if m.reason != nil {
+		fields = append(fields, deployevent.FieldReason)
+	}
+	if m.message != nil {
+		fields = append(fields, deployevent.FieldMessage)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DeployEventMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case deployevent.FieldReleaseID:
+		return m.ReleaseID()
+	case deployevent.FieldAt:
+		return m.At()
+	case deployevent.FieldType:
+		return m.GetType()
+	case deployevent.FieldReason:
+		return m.Reason()
+	case deployevent.FieldMessage:
+		return m.Message()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DeployEventMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case deployevent.FieldReleaseID:
+		return m.OldReleaseID(ctx)
+	case deployevent.FieldAt:
+		return m.OldAt(ctx)
+	case deployevent.FieldType:
+		return m.OldType(ctx)
+	case deployevent.FieldReason:
+		return m.OldReason(ctx)
+	case deployevent.FieldMessage:
+		return m.OldMessage(ctx)
+	}
+	return nil, fmt.Errorf("unknown DeployEvent field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DeployEventMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case deployevent.FieldReleaseID:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReleaseID(v)
+		return nil
+	case deployevent.FieldAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAt(v)
+		return nil
+	case deployevent.FieldType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	case deployevent.FieldReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReason(v)
+		return nil
+	case deployevent.FieldMessage:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMessage(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DeployEvent field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DeployEventMutation) AddedFields() []string {
+	var fields []string
+	if m.addrelease_id != nil {
+		fields = append(fields, deployevent.FieldReleaseID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DeployEventMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case deployevent.FieldReleaseID:
+		return m.AddedReleaseID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DeployEventMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case deployevent.FieldReleaseID:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddReleaseID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DeployEvent numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DeployEventMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DeployEventMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DeployEventMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown DeployEvent nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DeployEventMutation) ResetField(name string) error {
+	switch name {
+	case deployevent.FieldReleaseID:
+		m.ResetReleaseID()
+		return nil
+	case deployevent.FieldAt:
+		m.ResetAt()
+		return nil
+	case deployevent.FieldType:
+		m.ResetType()
+		return nil
+	case deployevent.FieldReason:
+		m.ResetReason()
+		return nil
+	case deployevent.FieldMessage:
+		m.ResetMessage()
+		return nil
+	}
+	return fmt.Errorf("unknown DeployEvent field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DeployEventMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DeployEventMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DeployEventMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DeployEventMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DeployEventMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DeployEventMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DeployEventMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown DeployEvent unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DeployEventMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown DeployEvent edge %s", name)
+}
+
+// DeployReleaseMutation represents an operation that mutates the DeployRelease nodes in the graph.
+type DeployReleaseMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *int
+	component        *string
+	environment      *string
+	kind             *string
+	rollback_of      *int64
+	addrollback_of   *int64
+	image_repository *string
+	image_tag        *string
+	image_digest     *string
+	status           *string
+	message          *string
+	requested_by     *string
+	approved_by      *string
+	namespace        *string
+	workload         *string
+	objects          *string
+	generation       *int64
+	addgeneration    *int64
+	attempts         *int
+	addattempts      *int
+	active_key       *string
+	claimed_by       *string
+	lease_until      *time.Time
+	created_at       *time.Time
+	updated_at       *time.Time
+	started_at       *time.Time
+	finished_at      *time.Time
+	clearedFields    map[string]struct{}
+	done             bool
+	oldValue         func(context.Context) (*DeployRelease, error)
+	predicates       []predicate.DeployRelease
+}
+
+var _ ent.Mutation = (*DeployReleaseMutation)(nil)
+
+// deployreleaseOption allows management of the mutation configuration using functional options.
+type deployreleaseOption func(*DeployReleaseMutation)
+
+// newDeployReleaseMutation creates new mutation for the DeployRelease entity.
+func newDeployReleaseMutation(c config, op Op, opts ...deployreleaseOption) *DeployReleaseMutation {
+	m := &DeployReleaseMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDeployRelease,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDeployReleaseID sets the ID field of the mutation.
+func withDeployReleaseID(id int) deployreleaseOption {
+	return func(m *DeployReleaseMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *DeployRelease
+		)
+		m.oldValue = func(ctx context.Context) (*DeployRelease, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().DeployRelease.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDeployRelease sets the old DeployRelease of the mutation.
+func withDeployRelease(node *DeployRelease) deployreleaseOption {
+	return func(m *DeployReleaseMutation) {
+		m.oldValue = func(context.Context) (*DeployRelease, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DeployReleaseMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DeployReleaseMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DeployReleaseMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DeployReleaseMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().DeployRelease.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetComponent sets the "component" field.
+func (m *DeployReleaseMutation) SetComponent(s string) {
+	m.component = &s
+}
+
+// Component returns the value of the "component" field in the mutation.
+func (m *DeployReleaseMutation) Component() (r string, exists bool) {
+	v := m.component
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldComponent returns the old "component" field's value of the DeployRelease entity.
+// If the DeployRelease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployReleaseMutation) OldComponent(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldComponent is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldComponent requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldComponent: %w", err)
+	}
+	return oldValue.Component, nil
+}
+
+// ResetComponent resets all changes to the "component" field.
+func (m *DeployReleaseMutation) ResetComponent() {
+	m.component = nil
+}
+
+// SetEnvironment sets the "environment" field.
+func (m *DeployReleaseMutation) SetEnvironment(s string) {
+	m.environment = &s
+}
+
+// Environment returns the value of the "environment" field in the mutation.
+func (m *DeployReleaseMutation) Environment() (r string, exists bool) {
+	v := m.environment
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnvironment returns the old "environment" field's value of the DeployRelease entity.
+// If the DeployRelease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployReleaseMutation) OldEnvironment(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnvironment is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnvironment requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnvironment: %w", err)
+	}
+	return oldValue.Environment, nil
+}
+
+// ResetEnvironment resets all changes to the "environment" field.
+func (m *DeployReleaseMutation) ResetEnvironment() {
+	m.environment = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *DeployReleaseMutation) SetKind(s string) {
+	m.kind = &s
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *DeployReleaseMutation) Kind() (r string, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the DeployRelease entity.
+// If the DeployRelease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployReleaseMutation) OldKind(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *DeployReleaseMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetRollbackOf sets the "rollback_of" field.
+func (m *DeployReleaseMutation) SetRollbackOf(i int64) {
+	m.rollback_of = &i
+	m.addrollback_of = nil
+}
+
+// RollbackOf returns the value of the "rollback_of" field in the mutation.
+func (m *DeployReleaseMutation) RollbackOf() (r int64, exists bool) {
+	v := m.rollback_of
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRollbackOf returns the old "rollback_of" field's value of the DeployRelease entity.
+// If the DeployRelease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployReleaseMutation) OldRollbackOf(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRollbackOf is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRollbackOf requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRollbackOf: %w", err)
+	}
+	return oldValue.RollbackOf, nil
+}
+
+// AddRollbackOf adds i to the "rollback_of" field.
+func (m *DeployReleaseMutation) AddRollbackOf(i int64) {
+	if m.addrollback_of != nil {
+		*m.addrollback_of += i
+	} else {
+		m.addrollback_of = &i
+	}
+}
+
+// AddedRollbackOf returns the value that was added to the "rollback_of" field in this mutation.
+func (m *DeployReleaseMutation) AddedRollbackOf() (r int64, exists bool) {
+	v := m.addrollback_of
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRollbackOf resets all changes to the "rollback_of" field.
+func (m *DeployReleaseMutation) ResetRollbackOf() {
+	m.rollback_of = nil
+	m.addrollback_of = nil
+}
+
+// SetImageRepository sets the "image_repository" field.
+func (m *DeployReleaseMutation) SetImageRepository(s string) {
+	m.image_repository = &s
+}
+
+// ImageRepository returns the value of the "image_repository" field in the mutation.
+func (m *DeployReleaseMutation) ImageRepository() (r string, exists bool) {
+	v := m.image_repository
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldImageRepository returns the old "image_repository" field's value of the DeployRelease entity.
+// If the DeployRelease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployReleaseMutation) OldImageRepository(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldImageRepository is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldImageRepository requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldImageRepository: %w", err)
+	}
+	return oldValue.ImageRepository, nil
+}
+
+// ResetImageRepository resets all changes to the "image_repository" field.
+func (m *DeployReleaseMutation) ResetImageRepository() {
+	m.image_repository = nil
+}
+
+// SetImageTag sets the "image_tag" field.
+func (m *DeployReleaseMutation) SetImageTag(s string) {
+	m.image_tag = &s
+}
+
+// ImageTag returns the value of the "image_tag" field in the mutation.
+func (m *DeployReleaseMutation) ImageTag() (r string, exists bool) {
+	v := m.image_tag
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldImageTag returns the old "image_tag" field's value of the DeployRelease entity.
+// If the DeployRelease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployReleaseMutation) OldImageTag(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldImageTag is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldImageTag requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldImageTag: %w", err)
+	}
+	return oldValue.ImageTag, nil
+}
+
+// ResetImageTag resets all changes to the "image_tag" field.
+func (m *DeployReleaseMutation) ResetImageTag() {
+	m.image_tag = nil
+}
+
+// SetImageDigest sets the "image_digest" field.
+func (m *DeployReleaseMutation) SetImageDigest(s string) {
+	m.image_digest = &s
+}
+
+// ImageDigest returns the value of the "image_digest" field in the mutation.
+func (m *DeployReleaseMutation) ImageDigest() (r string, exists bool) {
+	v := m.image_digest
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldImageDigest returns the old "image_digest" field's value of the DeployRelease entity.
+// If the DeployRelease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployReleaseMutation) OldImageDigest(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldImageDigest is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldImageDigest requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldImageDigest: %w", err)
+	}
+	return oldValue.ImageDigest, nil
+}
+
+// ResetImageDigest resets all changes to the "image_digest" field.
+func (m *DeployReleaseMutation) ResetImageDigest() {
+	m.image_digest = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *DeployReleaseMutation) SetStatus(s string) {
+	m.status = &s
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *DeployReleaseMutation) Status() (r string, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the DeployRelease entity.
+// If the DeployRelease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployReleaseMutation) OldStatus(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *DeployReleaseMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetMessage sets the "message" field.
+func (m *DeployReleaseMutation) SetMessage(s string) {
+	m.message = &s
+}
+
+// Message returns the value of the "message" field in the mutation.
+func (m *DeployReleaseMutation) Message() (r string, exists bool) {
+	v := m.message
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMessage returns the old "message" field's value of the DeployRelease entity.
+// If the DeployRelease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployReleaseMutation) OldMessage(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMessage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMessage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMessage: %w", err)
+	}
+	return oldValue.Message, nil
+}
+
+// ResetMessage resets all changes to the "message" field.
+func (m *DeployReleaseMutation) ResetMessage() {
+	m.message = nil
+}
+
+// SetRequestedBy sets the "requested_by" field.
+func (m *DeployReleaseMutation) SetRequestedBy(s string) {
+	m.requested_by = &s
+}
+
+// RequestedBy returns the value of the "requested_by" field in the mutation.
+func (m *DeployReleaseMutation) RequestedBy() (r string, exists bool) {
+	v := m.requested_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequestedBy returns the old "requested_by" field's value of the DeployRelease entity.
+// If the DeployRelease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployReleaseMutation) OldRequestedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequestedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequestedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequestedBy: %w", err)
+	}
+	return oldValue.RequestedBy, nil
+}
+
+// ResetRequestedBy resets all changes to the "requested_by" field.
+func (m *DeployReleaseMutation) ResetRequestedBy() {
+	m.requested_by = nil
+}
+
+// SetApprovedBy sets the "approved_by" field.
+func (m *DeployReleaseMutation) SetApprovedBy(s string) {
+	m.approved_by = &s
+}
+
+// ApprovedBy returns the value of the "approved_by" field in the mutation.
+func (m *DeployReleaseMutation) ApprovedBy() (r string, exists bool) {
+	v := m.approved_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldApprovedBy returns the old "approved_by" field's value of the DeployRelease entity.
+// If the DeployRelease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployReleaseMutation) OldApprovedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldApprovedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldApprovedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldApprovedBy: %w", err)
+	}
+	return oldValue.ApprovedBy, nil
+}
+
+// ResetApprovedBy resets all changes to the "approved_by" field.
+func (m *DeployReleaseMutation) ResetApprovedBy() {
+	m.approved_by = nil
+}
+
+// SetNamespace sets the "namespace" field.
+func (m *DeployReleaseMutation) SetNamespace(s string) {
+	m.namespace = &s
+}
+
+// Namespace returns the value of the "namespace" field in the mutation.
+func (m *DeployReleaseMutation) Namespace() (r string, exists bool) {
+	v := m.namespace
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNamespace returns the old "namespace" field's value of the DeployRelease entity.
+// If the DeployRelease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployReleaseMutation) OldNamespace(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNamespace is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNamespace requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNamespace: %w", err)
+	}
+	return oldValue.Namespace, nil
+}
+
+// ResetNamespace resets all changes to the "namespace" field.
+func (m *DeployReleaseMutation) ResetNamespace() {
+	m.namespace = nil
+}
+
+// SetWorkload sets the "workload" field.
+func (m *DeployReleaseMutation) SetWorkload(s string) {
+	m.workload = &s
+}
+
+// Workload returns the value of the "workload" field in the mutation.
+func (m *DeployReleaseMutation) Workload() (r string, exists bool) {
+	v := m.workload
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWorkload returns the old "workload" field's value of the DeployRelease entity.
+// If the DeployRelease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployReleaseMutation) OldWorkload(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWorkload is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWorkload requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWorkload: %w", err)
+	}
+	return oldValue.Workload, nil
+}
+
+// ResetWorkload resets all changes to the "workload" field.
+func (m *DeployReleaseMutation) ResetWorkload() {
+	m.workload = nil
+}
+
+// SetObjects sets the "objects" field.
+func (m *DeployReleaseMutation) SetObjects(s string) {
+	m.objects = &s
+}
+
+// Objects returns the value of the "objects" field in the mutation.
+func (m *DeployReleaseMutation) Objects() (r string, exists bool) {
+	v := m.objects
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldObjects returns the old "objects" field's value of the DeployRelease entity.
+// If the DeployRelease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployReleaseMutation) OldObjects(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldObjects is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldObjects requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldObjects: %w", err)
+	}
+	return oldValue.Objects, nil
+}
+
+// ResetObjects resets all changes to the "objects" field.
+func (m *DeployReleaseMutation) ResetObjects() {
+	m.objects = nil
+}
+
+// SetGeneration sets the "generation" field.
+func (m *DeployReleaseMutation) SetGeneration(i int64) {
+	m.generation = &i
+	m.addgeneration = nil
+}
+
+// Generation returns the value of the "generation" field in the mutation.
+func (m *DeployReleaseMutation) Generation() (r int64, exists bool) {
+	v := m.generation
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGeneration returns the old "generation" field's value of the DeployRelease entity.
+// If the DeployRelease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployReleaseMutation) OldGeneration(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGeneration is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGeneration requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGeneration: %w", err)
+	}
+	return oldValue.Generation, nil
+}
+
+// AddGeneration adds i to the "generation" field.
+func (m *DeployReleaseMutation) AddGeneration(i int64) {
+	if m.addgeneration != nil {
+		*m.addgeneration += i
+	} else {
+		m.addgeneration = &i
+	}
+}
+
+// AddedGeneration returns the value that was added to the "generation" field in this mutation.
+func (m *DeployReleaseMutation) AddedGeneration() (r int64, exists bool) {
+	v := m.addgeneration
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetGeneration resets all changes to the "generation" field.
+func (m *DeployReleaseMutation) ResetGeneration() {
+	m.generation = nil
+	m.addgeneration = nil
+}
+
+// SetAttempts sets the "attempts" field.
+func (m *DeployReleaseMutation) SetAttempts(i int) {
+	m.attempts = &i
+	m.addattempts = nil
+}
+
+// Attempts returns the value of the "attempts" field in the mutation.
+func (m *DeployReleaseMutation) Attempts() (r int, exists bool) {
+	v := m.attempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAttempts returns the old "attempts" field's value of the DeployRelease entity.
+// If the DeployRelease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployReleaseMutation) OldAttempts(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAttempts is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAttempts requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAttempts: %w", err)
+	}
+	return oldValue.Attempts, nil
+}
+
+// AddAttempts adds i to the "attempts" field.
+func (m *DeployReleaseMutation) AddAttempts(i int) {
+	if m.addattempts != nil {
+		*m.addattempts += i
+	} else {
+		m.addattempts = &i
+	}
+}
+
+// AddedAttempts returns the value that was added to the "attempts" field in this mutation.
+func (m *DeployReleaseMutation) AddedAttempts() (r int, exists bool) {
+	v := m.addattempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAttempts resets all changes to the "attempts" field.
+func (m *DeployReleaseMutation) ResetAttempts() {
+	m.attempts = nil
+	m.addattempts = nil
+}
+
+// SetActiveKey sets the "active_key" field.
+func (m *DeployReleaseMutation) SetActiveKey(s string) {
+	m.active_key = &s
+}
+
+// ActiveKey returns the value of the "active_key" field in the mutation.
+func (m *DeployReleaseMutation) ActiveKey() (r string, exists bool) {
+	v := m.active_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldActiveKey returns the old "active_key" field's value of the DeployRelease entity.
+// If the DeployRelease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployReleaseMutation) OldActiveKey(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldActiveKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldActiveKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldActiveKey: %w", err)
+	}
+	return oldValue.ActiveKey, nil
+}
+
+// ClearActiveKey clears the value of the "active_key" field.
+func (m *DeployReleaseMutation) ClearActiveKey() {
+	m.active_key = nil
+	m.clearedFields[deployrelease.FieldActiveKey] = struct{}{}
+}
+
+// ActiveKeyCleared returns if the "active_key" field was cleared in this mutation.
+func (m *DeployReleaseMutation) ActiveKeyCleared() bool {
+	_, ok := m.clearedFields[deployrelease.FieldActiveKey]
+	return ok
+}
+
+// ResetActiveKey resets all changes to the "active_key" field.
+func (m *DeployReleaseMutation) ResetActiveKey() {
+	m.active_key = nil
+	delete(m.clearedFields, deployrelease.FieldActiveKey)
+}
+
+// SetClaimedBy sets the "claimed_by" field.
+func (m *DeployReleaseMutation) SetClaimedBy(s string) {
+	m.claimed_by = &s
+}
+
+// ClaimedBy returns the value of the "claimed_by" field in the mutation.
+func (m *DeployReleaseMutation) ClaimedBy() (r string, exists bool) {
+	v := m.claimed_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClaimedBy returns the old "claimed_by" field's value of the DeployRelease entity.
+// If the DeployRelease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployReleaseMutation) OldClaimedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClaimedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClaimedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClaimedBy: %w", err)
+	}
+	return oldValue.ClaimedBy, nil
+}
+
+// ResetClaimedBy resets all changes to the "claimed_by" field.
+func (m *DeployReleaseMutation) ResetClaimedBy() {
+	m.claimed_by = nil
+}
+
+// SetLeaseUntil sets the "lease_until" field.
+func (m *DeployReleaseMutation) SetLeaseUntil(t time.Time) {
+	m.lease_until = &t
+}
+
+// LeaseUntil returns the value of the "lease_until" field in the mutation.
+func (m *DeployReleaseMutation) LeaseUntil() (r time.Time, exists bool) {
+	v := m.lease_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLeaseUntil returns the old "lease_until" field's value of the DeployRelease entity.
+// If the DeployRelease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployReleaseMutation) OldLeaseUntil(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLeaseUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLeaseUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLeaseUntil: %w", err)
+	}
+	return oldValue.LeaseUntil, nil
+}
+
+// ClearLeaseUntil clears the value of the "lease_until" field.
+func (m *DeployReleaseMutation) ClearLeaseUntil() {
+	m.lease_until = nil
+	m.clearedFields[deployrelease.FieldLeaseUntil] = struct{}{}
+}
+
+// LeaseUntilCleared returns if the "lease_until" field was cleared in this mutation.
+func (m *DeployReleaseMutation) LeaseUntilCleared() bool {
+	_, ok := m.clearedFields[deployrelease.FieldLeaseUntil]
+	return ok
+}
+
+// ResetLeaseUntil resets all changes to the "lease_until" field.
+func (m *DeployReleaseMutation) ResetLeaseUntil() {
+	m.lease_until = nil
+	delete(m.clearedFields, deployrelease.FieldLeaseUntil)
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *DeployReleaseMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *DeployReleaseMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the DeployRelease entity.
+// If the DeployRelease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployReleaseMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *DeployReleaseMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *DeployReleaseMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *DeployReleaseMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the DeployRelease entity.
+// If the DeployRelease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployReleaseMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *DeployReleaseMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetStartedAt sets the "started_at" field.
+func (m *DeployReleaseMutation) SetStartedAt(t time.Time) {
+	m.started_at = &t
+}
+
+// StartedAt returns the value of the "started_at" field in the mutation.
+func (m *DeployReleaseMutation) StartedAt() (r time.Time, exists bool) {
+	v := m.started_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartedAt returns the old "started_at" field's value of the DeployRelease entity.
+// If the DeployRelease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployReleaseMutation) OldStartedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartedAt: %w", err)
+	}
+	return oldValue.StartedAt, nil
+}
+
+// ClearStartedAt clears the value of the "started_at" field.
+func (m *DeployReleaseMutation) ClearStartedAt() {
+	m.started_at = nil
+	m.clearedFields[deployrelease.FieldStartedAt] = struct{}{}
+}
+
+// StartedAtCleared returns if the "started_at" field was cleared in this mutation.
+func (m *DeployReleaseMutation) StartedAtCleared() bool {
+	_, ok := m.clearedFields[deployrelease.FieldStartedAt]
+	return ok
+}
+
+// ResetStartedAt resets all changes to the "started_at" field.
+func (m *DeployReleaseMutation) ResetStartedAt() {
+	m.started_at = nil
+	delete(m.clearedFields, deployrelease.FieldStartedAt)
+}
+
+// SetFinishedAt sets the "finished_at" field.
+func (m *DeployReleaseMutation) SetFinishedAt(t time.Time) {
+	m.finished_at = &t
+}
+
+// FinishedAt returns the value of the "finished_at" field in the mutation.
+func (m *DeployReleaseMutation) FinishedAt() (r time.Time, exists bool) {
+	v := m.finished_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFinishedAt returns the old "finished_at" field's value of the DeployRelease entity.
+// If the DeployRelease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployReleaseMutation) OldFinishedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFinishedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFinishedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFinishedAt: %w", err)
+	}
+	return oldValue.FinishedAt, nil
+}
+
+// ClearFinishedAt clears the value of the "finished_at" field.
+func (m *DeployReleaseMutation) ClearFinishedAt() {
+	m.finished_at = nil
+	m.clearedFields[deployrelease.FieldFinishedAt] = struct{}{}
+}
+
+// FinishedAtCleared returns if the "finished_at" field was cleared in this mutation.
+func (m *DeployReleaseMutation) FinishedAtCleared() bool {
+	_, ok := m.clearedFields[deployrelease.FieldFinishedAt]
+	return ok
+}
+
+// ResetFinishedAt resets all changes to the "finished_at" field.
+func (m *DeployReleaseMutation) ResetFinishedAt() {
+	m.finished_at = nil
+	delete(m.clearedFields, deployrelease.FieldFinishedAt)
+}
+
+// Where appends a list predicates to the DeployReleaseMutation builder.
+func (m *DeployReleaseMutation) Where(ps ...predicate.DeployRelease) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DeployReleaseMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DeployReleaseMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.DeployRelease, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DeployReleaseMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DeployReleaseMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (DeployRelease).
+func (m *DeployReleaseMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DeployReleaseMutation) Fields() []string {
+	fields := make([]string, 0, 23)
+	if m.component != nil {
+		fields = append(fields, deployrelease.FieldComponent)
+	}
+	if m.environment != nil {
+		fields = append(fields, deployrelease.FieldEnvironment)
+	}
+	if m.kind != nil {
+		fields = append(fields, deployrelease.FieldKind)
+	}
+	if m.rollback_of != nil {
+		fields = append(fields, deployrelease.FieldRollbackOf)
+	}
+	if m.image_repository != nil {
+		fields = append(fields, deployrelease.FieldImageRepository)
+	}
+	if m.image_tag != nil {
+		fields = append(fields, deployrelease.FieldImageTag)
+	}
+	if m.image_digest != nil {
+		fields = append(fields, deployrelease.FieldImageDigest)
+	}
+	if m.status != nil {
+		fields = append(fields, deployrelease.FieldStatus)
+	}
+	if m.message != nil {
+		fields = append(fields, deployrelease.FieldMessage)
+	}
+	if m.requested_by != nil {
+		fields = append(fields, deployrelease.FieldRequestedBy)
+	}
+	if m.approved_by != nil {
+		fields = append(fields, deployrelease.FieldApprovedBy)
+	}
+	if m.namespace != nil {
+		fields = append(fields, deployrelease.FieldNamespace)
+	}
+	if m.workload != nil {
+		fields = append(fields, deployrelease.FieldWorkload)
+	}
+	if m.objects != nil {
+		fields = append(fields, deployrelease.FieldObjects)
+	}
+	if m.generation != nil {
+		fields = append(fields, deployrelease.FieldGeneration)
+	}
+	if m.attempts != nil {
+		fields = append(fields, deployrelease.FieldAttempts)
+	}
+	if m.active_key != nil {
+		fields = append(fields, deployrelease.FieldActiveKey)
+	}
+	if m.claimed_by != nil {
+		fields = append(fields, deployrelease.FieldClaimedBy)
+	}
+	if m.lease_until != nil {
+		fields = append(fields, deployrelease.FieldLeaseUntil)
+	}
+	if m.created_at != nil {
+		fields = append(fields, deployrelease.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, deployrelease.FieldUpdatedAt)
+	}
+	if m.started_at != nil {
+		fields = append(fields, deployrelease.FieldStartedAt)
+	}
+	if m.finished_at != nil {
+		fields = append(fields, deployrelease.FieldFinishedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DeployReleaseMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case deployrelease.FieldComponent:
+		return m.Component()
+	case deployrelease.FieldEnvironment:
+		return m.Environment()
+	case deployrelease.FieldKind:
+		return m.Kind()
+	case deployrelease.FieldRollbackOf:
+		return m.RollbackOf()
+	case deployrelease.FieldImageRepository:
+		return m.ImageRepository()
+	case deployrelease.FieldImageTag:
+		return m.ImageTag()
+	case deployrelease.FieldImageDigest:
+		return m.ImageDigest()
+	case deployrelease.FieldStatus:
+		return m.Status()
+	case deployrelease.FieldMessage:
+		return m.Message()
+	case deployrelease.FieldRequestedBy:
+		return m.RequestedBy()
+	case deployrelease.FieldApprovedBy:
+		return m.ApprovedBy()
+	case deployrelease.FieldNamespace:
+		return m.Namespace()
+	case deployrelease.FieldWorkload:
+		return m.Workload()
+	case deployrelease.FieldObjects:
+		return m.Objects()
+	case deployrelease.FieldGeneration:
+		return m.Generation()
+	case deployrelease.FieldAttempts:
+		return m.Attempts()
+	case deployrelease.FieldActiveKey:
+		return m.ActiveKey()
+	case deployrelease.FieldClaimedBy:
+		return m.ClaimedBy()
+	case deployrelease.FieldLeaseUntil:
+		return m.LeaseUntil()
+	case deployrelease.FieldCreatedAt:
+		return m.CreatedAt()
+	case deployrelease.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case deployrelease.FieldStartedAt:
+		return m.StartedAt()
+	case deployrelease.FieldFinishedAt:
+		return m.FinishedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DeployReleaseMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case deployrelease.FieldComponent:
+		return m.OldComponent(ctx)
+	case deployrelease.FieldEnvironment:
+		return m.OldEnvironment(ctx)
+	case deployrelease.FieldKind:
+		return m.OldKind(ctx)
+	case deployrelease.FieldRollbackOf:
+		return m.OldRollbackOf(ctx)
+	case deployrelease.FieldImageRepository:
+		return m.OldImageRepository(ctx)
+	case deployrelease.FieldImageTag:
+		return m.OldImageTag(ctx)
+	case deployrelease.FieldImageDigest:
+		return m.OldImageDigest(ctx)
+	case deployrelease.FieldStatus:
+		return m.OldStatus(ctx)
+	case deployrelease.FieldMessage:
+		return m.OldMessage(ctx)
+	case deployrelease.FieldRequestedBy:
+		return m.OldRequestedBy(ctx)
+	case deployrelease.FieldApprovedBy:
+		return m.OldApprovedBy(ctx)
+	case deployrelease.FieldNamespace:
+		return m.OldNamespace(ctx)
+	case deployrelease.FieldWorkload:
+		return m.OldWorkload(ctx)
+	case deployrelease.FieldObjects:
+		return m.OldObjects(ctx)
+	case deployrelease.FieldGeneration:
+		return m.OldGeneration(ctx)
+	case deployrelease.FieldAttempts:
+		return m.OldAttempts(ctx)
+	case deployrelease.FieldActiveKey:
+		return m.OldActiveKey(ctx)
+	case deployrelease.FieldClaimedBy:
+		return m.OldClaimedBy(ctx)
+	case deployrelease.FieldLeaseUntil:
+		return m.OldLeaseUntil(ctx)
+	case deployrelease.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case deployrelease.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case deployrelease.FieldStartedAt:
+		return m.OldStartedAt(ctx)
+	case deployrelease.FieldFinishedAt:
+		return m.OldFinishedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown DeployRelease field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DeployReleaseMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case deployrelease.FieldComponent:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetComponent(v)
+		return nil
+	case deployrelease.FieldEnvironment:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnvironment(v)
+		return nil
+	case deployrelease.FieldKind:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case deployrelease.FieldRollbackOf:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRollbackOf(v)
+		return nil
+	case deployrelease.FieldImageRepository:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetImageRepository(v)
+		return nil
+	case deployrelease.FieldImageTag:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetImageTag(v)
+		return nil
+	case deployrelease.FieldImageDigest:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetImageDigest(v)
+		return nil
+	case deployrelease.FieldStatus:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case deployrelease.FieldMessage:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMessage(v)
+		return nil
+	case deployrelease.FieldRequestedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequestedBy(v)
+		return nil
+	case deployrelease.FieldApprovedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetApprovedBy(v)
+		return nil
+	case deployrelease.FieldNamespace:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNamespace(v)
+		return nil
+	case deployrelease.FieldWorkload:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWorkload(v)
+		return nil
+	case deployrelease.FieldObjects:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetObjects(v)
+		return nil
+	case deployrelease.FieldGeneration:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGeneration(v)
+		return nil
+	case deployrelease.FieldAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAttempts(v)
+		return nil
+	case deployrelease.FieldActiveKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetActiveKey(v)
+		return nil
+	case deployrelease.FieldClaimedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClaimedBy(v)
+		return nil
+	case deployrelease.FieldLeaseUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLeaseUntil(v)
+		return nil
+	case deployrelease.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case deployrelease.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case deployrelease.FieldStartedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartedAt(v)
+		return nil
+	case deployrelease.FieldFinishedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFinishedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DeployRelease field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DeployReleaseMutation) AddedFields() []string {
+	var fields []string
+	if m.addrollback_of != nil {
+		fields = append(fields, deployrelease.FieldRollbackOf)
+	}
+	if m.addgeneration != nil {
+		fields = append(fields, deployrelease.FieldGeneration)
+	}
+	if m.addattempts != nil {
+		fields = append(fields, deployrelease.FieldAttempts)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DeployReleaseMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case deployrelease.FieldRollbackOf:
+		return m.AddedRollbackOf()
+	case deployrelease.FieldGeneration:
+		return m.AddedGeneration()
+	case deployrelease.FieldAttempts:
+		return m.AddedAttempts()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DeployReleaseMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case deployrelease.FieldRollbackOf:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRollbackOf(v)
+		return nil
+	case deployrelease.FieldGeneration:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddGeneration(v)
+		return nil
+	case deployrelease.FieldAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAttempts(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DeployRelease numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DeployReleaseMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(deployrelease.FieldActiveKey) {
+		fields = append(fields, deployrelease.FieldActiveKey)
+	}
+	if m.FieldCleared(deployrelease.FieldLeaseUntil) {
+		fields = append(fields, deployrelease.FieldLeaseUntil)
+	}
+	if m.FieldCleared(deployrelease.FieldStartedAt) {
+		fields = append(fields, deployrelease.FieldStartedAt)
+	}
+	if m.FieldCleared(deployrelease.FieldFinishedAt) {
+		fields = append(fields, deployrelease.FieldFinishedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DeployReleaseMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DeployReleaseMutation) ClearField(name string) error {
+	switch name {
+	case deployrelease.FieldActiveKey:
+		m.ClearActiveKey()
+		return nil
+	case deployrelease.FieldLeaseUntil:
+		m.ClearLeaseUntil()
+		return nil
+	case deployrelease.FieldStartedAt:
+		m.ClearStartedAt()
+		return nil
+	case deployrelease.FieldFinishedAt:
+		m.ClearFinishedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown DeployRelease nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DeployReleaseMutation) ResetField(name string) error {
+	switch name {
+	case deployrelease.FieldComponent:
+		m.ResetComponent()
+		return nil
+	case deployrelease.FieldEnvironment:
+		m.ResetEnvironment()
+		return nil
+	case deployrelease.FieldKind:
+		m.ResetKind()
+		return nil
+	case deployrelease.FieldRollbackOf:
+		m.ResetRollbackOf()
+		return nil
+	case deployrelease.FieldImageRepository:
+		m.ResetImageRepository()
+		return nil
+	case deployrelease.FieldImageTag:
+		m.ResetImageTag()
+		return nil
+	case deployrelease.FieldImageDigest:
+		m.ResetImageDigest()
+		return nil
+	case deployrelease.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case deployrelease.FieldMessage:
+		m.ResetMessage()
+		return nil
+	case deployrelease.FieldRequestedBy:
+		m.ResetRequestedBy()
+		return nil
+	case deployrelease.FieldApprovedBy:
+		m.ResetApprovedBy()
+		return nil
+	case deployrelease.FieldNamespace:
+		m.ResetNamespace()
+		return nil
+	case deployrelease.FieldWorkload:
+		m.ResetWorkload()
+		return nil
+	case deployrelease.FieldObjects:
+		m.ResetObjects()
+		return nil
+	case deployrelease.FieldGeneration:
+		m.ResetGeneration()
+		return nil
+	case deployrelease.FieldAttempts:
+		m.ResetAttempts()
+		return nil
+	case deployrelease.FieldActiveKey:
+		m.ResetActiveKey()
+		return nil
+	case deployrelease.FieldClaimedBy:
+		m.ResetClaimedBy()
+		return nil
+	case deployrelease.FieldLeaseUntil:
+		m.ResetLeaseUntil()
+		return nil
+	case deployrelease.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case deployrelease.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case deployrelease.FieldStartedAt:
+		m.ResetStartedAt()
+		return nil
+	case deployrelease.FieldFinishedAt:
+		m.ResetFinishedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown DeployRelease field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DeployReleaseMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DeployReleaseMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DeployReleaseMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DeployReleaseMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DeployReleaseMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DeployReleaseMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DeployReleaseMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown DeployRelease unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DeployReleaseMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown DeployRelease edge %s", name)
+}
+
+// DeployTofuRunMutation represents an operation that mutates the DeployTofuRun nodes in the graph.
+type DeployTofuRunMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	unit          *string
+	environment   *string
+	status        *string
+	requested_by  *string
+	approved_by   *string
+	plan_text     *string
+	plan_file     *[]byte
+	adds          *int
+	addadds       *int
+	changes       *int
+	addchanges    *int
+	destroys      *int
+	adddestroys   *int
+	output        *string
+	message       *string
+	created_at    *time.Time
+	updated_at    *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*DeployTofuRun, error)
+	predicates    []predicate.DeployTofuRun
+}
+
+var _ ent.Mutation = (*DeployTofuRunMutation)(nil)
+
+// deploytofurunOption allows management of the mutation configuration using functional options.
+type deploytofurunOption func(*DeployTofuRunMutation)
+
+// newDeployTofuRunMutation creates new mutation for the DeployTofuRun entity.
+func newDeployTofuRunMutation(c config, op Op, opts ...deploytofurunOption) *DeployTofuRunMutation {
+	m := &DeployTofuRunMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDeployTofuRun,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDeployTofuRunID sets the ID field of the mutation.
+func withDeployTofuRunID(id int) deploytofurunOption {
+	return func(m *DeployTofuRunMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *DeployTofuRun
+		)
+		m.oldValue = func(ctx context.Context) (*DeployTofuRun, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().DeployTofuRun.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDeployTofuRun sets the old DeployTofuRun of the mutation.
+func withDeployTofuRun(node *DeployTofuRun) deploytofurunOption {
+	return func(m *DeployTofuRunMutation) {
+		m.oldValue = func(context.Context) (*DeployTofuRun, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DeployTofuRunMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DeployTofuRunMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DeployTofuRunMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DeployTofuRunMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().DeployTofuRun.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetUnit sets the "unit" field.
+func (m *DeployTofuRunMutation) SetUnit(s string) {
+	m.unit = &s
+}
+
+// Unit returns the value of the "unit" field in the mutation.
+func (m *DeployTofuRunMutation) Unit() (r string, exists bool) {
+	v := m.unit
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUnit returns the old "unit" field's value of the DeployTofuRun entity.
+// If the DeployTofuRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployTofuRunMutation) OldUnit(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUnit is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUnit requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUnit: %w", err)
+	}
+	return oldValue.Unit, nil
+}
+
+// ResetUnit resets all changes to the "unit" field.
+func (m *DeployTofuRunMutation) ResetUnit() {
+	m.unit = nil
+}
+
+// SetEnvironment sets the "environment" field.
+func (m *DeployTofuRunMutation) SetEnvironment(s string) {
+	m.environment = &s
+}
+
+// Environment returns the value of the "environment" field in the mutation.
+func (m *DeployTofuRunMutation) Environment() (r string, exists bool) {
+	v := m.environment
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnvironment returns the old "environment" field's value of the DeployTofuRun entity.
+// If the DeployTofuRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployTofuRunMutation) OldEnvironment(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnvironment is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnvironment requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnvironment: %w", err)
+	}
+	return oldValue.Environment, nil
+}
+
+// ResetEnvironment resets all changes to the "environment" field.
+func (m *DeployTofuRunMutation) ResetEnvironment() {
+	m.environment = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *DeployTofuRunMutation) SetStatus(s string) {
+	m.status = &s
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *DeployTofuRunMutation) Status() (r string, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the DeployTofuRun entity.
+// If the DeployTofuRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployTofuRunMutation) OldStatus(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *DeployTofuRunMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetRequestedBy sets the "requested_by" field.
+func (m *DeployTofuRunMutation) SetRequestedBy(s string) {
+	m.requested_by = &s
+}
+
+// RequestedBy returns the value of the "requested_by" field in the mutation.
+func (m *DeployTofuRunMutation) RequestedBy() (r string, exists bool) {
+	v := m.requested_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequestedBy returns the old "requested_by" field's value of the DeployTofuRun entity.
+// If the DeployTofuRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployTofuRunMutation) OldRequestedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequestedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequestedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequestedBy: %w", err)
+	}
+	return oldValue.RequestedBy, nil
+}
+
+// ResetRequestedBy resets all changes to the "requested_by" field.
+func (m *DeployTofuRunMutation) ResetRequestedBy() {
+	m.requested_by = nil
+}
+
+// SetApprovedBy sets the "approved_by" field.
+func (m *DeployTofuRunMutation) SetApprovedBy(s string) {
+	m.approved_by = &s
+}
+
+// ApprovedBy returns the value of the "approved_by" field in the mutation.
+func (m *DeployTofuRunMutation) ApprovedBy() (r string, exists bool) {
+	v := m.approved_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldApprovedBy returns the old "approved_by" field's value of the DeployTofuRun entity.
+// If the DeployTofuRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployTofuRunMutation) OldApprovedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldApprovedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldApprovedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldApprovedBy: %w", err)
+	}
+	return oldValue.ApprovedBy, nil
+}
+
+// ResetApprovedBy resets all changes to the "approved_by" field.
+func (m *DeployTofuRunMutation) ResetApprovedBy() {
+	m.approved_by = nil
+}
+
+// SetPlanText sets the "plan_text" field.
+func (m *DeployTofuRunMutation) SetPlanText(s string) {
+	m.plan_text = &s
+}
+
+// PlanText returns the value of the "plan_text" field in the mutation.
+func (m *DeployTofuRunMutation) PlanText() (r string, exists bool) {
+	v := m.plan_text
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPlanText returns the old "plan_text" field's value of the DeployTofuRun entity.
+// If the DeployTofuRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployTofuRunMutation) OldPlanText(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPlanText is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPlanText requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPlanText: %w", err)
+	}
+	return oldValue.PlanText, nil
+}
+
+// ResetPlanText resets all changes to the "plan_text" field.
+func (m *DeployTofuRunMutation) ResetPlanText() {
+	m.plan_text = nil
+}
+
+// SetPlanFile sets the "plan_file" field.
+func (m *DeployTofuRunMutation) SetPlanFile(b []byte) {
+	m.plan_file = &b
+}
+
+// PlanFile returns the value of the "plan_file" field in the mutation.
+func (m *DeployTofuRunMutation) PlanFile() (r []byte, exists bool) {
+	v := m.plan_file
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPlanFile returns the old "plan_file" field's value of the DeployTofuRun entity.
+// If the DeployTofuRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployTofuRunMutation) OldPlanFile(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPlanFile is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPlanFile requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPlanFile: %w", err)
+	}
+	return oldValue.PlanFile, nil
+}
+
+// ClearPlanFile clears the value of the "plan_file" field.
+func (m *DeployTofuRunMutation) ClearPlanFile() {
+	m.plan_file = nil
+	m.clearedFields[deploytofurun.FieldPlanFile] = struct{}{}
+}
+
+// PlanFileCleared returns if the "plan_file" field was cleared in this mutation.
+func (m *DeployTofuRunMutation) PlanFileCleared() bool {
+	_, ok := m.clearedFields[deploytofurun.FieldPlanFile]
+	return ok
+}
+
+// ResetPlanFile resets all changes to the "plan_file" field.
+func (m *DeployTofuRunMutation) ResetPlanFile() {
+	m.plan_file = nil
+	delete(m.clearedFields, deploytofurun.FieldPlanFile)
+}
+
+// SetAdds sets the "adds" field.
+func (m *DeployTofuRunMutation) SetAdds(i int) {
+	m.adds = &i
+	m.addadds = nil
+}
+
+// Adds returns the value of the "adds" field in the mutation.
+func (m *DeployTofuRunMutation) Adds() (r int, exists bool) {
+	v := m.adds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAdds returns the old "adds" field's value of the DeployTofuRun entity.
+// If the DeployTofuRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployTofuRunMutation) OldAdds(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAdds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAdds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAdds: %w", err)
+	}
+	return oldValue.Adds, nil
+}
+
+// AddAdds adds i to the "adds" field.
+func (m *DeployTofuRunMutation) AddAdds(i int) {
+	if m.addadds != nil {
+		*m.addadds += i
+	} else {
+		m.addadds = &i
+	}
+}
+
+// AddedAdds returns the value that was added to the "adds" field in this mutation.
+func (m *DeployTofuRunMutation) AddedAdds() (r int, exists bool) {
+	v := m.addadds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAdds resets all changes to the "adds" field.
+func (m *DeployTofuRunMutation) ResetAdds() {
+	m.adds = nil
+	m.addadds = nil
+}
+
+// SetChanges sets the "changes" field.
+func (m *DeployTofuRunMutation) SetChanges(i int) {
+	m.changes = &i
+	m.addchanges = nil
+}
+
+// Changes returns the value of the "changes" field in the mutation.
+func (m *DeployTofuRunMutation) Changes() (r int, exists bool) {
+	v := m.changes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChanges returns the old "changes" field's value of the DeployTofuRun entity.
+// If the DeployTofuRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployTofuRunMutation) OldChanges(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChanges is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChanges requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChanges: %w", err)
+	}
+	return oldValue.Changes, nil
+}
+
+// AddChanges adds i to the "changes" field.
+func (m *DeployTofuRunMutation) AddChanges(i int) {
+	if m.addchanges != nil {
+		*m.addchanges += i
+	} else {
+		m.addchanges = &i
+	}
+}
+
+// AddedChanges returns the value that was added to the "changes" field in this mutation.
+func (m *DeployTofuRunMutation) AddedChanges() (r int, exists bool) {
+	v := m.addchanges
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetChanges resets all changes to the "changes" field.
+func (m *DeployTofuRunMutation) ResetChanges() {
+	m.changes = nil
+	m.addchanges = nil
+}
+
+// SetDestroys sets the "destroys" field.
+func (m *DeployTofuRunMutation) SetDestroys(i int) {
+	m.destroys = &i
+	m.adddestroys = nil
+}
+
+// Destroys returns the value of the "destroys" field in the mutation.
+func (m *DeployTofuRunMutation) Destroys() (r int, exists bool) {
+	v := m.destroys
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDestroys returns the old "destroys" field's value of the DeployTofuRun entity.
+// If the DeployTofuRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployTofuRunMutation) OldDestroys(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDestroys is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDestroys requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDestroys: %w", err)
+	}
+	return oldValue.Destroys, nil
+}
+
+// AddDestroys adds i to the "destroys" field.
+func (m *DeployTofuRunMutation) AddDestroys(i int) {
+	if m.adddestroys != nil {
+		*m.adddestroys += i
+	} else {
+		m.adddestroys = &i
+	}
+}
+
+// AddedDestroys returns the value that was added to the "destroys" field in this mutation.
+func (m *DeployTofuRunMutation) AddedDestroys() (r int, exists bool) {
+	v := m.adddestroys
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDestroys resets all changes to the "destroys" field.
+func (m *DeployTofuRunMutation) ResetDestroys() {
+	m.destroys = nil
+	m.adddestroys = nil
+}
+
+// SetOutput sets the "output" field.
+func (m *DeployTofuRunMutation) SetOutput(s string) {
+	m.output = &s
+}
+
+// Output returns the value of the "output" field in the mutation.
+func (m *DeployTofuRunMutation) Output() (r string, exists bool) {
+	v := m.output
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOutput returns the old "output" field's value of the DeployTofuRun entity.
+// If the DeployTofuRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployTofuRunMutation) OldOutput(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOutput is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOutput requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOutput: %w", err)
+	}
+	return oldValue.Output, nil
+}
+
+// ResetOutput resets all changes to the "output" field.
+func (m *DeployTofuRunMutation) ResetOutput() {
+	m.output = nil
+}
+
+// SetMessage sets the "message" field.
+func (m *DeployTofuRunMutation) SetMessage(s string) {
+	m.message = &s
+}
+
+// Message returns the value of the "message" field in the mutation.
+func (m *DeployTofuRunMutation) Message() (r string, exists bool) {
+	v := m.message
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMessage returns the old "message" field's value of the DeployTofuRun entity.
+// If the DeployTofuRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployTofuRunMutation) OldMessage(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMessage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMessage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMessage: %w", err)
+	}
+	return oldValue.Message, nil
+}
+
+// ResetMessage resets all changes to the "message" field.
+func (m *DeployTofuRunMutation) ResetMessage() {
+	m.message = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *DeployTofuRunMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *DeployTofuRunMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the DeployTofuRun entity.
+// If the DeployTofuRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployTofuRunMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *DeployTofuRunMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *DeployTofuRunMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *DeployTofuRunMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the DeployTofuRun entity.
+// If the DeployTofuRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeployTofuRunMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *DeployTofuRunMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// Where appends a list predicates to the DeployTofuRunMutation builder.
+func (m *DeployTofuRunMutation) Where(ps ...predicate.DeployTofuRun) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DeployTofuRunMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DeployTofuRunMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.DeployTofuRun, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DeployTofuRunMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DeployTofuRunMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (DeployTofuRun).
+func (m *DeployTofuRunMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DeployTofuRunMutation) Fields() []string {
+	fields := make([]string, 0, 14)
+	if m.unit != nil {
+		fields = append(fields, deploytofurun.FieldUnit)
+	}
+	if m.environment != nil {
+		fields = append(fields, deploytofurun.FieldEnvironment)
+	}
+	if m.status != nil {
+		fields = append(fields, deploytofurun.FieldStatus)
+	}
+	if m.requested_by != nil {
+		fields = append(fields, deploytofurun.FieldRequestedBy)
+	}
+	if m.approved_by != nil {
+		fields = append(fields, deploytofurun.FieldApprovedBy)
+	}
+	if m.plan_text != nil {
+		fields = append(fields, deploytofurun.FieldPlanText)
+	}
+	if m.plan_file != nil {
+		fields = append(fields, deploytofurun.FieldPlanFile)
+	}
+	if m.adds != nil {
+		fields = append(fields, deploytofurun.FieldAdds)
+	}
+	if m.changes != nil {
+		fields = append(fields, deploytofurun.FieldChanges)
+	}
+	if m.destroys != nil {
+		fields = append(fields, deploytofurun.FieldDestroys)
+	}
+	if m.output != nil {
+		fields = append(fields, deploytofurun.FieldOutput)
+	}
+	if m.message != nil {
+		fields = append(fields, deploytofurun.FieldMessage)
+	}
+	if m.created_at != nil {
+		fields = append(fields, deploytofurun.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, deploytofurun.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DeployTofuRunMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case deploytofurun.FieldUnit:
+		return m.Unit()
+	case deploytofurun.FieldEnvironment:
+		return m.Environment()
+	case deploytofurun.FieldStatus:
+		return m.Status()
+	case deploytofurun.FieldRequestedBy:
+		return m.RequestedBy()
+	case deploytofurun.FieldApprovedBy:
+		return m.ApprovedBy()
+	case deploytofurun.FieldPlanText:
+		return m.PlanText()
+	case deploytofurun.FieldPlanFile:
+		return m.PlanFile()
+	case deploytofurun.FieldAdds:
+		return m.Adds()
+	case deploytofurun.FieldChanges:
+		return m.Changes()
+	case deploytofurun.FieldDestroys:
+		return m.Destroys()
+	case deploytofurun.FieldOutput:
+		return m.Output()
+	case deploytofurun.FieldMessage:
+		return m.Message()
+	case deploytofurun.FieldCreatedAt:
+		return m.CreatedAt()
+	case deploytofurun.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DeployTofuRunMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case deploytofurun.FieldUnit:
+		return m.OldUnit(ctx)
+	case deploytofurun.FieldEnvironment:
+		return m.OldEnvironment(ctx)
+	case deploytofurun.FieldStatus:
+		return m.OldStatus(ctx)
+	case deploytofurun.FieldRequestedBy:
+		return m.OldRequestedBy(ctx)
+	case deploytofurun.FieldApprovedBy:
+		return m.OldApprovedBy(ctx)
+	case deploytofurun.FieldPlanText:
+		return m.OldPlanText(ctx)
+	case deploytofurun.FieldPlanFile:
+		return m.OldPlanFile(ctx)
+	case deploytofurun.FieldAdds:
+		return m.OldAdds(ctx)
+	case deploytofurun.FieldChanges:
+		return m.OldChanges(ctx)
+	case deploytofurun.FieldDestroys:
+		return m.OldDestroys(ctx)
+	case deploytofurun.FieldOutput:
+		return m.OldOutput(ctx)
+	case deploytofurun.FieldMessage:
+		return m.OldMessage(ctx)
+	case deploytofurun.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case deploytofurun.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown DeployTofuRun field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DeployTofuRunMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case deploytofurun.FieldUnit:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUnit(v)
+		return nil
+	case deploytofurun.FieldEnvironment:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnvironment(v)
+		return nil
+	case deploytofurun.FieldStatus:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case deploytofurun.FieldRequestedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequestedBy(v)
+		return nil
+	case deploytofurun.FieldApprovedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetApprovedBy(v)
+		return nil
+	case deploytofurun.FieldPlanText:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPlanText(v)
+		return nil
+	case deploytofurun.FieldPlanFile:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPlanFile(v)
+		return nil
+	case deploytofurun.FieldAdds:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAdds(v)
+		return nil
+	case deploytofurun.FieldChanges:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChanges(v)
+		return nil
+	case deploytofurun.FieldDestroys:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDestroys(v)
+		return nil
+	case deploytofurun.FieldOutput:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOutput(v)
+		return nil
+	case deploytofurun.FieldMessage:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMessage(v)
+		return nil
+	case deploytofurun.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case deploytofurun.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DeployTofuRun field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DeployTofuRunMutation) AddedFields() []string {
+	var fields []string
+	if m.addadds != nil {
+		fields = append(fields, deploytofurun.FieldAdds)
+	}
+	if m.addchanges != nil {
+		fields = append(fields, deploytofurun.FieldChanges)
+	}
+	if m.adddestroys != nil {
+		fields = append(fields, deploytofurun.FieldDestroys)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DeployTofuRunMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case deploytofurun.FieldAdds:
+		return m.AddedAdds()
+	case deploytofurun.FieldChanges:
+		return m.AddedChanges()
+	case deploytofurun.FieldDestroys:
+		return m.AddedDestroys()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DeployTofuRunMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case deploytofurun.FieldAdds:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAdds(v)
+		return nil
+	case deploytofurun.FieldChanges:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddChanges(v)
+		return nil
+	case deploytofurun.FieldDestroys:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDestroys(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DeployTofuRun numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DeployTofuRunMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(deploytofurun.FieldPlanFile) {
+		fields = append(fields, deploytofurun.FieldPlanFile)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DeployTofuRunMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DeployTofuRunMutation) ClearField(name string) error {
+	switch name {
+	case deploytofurun.FieldPlanFile:
+		m.ClearPlanFile()
+		return nil
+	}
+	return fmt.Errorf("unknown DeployTofuRun nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DeployTofuRunMutation) ResetField(name string) error {
+	switch name {
+	case deploytofurun.FieldUnit:
+		m.ResetUnit()
+		return nil
+	case deploytofurun.FieldEnvironment:
+		m.ResetEnvironment()
+		return nil
+	case deploytofurun.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case deploytofurun.FieldRequestedBy:
+		m.ResetRequestedBy()
+		return nil
+	case deploytofurun.FieldApprovedBy:
+		m.ResetApprovedBy()
+		return nil
+	case deploytofurun.FieldPlanText:
+		m.ResetPlanText()
+		return nil
+	case deploytofurun.FieldPlanFile:
+		m.ResetPlanFile()
+		return nil
+	case deploytofurun.FieldAdds:
+		m.ResetAdds()
+		return nil
+	case deploytofurun.FieldChanges:
+		m.ResetChanges()
+		return nil
+	case deploytofurun.FieldDestroys:
+		m.ResetDestroys()
+		return nil
+	case deploytofurun.FieldOutput:
+		m.ResetOutput()
+		return nil
+	case deploytofurun.FieldMessage:
+		m.ResetMessage()
+		return nil
+	case deploytofurun.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case deploytofurun.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown DeployTofuRun field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DeployTofuRunMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DeployTofuRunMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DeployTofuRunMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DeployTofuRunMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DeployTofuRunMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DeployTofuRunMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DeployTofuRunMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown DeployTofuRun unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DeployTofuRunMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown DeployTofuRun edge %s", name)
 }
 
 // FinalEntityMutation represents an operation that mutates the FinalEntity nodes in the graph.

@@ -8,6 +8,9 @@ import (
 	"github.com/billpay/portal/ent/accesstoken"
 	"github.com/billpay/portal/ent/auditevent"
 	"github.com/billpay/portal/ent/catalogversion"
+	"github.com/billpay/portal/ent/deployevent"
+	"github.com/billpay/portal/ent/deployrelease"
+	"github.com/billpay/portal/ent/deploytofurun"
 	"github.com/billpay/portal/ent/finalentity"
 	"github.com/billpay/portal/ent/flagaudit"
 	"github.com/billpay/portal/ent/flagdefinition"
@@ -89,6 +92,156 @@ func init() {
 	catalogversionDescTombstonesBefore := catalogversionFields[2].Descriptor()
 	// catalogversion.DefaultTombstonesBefore holds the default value on creation for the tombstones_before field.
 	catalogversion.DefaultTombstonesBefore = catalogversionDescTombstonesBefore.Default.(int64)
+	deployeventFields := schema.DeployEvent{}.Fields()
+	_ = deployeventFields
+	// deployeventDescAt is the schema descriptor for at field.
+	deployeventDescAt := deployeventFields[1].Descriptor()
+	// deployevent.DefaultAt holds the default value on creation for the at field.
+	deployevent.DefaultAt = deployeventDescAt.Default.(func() time.Time)
+	// deployeventDescType is the schema descriptor for type field.
+	deployeventDescType := deployeventFields[2].Descriptor()
+	// deployevent.TypeValidator is a validator for the "type" field. It is called by the builders before save.
+	deployevent.TypeValidator = deployeventDescType.Validators[0].(func(string) error)
+	// deployeventDescReason is the schema descriptor for reason field.
+	deployeventDescReason := deployeventFields[3].Descriptor()
+	// deployevent.DefaultReason holds the default value on creation for the reason field.
+	deployevent.DefaultReason = deployeventDescReason.Default.(string)
+	// deployeventDescMessage is the schema descriptor for message field.
+	deployeventDescMessage := deployeventFields[4].Descriptor()
+	// deployevent.DefaultMessage holds the default value on creation for the message field.
+	deployevent.DefaultMessage = deployeventDescMessage.Default.(string)
+	deployreleaseFields := schema.DeployRelease{}.Fields()
+	_ = deployreleaseFields
+	// deployreleaseDescComponent is the schema descriptor for component field.
+	deployreleaseDescComponent := deployreleaseFields[0].Descriptor()
+	// deployrelease.ComponentValidator is a validator for the "component" field. It is called by the builders before save.
+	deployrelease.ComponentValidator = deployreleaseDescComponent.Validators[0].(func(string) error)
+	// deployreleaseDescEnvironment is the schema descriptor for environment field.
+	deployreleaseDescEnvironment := deployreleaseFields[1].Descriptor()
+	// deployrelease.EnvironmentValidator is a validator for the "environment" field. It is called by the builders before save.
+	deployrelease.EnvironmentValidator = deployreleaseDescEnvironment.Validators[0].(func(string) error)
+	// deployreleaseDescKind is the schema descriptor for kind field.
+	deployreleaseDescKind := deployreleaseFields[2].Descriptor()
+	// deployrelease.KindValidator is a validator for the "kind" field. It is called by the builders before save.
+	deployrelease.KindValidator = deployreleaseDescKind.Validators[0].(func(string) error)
+	// deployreleaseDescRollbackOf is the schema descriptor for rollback_of field.
+	deployreleaseDescRollbackOf := deployreleaseFields[3].Descriptor()
+	// deployrelease.DefaultRollbackOf holds the default value on creation for the rollback_of field.
+	deployrelease.DefaultRollbackOf = deployreleaseDescRollbackOf.Default.(int64)
+	// deployreleaseDescImageRepository is the schema descriptor for image_repository field.
+	deployreleaseDescImageRepository := deployreleaseFields[4].Descriptor()
+	// deployrelease.DefaultImageRepository holds the default value on creation for the image_repository field.
+	deployrelease.DefaultImageRepository = deployreleaseDescImageRepository.Default.(string)
+	// deployreleaseDescImageTag is the schema descriptor for image_tag field.
+	deployreleaseDescImageTag := deployreleaseFields[5].Descriptor()
+	// deployrelease.DefaultImageTag holds the default value on creation for the image_tag field.
+	deployrelease.DefaultImageTag = deployreleaseDescImageTag.Default.(string)
+	// deployreleaseDescImageDigest is the schema descriptor for image_digest field.
+	deployreleaseDescImageDigest := deployreleaseFields[6].Descriptor()
+	// deployrelease.DefaultImageDigest holds the default value on creation for the image_digest field.
+	deployrelease.DefaultImageDigest = deployreleaseDescImageDigest.Default.(string)
+	// deployreleaseDescStatus is the schema descriptor for status field.
+	deployreleaseDescStatus := deployreleaseFields[7].Descriptor()
+	// deployrelease.StatusValidator is a validator for the "status" field. It is called by the builders before save.
+	deployrelease.StatusValidator = deployreleaseDescStatus.Validators[0].(func(string) error)
+	// deployreleaseDescMessage is the schema descriptor for message field.
+	deployreleaseDescMessage := deployreleaseFields[8].Descriptor()
+	// deployrelease.DefaultMessage holds the default value on creation for the message field.
+	deployrelease.DefaultMessage = deployreleaseDescMessage.Default.(string)
+	// deployreleaseDescRequestedBy is the schema descriptor for requested_by field.
+	deployreleaseDescRequestedBy := deployreleaseFields[9].Descriptor()
+	// deployrelease.DefaultRequestedBy holds the default value on creation for the requested_by field.
+	deployrelease.DefaultRequestedBy = deployreleaseDescRequestedBy.Default.(string)
+	// deployreleaseDescApprovedBy is the schema descriptor for approved_by field.
+	deployreleaseDescApprovedBy := deployreleaseFields[10].Descriptor()
+	// deployrelease.DefaultApprovedBy holds the default value on creation for the approved_by field.
+	deployrelease.DefaultApprovedBy = deployreleaseDescApprovedBy.Default.(string)
+	// deployreleaseDescNamespace is the schema descriptor for namespace field.
+	deployreleaseDescNamespace := deployreleaseFields[11].Descriptor()
+	// deployrelease.DefaultNamespace holds the default value on creation for the namespace field.
+	deployrelease.DefaultNamespace = deployreleaseDescNamespace.Default.(string)
+	// deployreleaseDescWorkload is the schema descriptor for workload field.
+	deployreleaseDescWorkload := deployreleaseFields[12].Descriptor()
+	// deployrelease.DefaultWorkload holds the default value on creation for the workload field.
+	deployrelease.DefaultWorkload = deployreleaseDescWorkload.Default.(string)
+	// deployreleaseDescObjects is the schema descriptor for objects field.
+	deployreleaseDescObjects := deployreleaseFields[13].Descriptor()
+	// deployrelease.DefaultObjects holds the default value on creation for the objects field.
+	deployrelease.DefaultObjects = deployreleaseDescObjects.Default.(string)
+	// deployreleaseDescGeneration is the schema descriptor for generation field.
+	deployreleaseDescGeneration := deployreleaseFields[14].Descriptor()
+	// deployrelease.DefaultGeneration holds the default value on creation for the generation field.
+	deployrelease.DefaultGeneration = deployreleaseDescGeneration.Default.(int64)
+	// deployreleaseDescAttempts is the schema descriptor for attempts field.
+	deployreleaseDescAttempts := deployreleaseFields[15].Descriptor()
+	// deployrelease.DefaultAttempts holds the default value on creation for the attempts field.
+	deployrelease.DefaultAttempts = deployreleaseDescAttempts.Default.(int)
+	// deployreleaseDescClaimedBy is the schema descriptor for claimed_by field.
+	deployreleaseDescClaimedBy := deployreleaseFields[17].Descriptor()
+	// deployrelease.DefaultClaimedBy holds the default value on creation for the claimed_by field.
+	deployrelease.DefaultClaimedBy = deployreleaseDescClaimedBy.Default.(string)
+	// deployreleaseDescCreatedAt is the schema descriptor for created_at field.
+	deployreleaseDescCreatedAt := deployreleaseFields[19].Descriptor()
+	// deployrelease.DefaultCreatedAt holds the default value on creation for the created_at field.
+	deployrelease.DefaultCreatedAt = deployreleaseDescCreatedAt.Default.(func() time.Time)
+	// deployreleaseDescUpdatedAt is the schema descriptor for updated_at field.
+	deployreleaseDescUpdatedAt := deployreleaseFields[20].Descriptor()
+	// deployrelease.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	deployrelease.DefaultUpdatedAt = deployreleaseDescUpdatedAt.Default.(func() time.Time)
+	deploytofurunFields := schema.DeployTofuRun{}.Fields()
+	_ = deploytofurunFields
+	// deploytofurunDescUnit is the schema descriptor for unit field.
+	deploytofurunDescUnit := deploytofurunFields[0].Descriptor()
+	// deploytofurun.UnitValidator is a validator for the "unit" field. It is called by the builders before save.
+	deploytofurun.UnitValidator = deploytofurunDescUnit.Validators[0].(func(string) error)
+	// deploytofurunDescEnvironment is the schema descriptor for environment field.
+	deploytofurunDescEnvironment := deploytofurunFields[1].Descriptor()
+	// deploytofurun.DefaultEnvironment holds the default value on creation for the environment field.
+	deploytofurun.DefaultEnvironment = deploytofurunDescEnvironment.Default.(string)
+	// deploytofurunDescStatus is the schema descriptor for status field.
+	deploytofurunDescStatus := deploytofurunFields[2].Descriptor()
+	// deploytofurun.StatusValidator is a validator for the "status" field. It is called by the builders before save.
+	deploytofurun.StatusValidator = deploytofurunDescStatus.Validators[0].(func(string) error)
+	// deploytofurunDescRequestedBy is the schema descriptor for requested_by field.
+	deploytofurunDescRequestedBy := deploytofurunFields[3].Descriptor()
+	// deploytofurun.DefaultRequestedBy holds the default value on creation for the requested_by field.
+	deploytofurun.DefaultRequestedBy = deploytofurunDescRequestedBy.Default.(string)
+	// deploytofurunDescApprovedBy is the schema descriptor for approved_by field.
+	deploytofurunDescApprovedBy := deploytofurunFields[4].Descriptor()
+	// deploytofurun.DefaultApprovedBy holds the default value on creation for the approved_by field.
+	deploytofurun.DefaultApprovedBy = deploytofurunDescApprovedBy.Default.(string)
+	// deploytofurunDescPlanText is the schema descriptor for plan_text field.
+	deploytofurunDescPlanText := deploytofurunFields[5].Descriptor()
+	// deploytofurun.DefaultPlanText holds the default value on creation for the plan_text field.
+	deploytofurun.DefaultPlanText = deploytofurunDescPlanText.Default.(string)
+	// deploytofurunDescAdds is the schema descriptor for adds field.
+	deploytofurunDescAdds := deploytofurunFields[7].Descriptor()
+	// deploytofurun.DefaultAdds holds the default value on creation for the adds field.
+	deploytofurun.DefaultAdds = deploytofurunDescAdds.Default.(int)
+	// deploytofurunDescChanges is the schema descriptor for changes field.
+	deploytofurunDescChanges := deploytofurunFields[8].Descriptor()
+	// deploytofurun.DefaultChanges holds the default value on creation for the changes field.
+	deploytofurun.DefaultChanges = deploytofurunDescChanges.Default.(int)
+	// deploytofurunDescDestroys is the schema descriptor for destroys field.
+	deploytofurunDescDestroys := deploytofurunFields[9].Descriptor()
+	// deploytofurun.DefaultDestroys holds the default value on creation for the destroys field.
+	deploytofurun.DefaultDestroys = deploytofurunDescDestroys.Default.(int)
+	// deploytofurunDescOutput is the schema descriptor for output field.
+	deploytofurunDescOutput := deploytofurunFields[10].Descriptor()
+	// deploytofurun.DefaultOutput holds the default value on creation for the output field.
+	deploytofurun.DefaultOutput = deploytofurunDescOutput.Default.(string)
+	// deploytofurunDescMessage is the schema descriptor for message field.
+	deploytofurunDescMessage := deploytofurunFields[11].Descriptor()
+	// deploytofurun.DefaultMessage holds the default value on creation for the message field.
+	deploytofurun.DefaultMessage = deploytofurunDescMessage.Default.(string)
+	// deploytofurunDescCreatedAt is the schema descriptor for created_at field.
+	deploytofurunDescCreatedAt := deploytofurunFields[12].Descriptor()
+	// deploytofurun.DefaultCreatedAt holds the default value on creation for the created_at field.
+	deploytofurun.DefaultCreatedAt = deploytofurunDescCreatedAt.Default.(func() time.Time)
+	// deploytofurunDescUpdatedAt is the schema descriptor for updated_at field.
+	deploytofurunDescUpdatedAt := deploytofurunFields[13].Descriptor()
+	// deploytofurun.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	deploytofurun.DefaultUpdatedAt = deploytofurunDescUpdatedAt.Default.(func() time.Time)
 	finalentityFields := schema.FinalEntity{}.Fields()
 	_ = finalentityFields
 	// finalentityDescEntityRef is the schema descriptor for entity_ref field.

@@ -20,6 +20,12 @@ type Tx struct {
 	AuditEvent *AuditEventClient
 	// CatalogVersion is the client for interacting with the CatalogVersion builders.
 	CatalogVersion *CatalogVersionClient
+	// DeployEvent is the client for interacting with the DeployEvent builders.
+	DeployEvent *DeployEventClient
+	// DeployRelease is the client for interacting with the DeployRelease builders.
+	DeployRelease *DeployReleaseClient
+	// DeployTofuRun is the client for interacting with the DeployTofuRun builders.
+	DeployTofuRun *DeployTofuRunClient
 	// FinalEntity is the client for interacting with the FinalEntity builders.
 	FinalEntity *FinalEntityClient
 	// FlagAudit is the client for interacting with the FlagAudit builders.
@@ -178,6 +184,9 @@ func (tx *Tx) init() {
 	tx.AccessToken = NewAccessTokenClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.CatalogVersion = NewCatalogVersionClient(tx.config)
+	tx.DeployEvent = NewDeployEventClient(tx.config)
+	tx.DeployRelease = NewDeployReleaseClient(tx.config)
+	tx.DeployTofuRun = NewDeployTofuRunClient(tx.config)
 	tx.FinalEntity = NewFinalEntityClient(tx.config)
 	tx.FlagAudit = NewFlagAuditClient(tx.config)
 	tx.FlagDefinition = NewFlagDefinitionClient(tx.config)

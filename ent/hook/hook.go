@@ -45,6 +45,42 @@ func (f CatalogVersionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Val
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CatalogVersionMutation", m)
 }
 
+// The DeployEventFunc type is an adapter to allow the use of ordinary
+// function as DeployEvent mutator.
+type DeployEventFunc func(context.Context, *ent.DeployEventMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DeployEventFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DeployEventMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DeployEventMutation", m)
+}
+
+// The DeployReleaseFunc type is an adapter to allow the use of ordinary
+// function as DeployRelease mutator.
+type DeployReleaseFunc func(context.Context, *ent.DeployReleaseMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DeployReleaseFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DeployReleaseMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DeployReleaseMutation", m)
+}
+
+// The DeployTofuRunFunc type is an adapter to allow the use of ordinary
+// function as DeployTofuRun mutator.
+type DeployTofuRunFunc func(context.Context, *ent.DeployTofuRunMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DeployTofuRunFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DeployTofuRunMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DeployTofuRunMutation", m)
+}
+
 // The FinalEntityFunc type is an adapter to allow the use of ordinary
 // function as FinalEntity mutator.
 type FinalEntityFunc func(context.Context, *ent.FinalEntityMutation) (ent.Value, error)

@@ -83,6 +83,109 @@ var (
 		Columns:    CatalogVersionsColumns,
 		PrimaryKey: []*schema.Column{CatalogVersionsColumns[0]},
 	}
+	// DeployEventsColumns holds the columns for the "deploy_events" table.
+	DeployEventsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "release_id", Type: field.TypeInt64},
+		{Name: "at", Type: field.TypeTime},
+		{Name: "type", Type: field.TypeString},
+		{Name: "reason", Type: field.TypeString, Default: ""},
+		{Name: "message", Type: field.TypeString, Size: 2147483647, Default: "", SchemaType: map[string]string{"postgres": "text", "sqlite3": "text"}},
+	}
+	// DeployEventsTable holds the schema information for the "deploy_events" table.
+	DeployEventsTable = &schema.Table{
+		Name:       "deploy_events",
+		Columns:    DeployEventsColumns,
+		PrimaryKey: []*schema.Column{DeployEventsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "deployevent_release_id",
+				Unique:  false,
+				Columns: []*schema.Column{DeployEventsColumns[1]},
+			},
+		},
+	}
+	// DeployReleasesColumns holds the columns for the "deploy_releases" table.
+	DeployReleasesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "component", Type: field.TypeString},
+		{Name: "environment", Type: field.TypeString},
+		{Name: "kind", Type: field.TypeString},
+		{Name: "rollback_of", Type: field.TypeInt64, Default: 0},
+		{Name: "image_repository", Type: field.TypeString, Default: ""},
+		{Name: "image_tag", Type: field.TypeString, Default: ""},
+		{Name: "image_digest", Type: field.TypeString, Default: ""},
+		{Name: "status", Type: field.TypeString},
+		{Name: "message", Type: field.TypeString, Size: 2147483647, Default: "", SchemaType: map[string]string{"postgres": "text", "sqlite3": "text"}},
+		{Name: "requested_by", Type: field.TypeString, Default: ""},
+		{Name: "approved_by", Type: field.TypeString, Default: ""},
+		{Name: "namespace", Type: field.TypeString, Default: ""},
+		{Name: "workload", Type: field.TypeString, Default: ""},
+		{Name: "objects", Type: field.TypeString, Size: 2147483647, Default: "[]", SchemaType: map[string]string{"postgres": "text", "sqlite3": "text"}},
+		{Name: "generation", Type: field.TypeInt64, Default: 0},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "active_key", Type: field.TypeString, Nullable: true},
+		{Name: "claimed_by", Type: field.TypeString, Default: ""},
+		{Name: "lease_until", Type: field.TypeTime, Nullable: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "started_at", Type: field.TypeTime, Nullable: true},
+		{Name: "finished_at", Type: field.TypeTime, Nullable: true},
+	}
+	// DeployReleasesTable holds the schema information for the "deploy_releases" table.
+	DeployReleasesTable = &schema.Table{
+		Name:       "deploy_releases",
+		Columns:    DeployReleasesColumns,
+		PrimaryKey: []*schema.Column{DeployReleasesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "deployrelease_active_key",
+				Unique:  true,
+				Columns: []*schema.Column{DeployReleasesColumns[17]},
+			},
+			{
+				Name:    "deployrelease_component_environment",
+				Unique:  false,
+				Columns: []*schema.Column{DeployReleasesColumns[1], DeployReleasesColumns[2]},
+			},
+			{
+				Name:    "deployrelease_status",
+				Unique:  false,
+				Columns: []*schema.Column{DeployReleasesColumns[8]},
+			},
+		},
+	}
+	// DeployTofuRunsColumns holds the columns for the "deploy_tofu_runs" table.
+	DeployTofuRunsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "unit", Type: field.TypeString},
+		{Name: "environment", Type: field.TypeString, Default: ""},
+		{Name: "status", Type: field.TypeString},
+		{Name: "requested_by", Type: field.TypeString, Default: ""},
+		{Name: "approved_by", Type: field.TypeString, Default: ""},
+		{Name: "plan_text", Type: field.TypeString, Size: 2147483647, Default: "", SchemaType: map[string]string{"postgres": "text", "sqlite3": "text"}},
+		{Name: "plan_file", Type: field.TypeBytes, Nullable: true},
+		{Name: "adds", Type: field.TypeInt, Default: 0},
+		{Name: "changes", Type: field.TypeInt, Default: 0},
+		{Name: "destroys", Type: field.TypeInt, Default: 0},
+		{Name: "output", Type: field.TypeString, Size: 2147483647, Default: "", SchemaType: map[string]string{"postgres": "text", "sqlite3": "text"}},
+		{Name: "message", Type: field.TypeString, Size: 2147483647, Default: "", SchemaType: map[string]string{"postgres": "text", "sqlite3": "text"}},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// DeployTofuRunsTable holds the schema information for the "deploy_tofu_runs" table.
+	DeployTofuRunsTable = &schema.Table{
+		Name:       "deploy_tofu_runs",
+		Columns:    DeployTofuRunsColumns,
+		PrimaryKey: []*schema.Column{DeployTofuRunsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "deploytofurun_unit",
+				Unique:  false,
+				Columns: []*schema.Column{DeployTofuRunsColumns[1]},
+			},
+		},
+	}
 	// FinalEntitiesColumns holds the columns for the "final_entities" table.
 	FinalEntitiesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -374,6 +477,9 @@ var (
 		AccessTokensTable,
 		AuditEventsTable,
 		CatalogVersionsTable,
+		DeployEventsTable,
+		DeployReleasesTable,
+		DeployTofuRunsTable,
 		FinalEntitiesTable,
 		FlagAuditsTable,
 		FlagDefinitionsTable,

@@ -15,6 +15,15 @@ type AuditEvent func(*sql.Selector)
 // CatalogVersion is the predicate function for catalogversion builders.
 type CatalogVersion func(*sql.Selector)
 
+// DeployEvent is the predicate function for deployevent builders.
+type DeployEvent func(*sql.Selector)
+
+// DeployRelease is the predicate function for deployrelease builders.
+type DeployRelease func(*sql.Selector)
+
+// DeployTofuRun is the predicate function for deploytofurun builders.
+type DeployTofuRun func(*sql.Selector)
+
 // FinalEntity is the predicate function for finalentity builders.
 type FinalEntity func(*sql.Selector)
 
