@@ -384,4 +384,3 @@ func dig(v any, path ...any) any {
 	}
 	return v
 }
-
