@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/billpay/portal/internal/errs"
 	"github.com/billpay/portal/internal/scaffolder/nunjucks"
 )
 
@@ -83,6 +84,8 @@ type Task struct {
 	CreatedBy       string
 	CreatedAt       time.Time
 	LastHeartbeatAt time.Time
+	// ClaimedBy names the runner holding a processing task.
+	ClaimedBy string
 }
 
 // TaskFilter selects tasks for GET /v2/tasks.
@@ -105,6 +108,7 @@ type StoredEvent struct {
 // TaskStore is the storage port of the scaffolder: the database adapter implements it, the HTTP
 // layer and the Worker use it. Several Portal replicas share one store; ClaimTask must hand each
 // open task to exactly one of them (SELECT … FOR UPDATE SKIP LOCKED on PostgreSQL).
+// internal/scaffolder/taskstoretest holds the contract as a test suite every implementation runs.
 type TaskStore interface {
 	// CreateTask stores an open task and returns its id.
 	CreateTask(ctx context.Context, spec TaskSpec, secrets map[string]string, createdBy string) (string, error)
@@ -112,11 +116,13 @@ type TaskStore interface {
 	GetTask(ctx context.Context, id string) (*Task, error)
 	// ListTasks returns the tasks matching f and how many match in all.
 	ListTasks(ctx context.Context, f TaskFilter) ([]Task, int, error)
-	// ClaimTask marks the oldest open task processing and returns it; errs.NotFound when none is open.
-	ClaimTask(ctx context.Context) (*Task, error)
-	// Heartbeat records that the runner of a processing task is alive, and reports whether a cancel
-	// was requested for it.
-	Heartbeat(ctx context.Context, id string) (cancelRequested bool, err error)
+	// ClaimTask marks the oldest open task processing, records runner (unique to this claim) as its
+	// holder and returns it with its secrets; errs.NotFound when none is open.
+	ClaimTask(ctx context.Context, runner string) (*Task, error)
+	// Heartbeat records that runner, which claimed a processing task, is alive, and reports whether a
+	// cancel was requested for it. errs.Conflict says the task is no longer runner's (the stale
+	// sweep took it away): the runner must stop and leave the task alone.
+	Heartbeat(ctx context.Context, id, runner string) (cancelRequested bool, err error)
 	// AppendEvent adds an event to a task's stream.
 	AppendEvent(ctx context.Context, id string, e Event) (StoredEvent, error)
 	// ListEvents returns the events of a task with ids above after, and its completion event if any.
@@ -124,10 +130,30 @@ type TaskStore interface {
 	// CompleteTask sets a final status and drops the task's secrets.
 	CompleteTask(ctx context.Context, id string, status TaskStatus, output *nunjucks.Object) error
 	// RequestCancel asks the task's runner to stop and writes a cancelled event; errs.Conflict when
-	// the task already finished.
+	// the task already finished. An open task nobody runs yet ends at once: it is cancelled and its
+	// completion event written.
 	RequestCancel(ctx context.Context, id string) error
-	// RetryTask reopens a failed or cancelled task (with new secrets) and writes a recovered event.
+	// RetryTask reopens a failed, cancelled or (for the stale sweep) processing task, with new
+	// secrets when secrets is not nil, and writes a recovered event; errs.Conflict for an open or
+	// completed task.
 	RetryTask(ctx context.Context, id string, secrets map[string]string) error
-	// StaleTasks returns processing tasks whose last heartbeat is older than before.
+	// StaleTasks returns processing tasks whose last heartbeat is older than before, with their
+	// secrets, and takes them: their heartbeat is set to now, so a sweep running at the same time on
+	// another replica does not get them too.
 	StaleTasks(ctx context.Context, before time.Time) ([]Task, error)
+}
+
+// CancelledEvent is the event a store writes when a cancel is requested.
+func CancelledEvent(now time.Time) Event {
+	return Event{Type: EventCancelled, Body: EventBody{Message: "Run cancelled"}, CreatedAt: now}
+}
+
+// CancelledBeforeStart is the completion event of a task cancelled before a runner claimed it.
+func CancelledBeforeStart(now time.Time) Event {
+	return RunResult{Status: StatusCancelled, Err: errs.E(errs.Conflict, "The task was cancelled before it started")}.CompletionEvent(now)
+}
+
+// RecoveredEvent is the event a store writes when it reopens a task.
+func RecoveredEvent(now time.Time) Event {
+	return Event{Type: EventRecovered, Body: EventBody{Message: "Task was recovered and will start over"}, CreatedAt: now}
 }

@@ -19,6 +19,8 @@ const StaleMessage = "This task was marked as stale as it exceeded its timeout"
 type Worker struct {
 	Store  TaskStore
 	Runner *Runner
+	// ID names the worker in the tasks it claims ("<host>/<n>"); each claim adds a random suffix.
+	ID string
 	// PollInterval is how long Run waits after finding no open task; default 1 s.
 	PollInterval time.Duration
 	// HeartbeatInterval is how often a running task's heartbeat is recorded, which is also how
@@ -91,7 +93,8 @@ func (w *Worker) staleAfter() time.Duration {
 // RunOnce claims one open task and runs it to its end. ran is false when no task was open. The
 // error reports a store failure; a task that fails is not an error here, it is a failed task.
 func (w *Worker) RunOnce(ctx context.Context) (ran bool, err error) {
-	task, err := w.Store.ClaimTask(ctx)
+	runner := w.ID + "#" + randomID()[:8]
+	task, err := w.Store.ClaimTask(ctx, runner)
 	if errs.Is(err, errs.NotFound) {
 		return false, nil
 	}
@@ -105,7 +108,7 @@ func (w *Worker) RunOnce(ctx context.Context) (ran bool, err error) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		w.heartbeat(taskCtx, task.ID, cancel)
+		w.heartbeat(taskCtx, task.ID, runner, cancel)
 	}()
 	sink := EventSinkFunc(func(ctx context.Context, e Event) error {
 		_, err := w.Store.AppendEvent(ctx, task.ID, e)
@@ -114,6 +117,12 @@ func (w *Worker) RunOnce(ctx context.Context) (ran bool, err error) {
 	res := w.Runner.Run(taskCtx, RunRequest{TaskID: task.ID, Spec: task.Spec, Secrets: task.Secrets, Sink: sink})
 	cancel(nil)
 	wg.Wait()
+	if errors.Is(context.Cause(taskCtx), errTaskLost) {
+		// The stale sweep gave the task to someone else (this runner missed its heartbeats): it is
+		// no longer ours to complete.
+		w.logger().Warn("scaffolder: task taken away from a runner that missed its heartbeats", "task", task.ID, "runner", runner)
+		return true, nil
+	}
 	if ctx.Err() != nil && res.Status == StatusCancelled {
 		// The worker itself is stopping (shutdown), not the user: leave the task to the stale sweep,
 		// which fails or restarts it, rather than report a cancel nobody asked for.
@@ -126,7 +135,7 @@ func (w *Worker) RunOnce(ctx context.Context) (ran bool, err error) {
 	return true, w.Store.CompleteTask(done, task.ID, res.Status, res.Output)
 }
 
-func (w *Worker) heartbeat(ctx context.Context, id string, cancel context.CancelCauseFunc) {
+func (w *Worker) heartbeat(ctx context.Context, id, runner string, cancel context.CancelCauseFunc) {
 	every := w.HeartbeatInterval
 	if every <= 0 {
 		every = 5 * time.Second
@@ -139,7 +148,11 @@ func (w *Worker) heartbeat(ctx context.Context, id string, cancel context.Cancel
 			return
 		case <-t.C:
 		}
-		cancelRequested, err := w.Store.Heartbeat(ctx, id)
+		cancelRequested, err := w.Store.Heartbeat(ctx, id, runner)
+		if errs.Is(err, errs.Conflict) {
+			cancel(errTaskLost)
+			return
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				w.logger().Error("scaffolder: heartbeat failed", "task", id, "err", err)
@@ -153,7 +166,10 @@ func (w *Worker) heartbeat(ctx context.Context, id string, cancel context.Cancel
 	}
 }
 
-var errCancelRequested = errors.New("cancel requested")
+var (
+	errCancelRequested = errors.New("cancel requested")
+	errTaskLost        = errors.New("task taken over after missed heartbeats")
+)
 
 // SweepStale handles tasks whose runner died: each processing task without a heartbeat for
 // StaleAfter is failed with StaleMessage, or reopened when its spec asks for the startOver recovery.

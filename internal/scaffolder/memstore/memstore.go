@@ -125,7 +125,7 @@ func (s *Store) ListTasks(_ context.Context, f scaffolder.TaskFilter) ([]scaffol
 }
 
 // ClaimTask implements scaffolder.TaskStore.
-func (s *Store) ClaimTask(_ context.Context) (*scaffolder.Task, error) {
+func (s *Store) ClaimTask(_ context.Context, runner string) (*scaffolder.Task, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, id := range s.order {
@@ -133,6 +133,7 @@ func (s *Store) ClaimTask(_ context.Context) (*scaffolder.Task, error) {
 		if t.Status == scaffolder.StatusOpen {
 			t.Status = scaffolder.StatusProcessing
 			t.LastHeartbeatAt = s.now()
+			t.ClaimedBy = runner
 			c := t.Task
 			return &c, nil
 		}
@@ -141,12 +142,15 @@ func (s *Store) ClaimTask(_ context.Context) (*scaffolder.Task, error) {
 }
 
 // Heartbeat implements scaffolder.TaskStore.
-func (s *Store) Heartbeat(_ context.Context, id string) (bool, error) {
+func (s *Store) Heartbeat(_ context.Context, id, runner string) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, err := s.get(id)
 	if err != nil {
 		return false, err
+	}
+	if t.Status != scaffolder.StatusProcessing || t.ClaimedBy != runner {
+		return false, errs.E(errs.Conflict, "task %q is no longer run by %s", id, runner)
 	}
 	t.LastHeartbeatAt = s.now()
 	return t.cancelRequested, nil
@@ -192,7 +196,7 @@ func (s *Store) CompleteTask(_ context.Context, id string, status scaffolder.Tas
 	if !status.Done() {
 		return errs.E(errs.Invalid, "status %q is not final", status)
 	}
-	t.Status, t.output, t.Secrets = status, output, nil
+	t.Status, t.output, t.Secrets, t.ClaimedBy = status, output, nil, ""
 	return nil
 }
 
@@ -215,7 +219,12 @@ func (s *Store) RequestCancel(ctx context.Context, id string) error {
 		t.Status, t.Secrets = scaffolder.StatusCancelled, nil
 	}
 	s.mu.Unlock()
-	_, err = s.AppendEvent(ctx, id, scaffolder.Event{Type: scaffolder.EventCancelled, Body: scaffolder.EventBody{Message: "Run cancelled"}, CreatedAt: s.now()})
+	if _, err := s.AppendEvent(ctx, id, scaffolder.CancelledEvent(s.now())); err != nil {
+		return err
+	}
+	if open {
+		_, err = s.AppendEvent(ctx, id, scaffolder.CancelledBeforeStart(s.now()))
+	}
 	return err
 }
 
@@ -231,12 +240,12 @@ func (s *Store) RetryTask(ctx context.Context, id string, secrets map[string]str
 		s.mu.Unlock()
 		return errs.E(errs.Conflict, "task %q is %s and cannot be retried", id, t.Status)
 	}
-	t.Status, t.cancelRequested, t.output = scaffolder.StatusOpen, false, nil
+	t.Status, t.cancelRequested, t.output, t.ClaimedBy = scaffolder.StatusOpen, false, nil, ""
 	if secrets != nil {
 		t.Secrets = maps.Clone(secrets)
 	}
 	s.mu.Unlock()
-	_, err = s.AppendEvent(ctx, id, scaffolder.Event{Type: scaffolder.EventRecovered, Body: scaffolder.EventBody{Message: "Task was recovered and will start over"}, CreatedAt: s.now()})
+	_, err = s.AppendEvent(ctx, id, scaffolder.RecoveredEvent(s.now()))
 	return err
 }
 
@@ -248,7 +257,10 @@ func (s *Store) StaleTasks(_ context.Context, before time.Time) ([]scaffolder.Ta
 	for _, id := range s.order {
 		t := s.tasks[id]
 		if t.Status == scaffolder.StatusProcessing && t.LastHeartbeatAt.Before(before) {
-			out = append(out, t.Task)
+			t.LastHeartbeatAt = s.now()
+			c := t.Task
+			c.Secrets = maps.Clone(t.Secrets)
+			out = append(out, c)
 		}
 	}
 	return out, nil

@@ -1,6 +1,7 @@
 package nunjucks
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"sort"
@@ -115,6 +116,20 @@ func (o *Object) MarshalJSON() ([]byte, error) {
 		return nil, err
 	}
 	return []byte(b.String()), nil
+}
+
+// UnmarshalJSON reads a JSON object, keeping its keys in the order written.
+func (o *Object) UnmarshalJSON(data []byte) error {
+	v, err := ParseJSONBytes(data)
+	if err != nil {
+		return err
+	}
+	parsed, ok := v.(*Object)
+	if !ok {
+		return fmt.Errorf("expected a JSON object, got %s", strings.TrimSpace(string(data[:min(len(data), 20)])))
+	}
+	*o = *parsed
+	return nil
 }
 
 // Regexp is a regex literal (r/pattern/flags). Go's RE2 syntax accepts most JavaScript patterns used in
