@@ -32,6 +32,7 @@ import (
 	"github.com/billpay/portal/ent/session"
 	"github.com/billpay/portal/ent/setting"
 	"github.com/billpay/portal/ent/stitchqueue"
+	"github.com/billpay/portal/ent/techdocsbuild"
 
 	stdsql "database/sql"
 )
@@ -77,6 +78,8 @@ type Client struct {
 	Setting *SettingClient
 	// StitchQueue is the client for interacting with the StitchQueue builders.
 	StitchQueue *StitchQueueClient
+	// TechDocsBuild is the client for interacting with the TechDocsBuild builders.
+	TechDocsBuild *TechDocsBuildClient
 }
 
 // NewClient creates a new client configured with the given options.
@@ -106,6 +109,7 @@ func (c *Client) init() {
 	c.Session = NewSessionClient(c.config)
 	c.Setting = NewSettingClient(c.config)
 	c.StitchQueue = NewStitchQueueClient(c.config)
+	c.TechDocsBuild = NewTechDocsBuildClient(c.config)
 }
 
 type (
@@ -216,6 +220,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Session:               NewSessionClient(cfg),
 		Setting:               NewSettingClient(cfg),
 		StitchQueue:           NewStitchQueueClient(cfg),
+		TechDocsBuild:         NewTechDocsBuildClient(cfg),
 	}, nil
 }
 
@@ -253,6 +258,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Session:               NewSessionClient(cfg),
 		Setting:               NewSettingClient(cfg),
 		StitchQueue:           NewStitchQueueClient(cfg),
+		TechDocsBuild:         NewTechDocsBuildClient(cfg),
 	}, nil
 }
 
@@ -286,6 +292,7 @@ func (c *Client) Use(hooks ...Hook) {
 		c.DeployTofuRun, c.FinalEntity, c.FlagAudit, c.FlagDefinition,
 		c.FlagEnvironment, c.Location, c.RefreshKey, c.RefreshState,
 		c.RefreshStateReference, c.Relation, c.Session, c.Setting, c.StitchQueue,
+		c.TechDocsBuild,
 	} {
 		n.Use(hooks...)
 	}
@@ -299,6 +306,7 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.DeployTofuRun, c.FinalEntity, c.FlagAudit, c.FlagDefinition,
 		c.FlagEnvironment, c.Location, c.RefreshKey, c.RefreshState,
 		c.RefreshStateReference, c.Relation, c.Session, c.Setting, c.StitchQueue,
+		c.TechDocsBuild,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -343,6 +351,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Setting.mutate(ctx, m)
 	case *StitchQueueMutation:
 		return c.StitchQueue.mutate(ctx, m)
+	case *TechDocsBuildMutation:
+		return c.TechDocsBuild.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
 	}
@@ -2742,19 +2752,152 @@ func (c *StitchQueueClient) mutate(ctx context.Context, m *StitchQueueMutation) 
 	}
 }
 
+// TechDocsBuildClient is a client for the TechDocsBuild schema.
+type TechDocsBuildClient struct {
+	config
+}
+
+// NewTechDocsBuildClient returns a client for the TechDocsBuild from the given config.
+func NewTechDocsBuildClient(c config) *TechDocsBuildClient {
+	return &TechDocsBuildClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `techdocsbuild.Hooks(f(g(h())))`.
+func (c *TechDocsBuildClient) Use(hooks ...Hook) {
+	c.hooks.TechDocsBuild = append(c.hooks.TechDocsBuild, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `techdocsbuild.Intercept(f(g(h())))`.
+func (c *TechDocsBuildClient) Intercept(interceptors ...Interceptor) {
+	c.inters.TechDocsBuild = append(c.inters.TechDocsBuild, interceptors...)
+}
+
+// Create returns a builder for creating a TechDocsBuild entity.
+func (c *TechDocsBuildClient) Create() *TechDocsBuildCreate {
+	mutation := newTechDocsBuildMutation(c.config, OpCreate)
+	return &TechDocsBuildCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of TechDocsBuild entities.
+func (c *TechDocsBuildClient) CreateBulk(builders ...*TechDocsBuildCreate) *TechDocsBuildCreateBulk {
+	return &TechDocsBuildCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *TechDocsBuildClient) MapCreateBulk(slice any, setFunc func(*TechDocsBuildCreate, int)) *TechDocsBuildCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &TechDocsBuildCreateBulk{err: fmt.Errorf("calling to TechDocsBuildClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*TechDocsBuildCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &TechDocsBuildCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for TechDocsBuild.
+func (c *TechDocsBuildClient) Update() *TechDocsBuildUpdate {
+	mutation := newTechDocsBuildMutation(c.config, OpUpdate)
+	return &TechDocsBuildUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *TechDocsBuildClient) UpdateOne(_m *TechDocsBuild) *TechDocsBuildUpdateOne {
+	mutation := newTechDocsBuildMutation(c.config, OpUpdateOne, withTechDocsBuild(_m))
+	return &TechDocsBuildUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *TechDocsBuildClient) UpdateOneID(id string) *TechDocsBuildUpdateOne {
+	mutation := newTechDocsBuildMutation(c.config, OpUpdateOne, withTechDocsBuildID(id))
+	return &TechDocsBuildUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for TechDocsBuild.
+func (c *TechDocsBuildClient) Delete() *TechDocsBuildDelete {
+	mutation := newTechDocsBuildMutation(c.config, OpDelete)
+	return &TechDocsBuildDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *TechDocsBuildClient) DeleteOne(_m *TechDocsBuild) *TechDocsBuildDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *TechDocsBuildClient) DeleteOneID(id string) *TechDocsBuildDeleteOne {
+	builder := c.Delete().Where(techdocsbuild.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &TechDocsBuildDeleteOne{builder}
+}
+
+// Query returns a query builder for TechDocsBuild.
+func (c *TechDocsBuildClient) Query() *TechDocsBuildQuery {
+	return &TechDocsBuildQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeTechDocsBuild},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a TechDocsBuild entity by its id.
+func (c *TechDocsBuildClient) Get(ctx context.Context, id string) (*TechDocsBuild, error) {
+	return c.Query().Where(techdocsbuild.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *TechDocsBuildClient) GetX(ctx context.Context, id string) *TechDocsBuild {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *TechDocsBuildClient) Hooks() []Hook {
+	return c.hooks.TechDocsBuild
+}
+
+// Interceptors returns the client interceptors.
+func (c *TechDocsBuildClient) Interceptors() []Interceptor {
+	return c.inters.TechDocsBuild
+}
+
+func (c *TechDocsBuildClient) mutate(ctx context.Context, m *TechDocsBuildMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&TechDocsBuildCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&TechDocsBuildUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&TechDocsBuildUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&TechDocsBuildDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown TechDocsBuild mutation op: %q", m.Op())
+	}
+}
+
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
 		AccessToken, AuditEvent, CatalogVersion, DeployEvent, DeployRelease,
 		DeployTofuRun, FinalEntity, FlagAudit, FlagDefinition, FlagEnvironment,
 		Location, RefreshKey, RefreshState, RefreshStateReference, Relation, Session,
-		Setting, StitchQueue []ent.Hook
+		Setting, StitchQueue, TechDocsBuild []ent.Hook
 	}
 	inters struct {
 		AccessToken, AuditEvent, CatalogVersion, DeployEvent, DeployRelease,
 		DeployTofuRun, FinalEntity, FlagAudit, FlagDefinition, FlagEnvironment,
 		Location, RefreshKey, RefreshState, RefreshStateReference, Relation, Session,
-		Setting, StitchQueue []ent.Interceptor
+		Setting, StitchQueue, TechDocsBuild []ent.Interceptor
 	}
 )
 

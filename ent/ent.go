@@ -30,6 +30,7 @@ import (
 	"github.com/billpay/portal/ent/session"
 	"github.com/billpay/portal/ent/setting"
 	"github.com/billpay/portal/ent/stitchqueue"
+	"github.com/billpay/portal/ent/techdocsbuild"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -108,6 +109,7 @@ func checkColumn(t, c string) error {
 			session.Table:               session.ValidColumn,
 			setting.Table:               setting.ValidColumn,
 			stitchqueue.Table:           stitchqueue.ValidColumn,
+			techdocsbuild.Table:         techdocsbuild.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

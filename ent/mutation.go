@@ -30,6 +30,7 @@ import (
 	"github.com/billpay/portal/ent/session"
 	"github.com/billpay/portal/ent/setting"
 	"github.com/billpay/portal/ent/stitchqueue"
+	"github.com/billpay/portal/ent/techdocsbuild"
 )
 
 const (
@@ -59,6 +60,7 @@ const (
 	TypeSession               = "Session"
 	TypeSetting               = "Setting"
 	TypeStitchQueue           = "StitchQueue"
+	TypeTechDocsBuild         = "TechDocsBuild"
 )
 
 // AccessTokenMutation represents an operation that mutates the AccessToken nodes in the graph.
@@ -12287,4 +12289,1117 @@ func (m *StitchQueueMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *StitchQueueMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown StitchQueue edge %s", name)
+}
+
+// TechDocsBuildMutation represents an operation that mutates the TechDocsBuild nodes in the graph.
+type TechDocsBuildMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *string
+	state         *string
+	started_at    *time.Time
+	finished_at   *time.Time
+	warnings      *string
+	error         *string
+	etag          *string
+	source_hash   *string
+	entity_etag   *string
+	checked_at    *time.Time
+	next_check_at *time.Time
+	force         *bool
+	lease_owner   *string
+	lease_until   *time.Time
+	updated_at    *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*TechDocsBuild, error)
+	predicates    []predicate.TechDocsBuild
+}
+
+var _ ent.Mutation = (*TechDocsBuildMutation)(nil)
+
+// techdocsbuildOption allows management of the mutation configuration using functional options.
+type techdocsbuildOption func(*TechDocsBuildMutation)
+
+// newTechDocsBuildMutation creates new mutation for the TechDocsBuild entity.
+func newTechDocsBuildMutation(c config, op Op, opts ...techdocsbuildOption) *TechDocsBuildMutation {
+	m := &TechDocsBuildMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeTechDocsBuild,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withTechDocsBuildID sets the ID field of the mutation.
+func withTechDocsBuildID(id string) techdocsbuildOption {
+	return func(m *TechDocsBuildMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *TechDocsBuild
+		)
+		m.oldValue = func(ctx context.Context) (*TechDocsBuild, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().TechDocsBuild.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withTechDocsBuild sets the old TechDocsBuild of the mutation.
+func withTechDocsBuild(node *TechDocsBuild) techdocsbuildOption {
+	return func(m *TechDocsBuildMutation) {
+		m.oldValue = func(context.Context) (*TechDocsBuild, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m TechDocsBuildMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m TechDocsBuildMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of TechDocsBuild entities.
+func (m *TechDocsBuildMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *TechDocsBuildMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *TechDocsBuildMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().TechDocsBuild.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetState sets the "state" field.
+func (m *TechDocsBuildMutation) SetState(s string) {
+	m.state = &s
+}
+
+// State returns the value of the "state" field in the mutation.
+func (m *TechDocsBuildMutation) State() (r string, exists bool) {
+	v := m.state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldState returns the old "state" field's value of the TechDocsBuild entity.
+// If the TechDocsBuild object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TechDocsBuildMutation) OldState(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldState: %w", err)
+	}
+	return oldValue.State, nil
+}
+
+// ResetState resets all changes to the "state" field.
+func (m *TechDocsBuildMutation) ResetState() {
+	m.state = nil
+}
+
+// SetStartedAt sets the "started_at" field.
+func (m *TechDocsBuildMutation) SetStartedAt(t time.Time) {
+	m.started_at = &t
+}
+
+// StartedAt returns the value of the "started_at" field in the mutation.
+func (m *TechDocsBuildMutation) StartedAt() (r time.Time, exists bool) {
+	v := m.started_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartedAt returns the old "started_at" field's value of the TechDocsBuild entity.
+// If the TechDocsBuild object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TechDocsBuildMutation) OldStartedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartedAt: %w", err)
+	}
+	return oldValue.StartedAt, nil
+}
+
+// ClearStartedAt clears the value of the "started_at" field.
+func (m *TechDocsBuildMutation) ClearStartedAt() {
+	m.started_at = nil
+	m.clearedFields[techdocsbuild.FieldStartedAt] = struct{}{}
+}
+
+// StartedAtCleared returns if the "started_at" field was cleared in this mutation.
+func (m *TechDocsBuildMutation) StartedAtCleared() bool {
+	_, ok := m.clearedFields[techdocsbuild.FieldStartedAt]
+	return ok
+}
+
+// ResetStartedAt resets all changes to the "started_at" field.
+func (m *TechDocsBuildMutation) ResetStartedAt() {
+	m.started_at = nil
+	delete(m.clearedFields, techdocsbuild.FieldStartedAt)
+}
+
+// SetFinishedAt sets the "finished_at" field.
+func (m *TechDocsBuildMutation) SetFinishedAt(t time.Time) {
+	m.finished_at = &t
+}
+
+// FinishedAt returns the value of the "finished_at" field in the mutation.
+func (m *TechDocsBuildMutation) FinishedAt() (r time.Time, exists bool) {
+	v := m.finished_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFinishedAt returns the old "finished_at" field's value of the TechDocsBuild entity.
+// If the TechDocsBuild object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TechDocsBuildMutation) OldFinishedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFinishedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFinishedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFinishedAt: %w", err)
+	}
+	return oldValue.FinishedAt, nil
+}
+
+// ClearFinishedAt clears the value of the "finished_at" field.
+func (m *TechDocsBuildMutation) ClearFinishedAt() {
+	m.finished_at = nil
+	m.clearedFields[techdocsbuild.FieldFinishedAt] = struct{}{}
+}
+
+// FinishedAtCleared returns if the "finished_at" field was cleared in this mutation.
+func (m *TechDocsBuildMutation) FinishedAtCleared() bool {
+	_, ok := m.clearedFields[techdocsbuild.FieldFinishedAt]
+	return ok
+}
+
+// ResetFinishedAt resets all changes to the "finished_at" field.
+func (m *TechDocsBuildMutation) ResetFinishedAt() {
+	m.finished_at = nil
+	delete(m.clearedFields, techdocsbuild.FieldFinishedAt)
+}
+
+// SetWarnings sets the "warnings" field.
+func (m *TechDocsBuildMutation) SetWarnings(s string) {
+	m.warnings = &s
+}
+
+// Warnings returns the value of the "warnings" field in the mutation.
+func (m *TechDocsBuildMutation) Warnings() (r string, exists bool) {
+	v := m.warnings
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWarnings returns the old "warnings" field's value of the TechDocsBuild entity.
+// If the TechDocsBuild object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TechDocsBuildMutation) OldWarnings(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWarnings is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWarnings requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWarnings: %w", err)
+	}
+	return oldValue.Warnings, nil
+}
+
+// ResetWarnings resets all changes to the "warnings" field.
+func (m *TechDocsBuildMutation) ResetWarnings() {
+	m.warnings = nil
+}
+
+// SetError sets the "error" field.
+func (m *TechDocsBuildMutation) SetError(s string) {
+	m.error = &s
+}
+
+// Error returns the value of the "error" field in the mutation.
+func (m *TechDocsBuildMutation) Error() (r string, exists bool) {
+	v := m.error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldError returns the old "error" field's value of the TechDocsBuild entity.
+// If the TechDocsBuild object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TechDocsBuildMutation) OldError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldError: %w", err)
+	}
+	return oldValue.Error, nil
+}
+
+// ResetError resets all changes to the "error" field.
+func (m *TechDocsBuildMutation) ResetError() {
+	m.error = nil
+}
+
+// SetEtag sets the "etag" field.
+func (m *TechDocsBuildMutation) SetEtag(s string) {
+	m.etag = &s
+}
+
+// Etag returns the value of the "etag" field in the mutation.
+func (m *TechDocsBuildMutation) Etag() (r string, exists bool) {
+	v := m.etag
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEtag returns the old "etag" field's value of the TechDocsBuild entity.
+// If the TechDocsBuild object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TechDocsBuildMutation) OldEtag(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEtag is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEtag requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEtag: %w", err)
+	}
+	return oldValue.Etag, nil
+}
+
+// ResetEtag resets all changes to the "etag" field.
+func (m *TechDocsBuildMutation) ResetEtag() {
+	m.etag = nil
+}
+
+// SetSourceHash sets the "source_hash" field.
+func (m *TechDocsBuildMutation) SetSourceHash(s string) {
+	m.source_hash = &s
+}
+
+// SourceHash returns the value of the "source_hash" field in the mutation.
+func (m *TechDocsBuildMutation) SourceHash() (r string, exists bool) {
+	v := m.source_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSourceHash returns the old "source_hash" field's value of the TechDocsBuild entity.
+// If the TechDocsBuild object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TechDocsBuildMutation) OldSourceHash(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSourceHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSourceHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSourceHash: %w", err)
+	}
+	return oldValue.SourceHash, nil
+}
+
+// ResetSourceHash resets all changes to the "source_hash" field.
+func (m *TechDocsBuildMutation) ResetSourceHash() {
+	m.source_hash = nil
+}
+
+// SetEntityEtag sets the "entity_etag" field.
+func (m *TechDocsBuildMutation) SetEntityEtag(s string) {
+	m.entity_etag = &s
+}
+
+// EntityEtag returns the value of the "entity_etag" field in the mutation.
+func (m *TechDocsBuildMutation) EntityEtag() (r string, exists bool) {
+	v := m.entity_etag
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEntityEtag returns the old "entity_etag" field's value of the TechDocsBuild entity.
+// If the TechDocsBuild object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TechDocsBuildMutation) OldEntityEtag(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEntityEtag is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEntityEtag requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEntityEtag: %w", err)
+	}
+	return oldValue.EntityEtag, nil
+}
+
+// ResetEntityEtag resets all changes to the "entity_etag" field.
+func (m *TechDocsBuildMutation) ResetEntityEtag() {
+	m.entity_etag = nil
+}
+
+// SetCheckedAt sets the "checked_at" field.
+func (m *TechDocsBuildMutation) SetCheckedAt(t time.Time) {
+	m.checked_at = &t
+}
+
+// CheckedAt returns the value of the "checked_at" field in the mutation.
+func (m *TechDocsBuildMutation) CheckedAt() (r time.Time, exists bool) {
+	v := m.checked_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCheckedAt returns the old "checked_at" field's value of the TechDocsBuild entity.
+// If the TechDocsBuild object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TechDocsBuildMutation) OldCheckedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCheckedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCheckedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCheckedAt: %w", err)
+	}
+	return oldValue.CheckedAt, nil
+}
+
+// ClearCheckedAt clears the value of the "checked_at" field.
+func (m *TechDocsBuildMutation) ClearCheckedAt() {
+	m.checked_at = nil
+	m.clearedFields[techdocsbuild.FieldCheckedAt] = struct{}{}
+}
+
+// CheckedAtCleared returns if the "checked_at" field was cleared in this mutation.
+func (m *TechDocsBuildMutation) CheckedAtCleared() bool {
+	_, ok := m.clearedFields[techdocsbuild.FieldCheckedAt]
+	return ok
+}
+
+// ResetCheckedAt resets all changes to the "checked_at" field.
+func (m *TechDocsBuildMutation) ResetCheckedAt() {
+	m.checked_at = nil
+	delete(m.clearedFields, techdocsbuild.FieldCheckedAt)
+}
+
+// SetNextCheckAt sets the "next_check_at" field.
+func (m *TechDocsBuildMutation) SetNextCheckAt(t time.Time) {
+	m.next_check_at = &t
+}
+
+// NextCheckAt returns the value of the "next_check_at" field in the mutation.
+func (m *TechDocsBuildMutation) NextCheckAt() (r time.Time, exists bool) {
+	v := m.next_check_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNextCheckAt returns the old "next_check_at" field's value of the TechDocsBuild entity.
+// If the TechDocsBuild object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TechDocsBuildMutation) OldNextCheckAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNextCheckAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNextCheckAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNextCheckAt: %w", err)
+	}
+	return oldValue.NextCheckAt, nil
+}
+
+// ResetNextCheckAt resets all changes to the "next_check_at" field.
+func (m *TechDocsBuildMutation) ResetNextCheckAt() {
+	m.next_check_at = nil
+}
+
+// SetForce sets the "force" field.
+func (m *TechDocsBuildMutation) SetForce(b bool) {
+	m.force = &b
+}
+
+// Force returns the value of the "force" field in the mutation.
+func (m *TechDocsBuildMutation) Force() (r bool, exists bool) {
+	v := m.force
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldForce returns the old "force" field's value of the TechDocsBuild entity.
+// If the TechDocsBuild object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TechDocsBuildMutation) OldForce(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldForce is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldForce requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldForce: %w", err)
+	}
+	return oldValue.Force, nil
+}
+
+// ResetForce resets all changes to the "force" field.
+func (m *TechDocsBuildMutation) ResetForce() {
+	m.force = nil
+}
+
+// SetLeaseOwner sets the "lease_owner" field.
+func (m *TechDocsBuildMutation) SetLeaseOwner(s string) {
+	m.lease_owner = &s
+}
+
+// LeaseOwner returns the value of the "lease_owner" field in the mutation.
+func (m *TechDocsBuildMutation) LeaseOwner() (r string, exists bool) {
+	v := m.lease_owner
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLeaseOwner returns the old "lease_owner" field's value of the TechDocsBuild entity.
+// If the TechDocsBuild object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TechDocsBuildMutation) OldLeaseOwner(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLeaseOwner is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLeaseOwner requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLeaseOwner: %w", err)
+	}
+	return oldValue.LeaseOwner, nil
+}
+
+// ResetLeaseOwner resets all changes to the "lease_owner" field.
+func (m *TechDocsBuildMutation) ResetLeaseOwner() {
+	m.lease_owner = nil
+}
+
+// SetLeaseUntil sets the "lease_until" field.
+func (m *TechDocsBuildMutation) SetLeaseUntil(t time.Time) {
+	m.lease_until = &t
+}
+
+// LeaseUntil returns the value of the "lease_until" field in the mutation.
+func (m *TechDocsBuildMutation) LeaseUntil() (r time.Time, exists bool) {
+	v := m.lease_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLeaseUntil returns the old "lease_until" field's value of the TechDocsBuild entity.
+// If the TechDocsBuild object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TechDocsBuildMutation) OldLeaseUntil(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLeaseUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLeaseUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLeaseUntil: %w", err)
+	}
+	return oldValue.LeaseUntil, nil
+}
+
+// ClearLeaseUntil clears the value of the "lease_until" field.
+func (m *TechDocsBuildMutation) ClearLeaseUntil() {
+	m.lease_until = nil
+	m.clearedFields[techdocsbuild.FieldLeaseUntil] = struct{}{}
+}
+
+// LeaseUntilCleared returns if the "lease_until" field was cleared in this mutation.
+func (m *TechDocsBuildMutation) LeaseUntilCleared() bool {
+	_, ok := m.clearedFields[techdocsbuild.FieldLeaseUntil]
+	return ok
+}
+
+// ResetLeaseUntil resets all changes to the "lease_until" field.
+func (m *TechDocsBuildMutation) ResetLeaseUntil() {
+	m.lease_until = nil
+	delete(m.clearedFields, techdocsbuild.FieldLeaseUntil)
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *TechDocsBuildMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *TechDocsBuildMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the TechDocsBuild entity.
+// If the TechDocsBuild object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TechDocsBuildMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *TechDocsBuildMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// Where appends a list predicates to the TechDocsBuildMutation builder.
+func (m *TechDocsBuildMutation) Where(ps ...predicate.TechDocsBuild) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the TechDocsBuildMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *TechDocsBuildMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.TechDocsBuild, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *TechDocsBuildMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *TechDocsBuildMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (TechDocsBuild).
+func (m *TechDocsBuildMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *TechDocsBuildMutation) Fields() []string {
+	fields := make([]string, 0, 14)
+	if m.state != nil {
+		fields = append(fields, techdocsbuild.FieldState)
+	}
+	if m.started_at != nil {
+		fields = append(fields, techdocsbuild.FieldStartedAt)
+	}
+	if m.finished_at != nil {
+		fields = append(fields, techdocsbuild.FieldFinishedAt)
+	}
+	if m.warnings != nil {
+		fields = append(fields, techdocsbuild.FieldWarnings)
+	}
+	if m.error != nil {
+		fields = append(fields, techdocsbuild.FieldError)
+	}
+	if m.etag != nil {
+		fields = append(fields, techdocsbuild.FieldEtag)
+	}
+	if m.source_hash != nil {
+		fields = append(fields, techdocsbuild.FieldSourceHash)
+	}
+	if m.entity_etag != nil {
+		fields = append(fields, techdocsbuild.FieldEntityEtag)
+	}
+	if m.checked_at != nil {
+		fields = append(fields, techdocsbuild.FieldCheckedAt)
+	}
+	if m.next_check_at != nil {
+		fields = append(fields, techdocsbuild.FieldNextCheckAt)
+	}
+	if m.force != nil {
+		fields = append(fields, techdocsbuild.FieldForce)
+	}
+	if m.lease_owner != nil {
+		fields = append(fields, techdocsbuild.FieldLeaseOwner)
+	}
+	if m.lease_until != nil {
+		fields = append(fields, techdocsbuild.FieldLeaseUntil)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, techdocsbuild.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *TechDocsBuildMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case techdocsbuild.FieldState:
+		return m.State()
+	case techdocsbuild.FieldStartedAt:
+		return m.StartedAt()
+	case techdocsbuild.FieldFinishedAt:
+		return m.FinishedAt()
+	case techdocsbuild.FieldWarnings:
+		return m.Warnings()
+	case techdocsbuild.FieldError:
+		return m.Error()
+	case techdocsbuild.FieldEtag:
+		return m.Etag()
+	case techdocsbuild.FieldSourceHash:
+		return m.SourceHash()
+	case techdocsbuild.FieldEntityEtag:
+		return m.EntityEtag()
+	case techdocsbuild.FieldCheckedAt:
+		return m.CheckedAt()
+	case techdocsbuild.FieldNextCheckAt:
+		return m.NextCheckAt()
+	case techdocsbuild.FieldForce:
+		return m.Force()
+	case techdocsbuild.FieldLeaseOwner:
+		return m.LeaseOwner()
+	case techdocsbuild.FieldLeaseUntil:
+		return m.LeaseUntil()
+	case techdocsbuild.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *TechDocsBuildMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case techdocsbuild.FieldState:
+		return m.OldState(ctx)
+	case techdocsbuild.FieldStartedAt:
+		return m.OldStartedAt(ctx)
+	case techdocsbuild.FieldFinishedAt:
+		return m.OldFinishedAt(ctx)
+	case techdocsbuild.FieldWarnings:
+		return m.OldWarnings(ctx)
+	case techdocsbuild.FieldError:
+		return m.OldError(ctx)
+	case techdocsbuild.FieldEtag:
+		return m.OldEtag(ctx)
+	case techdocsbuild.FieldSourceHash:
+		return m.OldSourceHash(ctx)
+	case techdocsbuild.FieldEntityEtag:
+		return m.OldEntityEtag(ctx)
+	case techdocsbuild.FieldCheckedAt:
+		return m.OldCheckedAt(ctx)
+	case techdocsbuild.FieldNextCheckAt:
+		return m.OldNextCheckAt(ctx)
+	case techdocsbuild.FieldForce:
+		return m.OldForce(ctx)
+	case techdocsbuild.FieldLeaseOwner:
+		return m.OldLeaseOwner(ctx)
+	case techdocsbuild.FieldLeaseUntil:
+		return m.OldLeaseUntil(ctx)
+	case techdocsbuild.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown TechDocsBuild field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *TechDocsBuildMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case techdocsbuild.FieldState:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetState(v)
+		return nil
+	case techdocsbuild.FieldStartedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartedAt(v)
+		return nil
+	case techdocsbuild.FieldFinishedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFinishedAt(v)
+		return nil
+	case techdocsbuild.FieldWarnings:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWarnings(v)
+		return nil
+	case techdocsbuild.FieldError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetError(v)
+		return nil
+	case techdocsbuild.FieldEtag:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEtag(v)
+		return nil
+	case techdocsbuild.FieldSourceHash:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSourceHash(v)
+		return nil
+	case techdocsbuild.FieldEntityEtag:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEntityEtag(v)
+		return nil
+	case techdocsbuild.FieldCheckedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCheckedAt(v)
+		return nil
+	case techdocsbuild.FieldNextCheckAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNextCheckAt(v)
+		return nil
+	case techdocsbuild.FieldForce:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetForce(v)
+		return nil
+	case techdocsbuild.FieldLeaseOwner:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLeaseOwner(v)
+		return nil
+	case techdocsbuild.FieldLeaseUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLeaseUntil(v)
+		return nil
+	case techdocsbuild.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown TechDocsBuild field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *TechDocsBuildMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *TechDocsBuildMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *TechDocsBuildMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown TechDocsBuild numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *TechDocsBuildMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(techdocsbuild.FieldStartedAt) {
+		fields = append(fields, techdocsbuild.FieldStartedAt)
+	}
+	if m.FieldCleared(techdocsbuild.FieldFinishedAt) {
+		fields = append(fields, techdocsbuild.FieldFinishedAt)
+	}
+	if m.FieldCleared(techdocsbuild.FieldCheckedAt) {
+		fields = append(fields, techdocsbuild.FieldCheckedAt)
+	}
+	if m.FieldCleared(techdocsbuild.FieldLeaseUntil) {
+		fields = append(fields, techdocsbuild.FieldLeaseUntil)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *TechDocsBuildMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *TechDocsBuildMutation) ClearField(name string) error {
+	switch name {
+	case techdocsbuild.FieldStartedAt:
+		m.ClearStartedAt()
+		return nil
+	case techdocsbuild.FieldFinishedAt:
+		m.ClearFinishedAt()
+		return nil
+	case techdocsbuild.FieldCheckedAt:
+		m.ClearCheckedAt()
+		return nil
+	case techdocsbuild.FieldLeaseUntil:
+		m.ClearLeaseUntil()
+		return nil
+	}
+	return fmt.Errorf("unknown TechDocsBuild nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *TechDocsBuildMutation) ResetField(name string) error {
+	switch name {
+	case techdocsbuild.FieldState:
+		m.ResetState()
+		return nil
+	case techdocsbuild.FieldStartedAt:
+		m.ResetStartedAt()
+		return nil
+	case techdocsbuild.FieldFinishedAt:
+		m.ResetFinishedAt()
+		return nil
+	case techdocsbuild.FieldWarnings:
+		m.ResetWarnings()
+		return nil
+	case techdocsbuild.FieldError:
+		m.ResetError()
+		return nil
+	case techdocsbuild.FieldEtag:
+		m.ResetEtag()
+		return nil
+	case techdocsbuild.FieldSourceHash:
+		m.ResetSourceHash()
+		return nil
+	case techdocsbuild.FieldEntityEtag:
+		m.ResetEntityEtag()
+		return nil
+	case techdocsbuild.FieldCheckedAt:
+		m.ResetCheckedAt()
+		return nil
+	case techdocsbuild.FieldNextCheckAt:
+		m.ResetNextCheckAt()
+		return nil
+	case techdocsbuild.FieldForce:
+		m.ResetForce()
+		return nil
+	case techdocsbuild.FieldLeaseOwner:
+		m.ResetLeaseOwner()
+		return nil
+	case techdocsbuild.FieldLeaseUntil:
+		m.ResetLeaseUntil()
+		return nil
+	case techdocsbuild.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown TechDocsBuild field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *TechDocsBuildMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *TechDocsBuildMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *TechDocsBuildMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *TechDocsBuildMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *TechDocsBuildMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *TechDocsBuildMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *TechDocsBuildMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown TechDocsBuild unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *TechDocsBuildMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown TechDocsBuild edge %s", name)
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/billpay/portal/ent/session"
 	"github.com/billpay/portal/ent/setting"
 	"github.com/billpay/portal/ent/stitchqueue"
+	"github.com/billpay/portal/ent/techdocsbuild"
 )
 
 // The init function reads all schema descriptors with runtime code
@@ -452,4 +453,48 @@ func init() {
 	stitchqueueDescID := stitchqueueFields[0].Descriptor()
 	// stitchqueue.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	stitchqueue.IDValidator = stitchqueueDescID.Validators[0].(func(string) error)
+	techdocsbuildFields := schema.TechDocsBuild{}.Fields()
+	_ = techdocsbuildFields
+	// techdocsbuildDescState is the schema descriptor for state field.
+	techdocsbuildDescState := techdocsbuildFields[1].Descriptor()
+	// techdocsbuild.DefaultState holds the default value on creation for the state field.
+	techdocsbuild.DefaultState = techdocsbuildDescState.Default.(string)
+	// techdocsbuildDescWarnings is the schema descriptor for warnings field.
+	techdocsbuildDescWarnings := techdocsbuildFields[4].Descriptor()
+	// techdocsbuild.DefaultWarnings holds the default value on creation for the warnings field.
+	techdocsbuild.DefaultWarnings = techdocsbuildDescWarnings.Default.(string)
+	// techdocsbuildDescError is the schema descriptor for error field.
+	techdocsbuildDescError := techdocsbuildFields[5].Descriptor()
+	// techdocsbuild.DefaultError holds the default value on creation for the error field.
+	techdocsbuild.DefaultError = techdocsbuildDescError.Default.(string)
+	// techdocsbuildDescEtag is the schema descriptor for etag field.
+	techdocsbuildDescEtag := techdocsbuildFields[6].Descriptor()
+	// techdocsbuild.DefaultEtag holds the default value on creation for the etag field.
+	techdocsbuild.DefaultEtag = techdocsbuildDescEtag.Default.(string)
+	// techdocsbuildDescSourceHash is the schema descriptor for source_hash field.
+	techdocsbuildDescSourceHash := techdocsbuildFields[7].Descriptor()
+	// techdocsbuild.DefaultSourceHash holds the default value on creation for the source_hash field.
+	techdocsbuild.DefaultSourceHash = techdocsbuildDescSourceHash.Default.(string)
+	// techdocsbuildDescEntityEtag is the schema descriptor for entity_etag field.
+	techdocsbuildDescEntityEtag := techdocsbuildFields[8].Descriptor()
+	// techdocsbuild.DefaultEntityEtag holds the default value on creation for the entity_etag field.
+	techdocsbuild.DefaultEntityEtag = techdocsbuildDescEntityEtag.Default.(string)
+	// techdocsbuildDescForce is the schema descriptor for force field.
+	techdocsbuildDescForce := techdocsbuildFields[11].Descriptor()
+	// techdocsbuild.DefaultForce holds the default value on creation for the force field.
+	techdocsbuild.DefaultForce = techdocsbuildDescForce.Default.(bool)
+	// techdocsbuildDescLeaseOwner is the schema descriptor for lease_owner field.
+	techdocsbuildDescLeaseOwner := techdocsbuildFields[12].Descriptor()
+	// techdocsbuild.DefaultLeaseOwner holds the default value on creation for the lease_owner field.
+	techdocsbuild.DefaultLeaseOwner = techdocsbuildDescLeaseOwner.Default.(string)
+	// techdocsbuildDescUpdatedAt is the schema descriptor for updated_at field.
+	techdocsbuildDescUpdatedAt := techdocsbuildFields[14].Descriptor()
+	// techdocsbuild.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	techdocsbuild.DefaultUpdatedAt = techdocsbuildDescUpdatedAt.Default.(func() time.Time)
+	// techdocsbuild.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	techdocsbuild.UpdateDefaultUpdatedAt = techdocsbuildDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// techdocsbuildDescID is the schema descriptor for id field.
+	techdocsbuildDescID := techdocsbuildFields[0].Descriptor()
+	// techdocsbuild.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	techdocsbuild.IDValidator = techdocsbuildDescID.Validators[0].(func(string) error)
 }

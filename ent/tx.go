@@ -50,6 +50,8 @@ type Tx struct {
 	Setting *SettingClient
 	// StitchQueue is the client for interacting with the StitchQueue builders.
 	StitchQueue *StitchQueueClient
+	// TechDocsBuild is the client for interacting with the TechDocsBuild builders.
+	TechDocsBuild *TechDocsBuildClient
 
 	// lazily loaded.
 	client     *Client
@@ -199,6 +201,7 @@ func (tx *Tx) init() {
 	tx.Session = NewSessionClient(tx.config)
 	tx.Setting = NewSettingClient(tx.config)
 	tx.StitchQueue = NewStitchQueueClient(tx.config)
+	tx.TechDocsBuild = NewTechDocsBuildClient(tx.config)
 }
 
 // txDriver wraps the given dialect.Tx with a nop dialect.Driver implementation.

@@ -225,6 +225,18 @@ func (f StitchQueueFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value,
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.StitchQueueMutation", m)
 }
 
+// The TechDocsBuildFunc type is an adapter to allow the use of ordinary
+// function as TechDocsBuild mutator.
+type TechDocsBuildFunc func(context.Context, *ent.TechDocsBuildMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f TechDocsBuildFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.TechDocsBuildMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.TechDocsBuildMutation", m)
+}
+
 // Condition is a hook condition function.
 type Condition func(context.Context, ent.Mutation) bool
 

@@ -3,6 +3,7 @@
 package migrate
 
 import (
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
 )
@@ -472,6 +473,37 @@ var (
 			},
 		},
 	}
+	// TechdocsBuildsColumns holds the columns for the "techdocs_builds" table.
+	TechdocsBuildsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "state", Type: field.TypeString, Default: "pending"},
+		{Name: "started_at", Type: field.TypeTime, Nullable: true},
+		{Name: "finished_at", Type: field.TypeTime, Nullable: true},
+		{Name: "warnings", Type: field.TypeString, Size: 2147483647, Default: "[]", SchemaType: map[string]string{"postgres": "text", "sqlite3": "text"}},
+		{Name: "error", Type: field.TypeString, Size: 2147483647, Default: "", SchemaType: map[string]string{"postgres": "text", "sqlite3": "text"}},
+		{Name: "etag", Type: field.TypeString, Default: ""},
+		{Name: "source_hash", Type: field.TypeString, Default: ""},
+		{Name: "entity_etag", Type: field.TypeString, Default: ""},
+		{Name: "checked_at", Type: field.TypeTime, Nullable: true},
+		{Name: "next_check_at", Type: field.TypeTime},
+		{Name: "force", Type: field.TypeBool, Default: false},
+		{Name: "lease_owner", Type: field.TypeString, Default: ""},
+		{Name: "lease_until", Type: field.TypeTime, Nullable: true},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// TechdocsBuildsTable holds the schema information for the "techdocs_builds" table.
+	TechdocsBuildsTable = &schema.Table{
+		Name:       "techdocs_builds",
+		Columns:    TechdocsBuildsColumns,
+		PrimaryKey: []*schema.Column{TechdocsBuildsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "techdocsbuild_next_check_at",
+				Unique:  false,
+				Columns: []*schema.Column{TechdocsBuildsColumns[10]},
+			},
+		},
+	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		AccessTokensTable,
@@ -492,8 +524,12 @@ var (
 		SessionsTable,
 		SettingsTable,
 		StitchQueuesTable,
+		TechdocsBuildsTable,
 	}
 )
 
 func init() {
+	TechdocsBuildsTable.Annotation = &entsql.Annotation{
+		Table: "techdocs_builds",
+	}
 }

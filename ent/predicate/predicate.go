@@ -59,3 +59,6 @@ type Setting func(*sql.Selector)
 
 // StitchQueue is the predicate function for stitchqueue builders.
 type StitchQueue func(*sql.Selector)
+
+// TechDocsBuild is the predicate function for techdocsbuild builders.
+type TechDocsBuild func(*sql.Selector)
