@@ -29,6 +29,8 @@ import (
 	"github.com/billpay/portal/ent/refreshstate"
 	"github.com/billpay/portal/ent/refreshstatereference"
 	"github.com/billpay/portal/ent/relation"
+	"github.com/billpay/portal/ent/scaffolderevent"
+	"github.com/billpay/portal/ent/scaffoldertask"
 	"github.com/billpay/portal/ent/session"
 	"github.com/billpay/portal/ent/setting"
 	"github.com/billpay/portal/ent/stitchqueue"
@@ -72,6 +74,10 @@ type Client struct {
 	RefreshStateReference *RefreshStateReferenceClient
 	// Relation is the client for interacting with the Relation builders.
 	Relation *RelationClient
+	// ScaffolderEvent is the client for interacting with the ScaffolderEvent builders.
+	ScaffolderEvent *ScaffolderEventClient
+	// ScaffolderTask is the client for interacting with the ScaffolderTask builders.
+	ScaffolderTask *ScaffolderTaskClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Setting is the client for interacting with the Setting builders.
@@ -106,6 +112,8 @@ func (c *Client) init() {
 	c.RefreshState = NewRefreshStateClient(c.config)
 	c.RefreshStateReference = NewRefreshStateReferenceClient(c.config)
 	c.Relation = NewRelationClient(c.config)
+	c.ScaffolderEvent = NewScaffolderEventClient(c.config)
+	c.ScaffolderTask = NewScaffolderTaskClient(c.config)
 	c.Session = NewSessionClient(c.config)
 	c.Setting = NewSettingClient(c.config)
 	c.StitchQueue = NewStitchQueueClient(c.config)
@@ -217,6 +225,8 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		RefreshState:          NewRefreshStateClient(cfg),
 		RefreshStateReference: NewRefreshStateReferenceClient(cfg),
 		Relation:              NewRelationClient(cfg),
+		ScaffolderEvent:       NewScaffolderEventClient(cfg),
+		ScaffolderTask:        NewScaffolderTaskClient(cfg),
 		Session:               NewSessionClient(cfg),
 		Setting:               NewSettingClient(cfg),
 		StitchQueue:           NewStitchQueueClient(cfg),
@@ -255,6 +265,8 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		RefreshState:          NewRefreshStateClient(cfg),
 		RefreshStateReference: NewRefreshStateReferenceClient(cfg),
 		Relation:              NewRelationClient(cfg),
+		ScaffolderEvent:       NewScaffolderEventClient(cfg),
+		ScaffolderTask:        NewScaffolderTaskClient(cfg),
 		Session:               NewSessionClient(cfg),
 		Setting:               NewSettingClient(cfg),
 		StitchQueue:           NewStitchQueueClient(cfg),
@@ -291,8 +303,8 @@ func (c *Client) Use(hooks ...Hook) {
 		c.AccessToken, c.AuditEvent, c.CatalogVersion, c.DeployEvent, c.DeployRelease,
 		c.DeployTofuRun, c.FinalEntity, c.FlagAudit, c.FlagDefinition,
 		c.FlagEnvironment, c.Location, c.RefreshKey, c.RefreshState,
-		c.RefreshStateReference, c.Relation, c.Session, c.Setting, c.StitchQueue,
-		c.TechDocsBuild,
+		c.RefreshStateReference, c.Relation, c.ScaffolderEvent, c.ScaffolderTask,
+		c.Session, c.Setting, c.StitchQueue, c.TechDocsBuild,
 	} {
 		n.Use(hooks...)
 	}
@@ -305,8 +317,8 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.AccessToken, c.AuditEvent, c.CatalogVersion, c.DeployEvent, c.DeployRelease,
 		c.DeployTofuRun, c.FinalEntity, c.FlagAudit, c.FlagDefinition,
 		c.FlagEnvironment, c.Location, c.RefreshKey, c.RefreshState,
-		c.RefreshStateReference, c.Relation, c.Session, c.Setting, c.StitchQueue,
-		c.TechDocsBuild,
+		c.RefreshStateReference, c.Relation, c.ScaffolderEvent, c.ScaffolderTask,
+		c.Session, c.Setting, c.StitchQueue, c.TechDocsBuild,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -345,6 +357,10 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.RefreshStateReference.mutate(ctx, m)
 	case *RelationMutation:
 		return c.Relation.mutate(ctx, m)
+	case *ScaffolderEventMutation:
+		return c.ScaffolderEvent.mutate(ctx, m)
+	case *ScaffolderTaskMutation:
+		return c.ScaffolderTask.mutate(ctx, m)
 	case *SessionMutation:
 		return c.Session.mutate(ctx, m)
 	case *SettingMutation:
@@ -2353,6 +2369,272 @@ func (c *RelationClient) mutate(ctx context.Context, m *RelationMutation) (Value
 	}
 }
 
+// ScaffolderEventClient is a client for the ScaffolderEvent schema.
+type ScaffolderEventClient struct {
+	config
+}
+
+// NewScaffolderEventClient returns a client for the ScaffolderEvent from the given config.
+func NewScaffolderEventClient(c config) *ScaffolderEventClient {
+	return &ScaffolderEventClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `scaffolderevent.Hooks(f(g(h())))`.
+func (c *ScaffolderEventClient) Use(hooks ...Hook) {
+	c.hooks.ScaffolderEvent = append(c.hooks.ScaffolderEvent, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `scaffolderevent.Intercept(f(g(h())))`.
+func (c *ScaffolderEventClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ScaffolderEvent = append(c.inters.ScaffolderEvent, interceptors...)
+}
+
+// Create returns a builder for creating a ScaffolderEvent entity.
+func (c *ScaffolderEventClient) Create() *ScaffolderEventCreate {
+	mutation := newScaffolderEventMutation(c.config, OpCreate)
+	return &ScaffolderEventCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ScaffolderEvent entities.
+func (c *ScaffolderEventClient) CreateBulk(builders ...*ScaffolderEventCreate) *ScaffolderEventCreateBulk {
+	return &ScaffolderEventCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ScaffolderEventClient) MapCreateBulk(slice any, setFunc func(*ScaffolderEventCreate, int)) *ScaffolderEventCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ScaffolderEventCreateBulk{err: fmt.Errorf("calling to ScaffolderEventClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ScaffolderEventCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ScaffolderEventCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ScaffolderEvent.
+func (c *ScaffolderEventClient) Update() *ScaffolderEventUpdate {
+	mutation := newScaffolderEventMutation(c.config, OpUpdate)
+	return &ScaffolderEventUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ScaffolderEventClient) UpdateOne(_m *ScaffolderEvent) *ScaffolderEventUpdateOne {
+	mutation := newScaffolderEventMutation(c.config, OpUpdateOne, withScaffolderEvent(_m))
+	return &ScaffolderEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ScaffolderEventClient) UpdateOneID(id int) *ScaffolderEventUpdateOne {
+	mutation := newScaffolderEventMutation(c.config, OpUpdateOne, withScaffolderEventID(id))
+	return &ScaffolderEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ScaffolderEvent.
+func (c *ScaffolderEventClient) Delete() *ScaffolderEventDelete {
+	mutation := newScaffolderEventMutation(c.config, OpDelete)
+	return &ScaffolderEventDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ScaffolderEventClient) DeleteOne(_m *ScaffolderEvent) *ScaffolderEventDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ScaffolderEventClient) DeleteOneID(id int) *ScaffolderEventDeleteOne {
+	builder := c.Delete().Where(scaffolderevent.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ScaffolderEventDeleteOne{builder}
+}
+
+// Query returns a query builder for ScaffolderEvent.
+func (c *ScaffolderEventClient) Query() *ScaffolderEventQuery {
+	return &ScaffolderEventQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeScaffolderEvent},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ScaffolderEvent entity by its id.
+func (c *ScaffolderEventClient) Get(ctx context.Context, id int) (*ScaffolderEvent, error) {
+	return c.Query().Where(scaffolderevent.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ScaffolderEventClient) GetX(ctx context.Context, id int) *ScaffolderEvent {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ScaffolderEventClient) Hooks() []Hook {
+	return c.hooks.ScaffolderEvent
+}
+
+// Interceptors returns the client interceptors.
+func (c *ScaffolderEventClient) Interceptors() []Interceptor {
+	return c.inters.ScaffolderEvent
+}
+
+func (c *ScaffolderEventClient) mutate(ctx context.Context, m *ScaffolderEventMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ScaffolderEventCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ScaffolderEventUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ScaffolderEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ScaffolderEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ScaffolderEvent mutation op: %q", m.Op())
+	}
+}
+
+// ScaffolderTaskClient is a client for the ScaffolderTask schema.
+type ScaffolderTaskClient struct {
+	config
+}
+
+// NewScaffolderTaskClient returns a client for the ScaffolderTask from the given config.
+func NewScaffolderTaskClient(c config) *ScaffolderTaskClient {
+	return &ScaffolderTaskClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `scaffoldertask.Hooks(f(g(h())))`.
+func (c *ScaffolderTaskClient) Use(hooks ...Hook) {
+	c.hooks.ScaffolderTask = append(c.hooks.ScaffolderTask, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `scaffoldertask.Intercept(f(g(h())))`.
+func (c *ScaffolderTaskClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ScaffolderTask = append(c.inters.ScaffolderTask, interceptors...)
+}
+
+// Create returns a builder for creating a ScaffolderTask entity.
+func (c *ScaffolderTaskClient) Create() *ScaffolderTaskCreate {
+	mutation := newScaffolderTaskMutation(c.config, OpCreate)
+	return &ScaffolderTaskCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ScaffolderTask entities.
+func (c *ScaffolderTaskClient) CreateBulk(builders ...*ScaffolderTaskCreate) *ScaffolderTaskCreateBulk {
+	return &ScaffolderTaskCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ScaffolderTaskClient) MapCreateBulk(slice any, setFunc func(*ScaffolderTaskCreate, int)) *ScaffolderTaskCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ScaffolderTaskCreateBulk{err: fmt.Errorf("calling to ScaffolderTaskClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ScaffolderTaskCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ScaffolderTaskCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ScaffolderTask.
+func (c *ScaffolderTaskClient) Update() *ScaffolderTaskUpdate {
+	mutation := newScaffolderTaskMutation(c.config, OpUpdate)
+	return &ScaffolderTaskUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ScaffolderTaskClient) UpdateOne(_m *ScaffolderTask) *ScaffolderTaskUpdateOne {
+	mutation := newScaffolderTaskMutation(c.config, OpUpdateOne, withScaffolderTask(_m))
+	return &ScaffolderTaskUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ScaffolderTaskClient) UpdateOneID(id string) *ScaffolderTaskUpdateOne {
+	mutation := newScaffolderTaskMutation(c.config, OpUpdateOne, withScaffolderTaskID(id))
+	return &ScaffolderTaskUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ScaffolderTask.
+func (c *ScaffolderTaskClient) Delete() *ScaffolderTaskDelete {
+	mutation := newScaffolderTaskMutation(c.config, OpDelete)
+	return &ScaffolderTaskDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ScaffolderTaskClient) DeleteOne(_m *ScaffolderTask) *ScaffolderTaskDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ScaffolderTaskClient) DeleteOneID(id string) *ScaffolderTaskDeleteOne {
+	builder := c.Delete().Where(scaffoldertask.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ScaffolderTaskDeleteOne{builder}
+}
+
+// Query returns a query builder for ScaffolderTask.
+func (c *ScaffolderTaskClient) Query() *ScaffolderTaskQuery {
+	return &ScaffolderTaskQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeScaffolderTask},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ScaffolderTask entity by its id.
+func (c *ScaffolderTaskClient) Get(ctx context.Context, id string) (*ScaffolderTask, error) {
+	return c.Query().Where(scaffoldertask.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ScaffolderTaskClient) GetX(ctx context.Context, id string) *ScaffolderTask {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ScaffolderTaskClient) Hooks() []Hook {
+	return c.hooks.ScaffolderTask
+}
+
+// Interceptors returns the client interceptors.
+func (c *ScaffolderTaskClient) Interceptors() []Interceptor {
+	return c.inters.ScaffolderTask
+}
+
+func (c *ScaffolderTaskClient) mutate(ctx context.Context, m *ScaffolderTaskMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ScaffolderTaskCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ScaffolderTaskUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ScaffolderTaskUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ScaffolderTaskDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ScaffolderTask mutation op: %q", m.Op())
+	}
+}
+
 // SessionClient is a client for the Session schema.
 type SessionClient struct {
 	config
@@ -2890,14 +3172,16 @@ type (
 	hooks struct {
 		AccessToken, AuditEvent, CatalogVersion, DeployEvent, DeployRelease,
 		DeployTofuRun, FinalEntity, FlagAudit, FlagDefinition, FlagEnvironment,
-		Location, RefreshKey, RefreshState, RefreshStateReference, Relation, Session,
-		Setting, StitchQueue, TechDocsBuild []ent.Hook
+		Location, RefreshKey, RefreshState, RefreshStateReference, Relation,
+		ScaffolderEvent, ScaffolderTask, Session, Setting, StitchQueue,
+		TechDocsBuild []ent.Hook
 	}
 	inters struct {
 		AccessToken, AuditEvent, CatalogVersion, DeployEvent, DeployRelease,
 		DeployTofuRun, FinalEntity, FlagAudit, FlagDefinition, FlagEnvironment,
-		Location, RefreshKey, RefreshState, RefreshStateReference, Relation, Session,
-		Setting, StitchQueue, TechDocsBuild []ent.Interceptor
+		Location, RefreshKey, RefreshState, RefreshStateReference, Relation,
+		ScaffolderEvent, ScaffolderTask, Session, Setting, StitchQueue,
+		TechDocsBuild []ent.Interceptor
 	}
 )
 

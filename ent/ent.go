@@ -27,6 +27,8 @@ import (
 	"github.com/billpay/portal/ent/refreshstate"
 	"github.com/billpay/portal/ent/refreshstatereference"
 	"github.com/billpay/portal/ent/relation"
+	"github.com/billpay/portal/ent/scaffolderevent"
+	"github.com/billpay/portal/ent/scaffoldertask"
 	"github.com/billpay/portal/ent/session"
 	"github.com/billpay/portal/ent/setting"
 	"github.com/billpay/portal/ent/stitchqueue"
@@ -106,6 +108,8 @@ func checkColumn(t, c string) error {
 			refreshstate.Table:          refreshstate.ValidColumn,
 			refreshstatereference.Table: refreshstatereference.ValidColumn,
 			relation.Table:              relation.ValidColumn,
+			scaffolderevent.Table:       scaffolderevent.ValidColumn,
+			scaffoldertask.Table:        scaffoldertask.ValidColumn,
 			session.Table:               session.ValidColumn,
 			setting.Table:               setting.ValidColumn,
 			stitchqueue.Table:           stitchqueue.ValidColumn,

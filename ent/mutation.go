@@ -27,6 +27,8 @@ import (
 	"github.com/billpay/portal/ent/refreshstate"
 	"github.com/billpay/portal/ent/refreshstatereference"
 	"github.com/billpay/portal/ent/relation"
+	"github.com/billpay/portal/ent/scaffolderevent"
+	"github.com/billpay/portal/ent/scaffoldertask"
 	"github.com/billpay/portal/ent/session"
 	"github.com/billpay/portal/ent/setting"
 	"github.com/billpay/portal/ent/stitchqueue"
@@ -57,6 +59,8 @@ const (
 	TypeRefreshState          = "RefreshState"
 	TypeRefreshStateReference = "RefreshStateReference"
 	TypeRelation              = "Relation"
+	TypeScaffolderEvent       = "ScaffolderEvent"
+	TypeScaffolderTask        = "ScaffolderTask"
 	TypeSession               = "Session"
 	TypeSetting               = "Setting"
 	TypeStitchQueue           = "StitchQueue"
@@ -11077,6 +11081,1318 @@ func (m *RelationMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *RelationMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Relation edge %s", name)
+}
+
+// ScaffolderEventMutation represents an operation that mutates the ScaffolderEvent nodes in the graph.
+type ScaffolderEventMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	task_id       *string
+	_type         *string
+	body          *string
+	created_at    *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*ScaffolderEvent, error)
+	predicates    []predicate.ScaffolderEvent
+}
+
+var _ ent.Mutation = (*ScaffolderEventMutation)(nil)
+
+// scaffoldereventOption allows management of the mutation configuration using functional options.
+type scaffoldereventOption func(*ScaffolderEventMutation)
+
+// newScaffolderEventMutation creates new mutation for the ScaffolderEvent entity.
+func newScaffolderEventMutation(c config, op Op, opts ...scaffoldereventOption) *ScaffolderEventMutation {
+	m := &ScaffolderEventMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeScaffolderEvent,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withScaffolderEventID sets the ID field of the mutation.
+func withScaffolderEventID(id int) scaffoldereventOption {
+	return func(m *ScaffolderEventMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ScaffolderEvent
+		)
+		m.oldValue = func(ctx context.Context) (*ScaffolderEvent, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ScaffolderEvent.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withScaffolderEvent sets the old ScaffolderEvent of the mutation.
+func withScaffolderEvent(node *ScaffolderEvent) scaffoldereventOption {
+	return func(m *ScaffolderEventMutation) {
+		m.oldValue = func(context.Context) (*ScaffolderEvent, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ScaffolderEventMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ScaffolderEventMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ScaffolderEventMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ScaffolderEventMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ScaffolderEvent.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTaskID sets the "task_id" field.
+func (m *ScaffolderEventMutation) SetTaskID(s string) {
+	m.task_id = &s
+}
+
+// TaskID returns the value of the "task_id" field in the mutation.
+func (m *ScaffolderEventMutation) TaskID() (r string, exists bool) {
+	v := m.task_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTaskID returns the old "task_id" field's value of the ScaffolderEvent entity.
+// If the ScaffolderEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScaffolderEventMutation) OldTaskID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTaskID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTaskID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTaskID: %w", err)
+	}
+	return oldValue.TaskID, nil
+}
+
+// ResetTaskID resets all changes to the "task_id" field.
+func (m *ScaffolderEventMutation) ResetTaskID() {
+	m.task_id = nil
+}
+
+// SetType sets the "type" field.
+func (m *ScaffolderEventMutation) SetType(s string) {
+	m._type = &s
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *ScaffolderEventMutation) GetType() (r string, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the ScaffolderEvent entity.
+// If the ScaffolderEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScaffolderEventMutation) OldType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *ScaffolderEventMutation) ResetType() {
+	m._type = nil
+}
+
+// SetBody sets the "body" field.
+func (m *ScaffolderEventMutation) SetBody(s string) {
+	m.body = &s
+}
+
+// Body returns the value of the "body" field in the mutation.
+func (m *ScaffolderEventMutation) Body() (r string, exists bool) {
+	v := m.body
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBody returns the old "body" field's value of the ScaffolderEvent entity.
+// If the ScaffolderEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScaffolderEventMutation) OldBody(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBody is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBody requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBody: %w", err)
+	}
+	return oldValue.Body, nil
+}
+
+// ResetBody resets all changes to the "body" field.
+func (m *ScaffolderEventMutation) ResetBody() {
+	m.body = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ScaffolderEventMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ScaffolderEventMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the ScaffolderEvent entity.
+// If the ScaffolderEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScaffolderEventMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ScaffolderEventMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// Where appends a list predicates to the ScaffolderEventMutation builder.
+func (m *ScaffolderEventMutation) Where(ps ...predicate.ScaffolderEvent) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ScaffolderEventMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ScaffolderEventMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ScaffolderEvent, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ScaffolderEventMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ScaffolderEventMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ScaffolderEvent).
+func (m *ScaffolderEventMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ScaffolderEventMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.task_id != nil {
+		fields = append(fields, scaffolderevent.FieldTaskID)
+	}
+	if m._type != nil {
+		fields = append(fields, scaffolderevent.FieldType)
+	}
+	if m.body != nil {
+		fields = append(fields, scaffolderevent.FieldBody)
+	}
+	if m.created_at != nil {
+		fields = append(fields, scaffolderevent.FieldCreatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ScaffolderEventMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case scaffolderevent.FieldTaskID:
+		return m.TaskID()
+	case scaffolderevent.FieldType:
+		return m.GetType()
+	case scaffolderevent.FieldBody:
+		return m.Body()
+	case scaffolderevent.FieldCreatedAt:
+		return m.CreatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ScaffolderEventMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case scaffolderevent.FieldTaskID:
+		return m.OldTaskID(ctx)
+	case scaffolderevent.FieldType:
+		return m.OldType(ctx)
+	case scaffolderevent.FieldBody:
+		return m.OldBody(ctx)
+	case scaffolderevent.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown ScaffolderEvent field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ScaffolderEventMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case scaffolderevent.FieldTaskID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTaskID(v)
+		return nil
+	case scaffolderevent.FieldType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	case scaffolderevent.FieldBody:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBody(v)
+		return nil
+	case scaffolderevent.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ScaffolderEvent field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ScaffolderEventMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ScaffolderEventMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ScaffolderEventMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown ScaffolderEvent numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ScaffolderEventMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ScaffolderEventMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ScaffolderEventMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown ScaffolderEvent nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ScaffolderEventMutation) ResetField(name string) error {
+	switch name {
+	case scaffolderevent.FieldTaskID:
+		m.ResetTaskID()
+		return nil
+	case scaffolderevent.FieldType:
+		m.ResetType()
+		return nil
+	case scaffolderevent.FieldBody:
+		m.ResetBody()
+		return nil
+	case scaffolderevent.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown ScaffolderEvent field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ScaffolderEventMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ScaffolderEventMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ScaffolderEventMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ScaffolderEventMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ScaffolderEventMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ScaffolderEventMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ScaffolderEventMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown ScaffolderEvent unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ScaffolderEventMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown ScaffolderEvent edge %s", name)
+}
+
+// ScaffolderTaskMutation represents an operation that mutates the ScaffolderTask nodes in the graph.
+type ScaffolderTaskMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *string
+	spec              *string
+	status            *string
+	created_by        *string
+	created_at        *time.Time
+	secrets           *string
+	claimed_by        *string
+	last_heartbeat_at *time.Time
+	cancel_requested  *bool
+	finished_at       *time.Time
+	clearedFields     map[string]struct{}
+	done              bool
+	oldValue          func(context.Context) (*ScaffolderTask, error)
+	predicates        []predicate.ScaffolderTask
+}
+
+var _ ent.Mutation = (*ScaffolderTaskMutation)(nil)
+
+// scaffoldertaskOption allows management of the mutation configuration using functional options.
+type scaffoldertaskOption func(*ScaffolderTaskMutation)
+
+// newScaffolderTaskMutation creates new mutation for the ScaffolderTask entity.
+func newScaffolderTaskMutation(c config, op Op, opts ...scaffoldertaskOption) *ScaffolderTaskMutation {
+	m := &ScaffolderTaskMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeScaffolderTask,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withScaffolderTaskID sets the ID field of the mutation.
+func withScaffolderTaskID(id string) scaffoldertaskOption {
+	return func(m *ScaffolderTaskMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ScaffolderTask
+		)
+		m.oldValue = func(ctx context.Context) (*ScaffolderTask, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ScaffolderTask.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withScaffolderTask sets the old ScaffolderTask of the mutation.
+func withScaffolderTask(node *ScaffolderTask) scaffoldertaskOption {
+	return func(m *ScaffolderTaskMutation) {
+		m.oldValue = func(context.Context) (*ScaffolderTask, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ScaffolderTaskMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ScaffolderTaskMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of ScaffolderTask entities.
+func (m *ScaffolderTaskMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ScaffolderTaskMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ScaffolderTaskMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ScaffolderTask.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetSpec sets the "spec" field.
+func (m *ScaffolderTaskMutation) SetSpec(s string) {
+	m.spec = &s
+}
+
+// Spec returns the value of the "spec" field in the mutation.
+func (m *ScaffolderTaskMutation) Spec() (r string, exists bool) {
+	v := m.spec
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSpec returns the old "spec" field's value of the ScaffolderTask entity.
+// If the ScaffolderTask object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScaffolderTaskMutation) OldSpec(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSpec is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSpec requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSpec: %w", err)
+	}
+	return oldValue.Spec, nil
+}
+
+// ResetSpec resets all changes to the "spec" field.
+func (m *ScaffolderTaskMutation) ResetSpec() {
+	m.spec = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *ScaffolderTaskMutation) SetStatus(s string) {
+	m.status = &s
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *ScaffolderTaskMutation) Status() (r string, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the ScaffolderTask entity.
+// If the ScaffolderTask object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScaffolderTaskMutation) OldStatus(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *ScaffolderTaskMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetCreatedBy sets the "created_by" field.
+func (m *ScaffolderTaskMutation) SetCreatedBy(s string) {
+	m.created_by = &s
+}
+
+// CreatedBy returns the value of the "created_by" field in the mutation.
+func (m *ScaffolderTaskMutation) CreatedBy() (r string, exists bool) {
+	v := m.created_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedBy returns the old "created_by" field's value of the ScaffolderTask entity.
+// If the ScaffolderTask object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScaffolderTaskMutation) OldCreatedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedBy: %w", err)
+	}
+	return oldValue.CreatedBy, nil
+}
+
+// ResetCreatedBy resets all changes to the "created_by" field.
+func (m *ScaffolderTaskMutation) ResetCreatedBy() {
+	m.created_by = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ScaffolderTaskMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ScaffolderTaskMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the ScaffolderTask entity.
+// If the ScaffolderTask object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScaffolderTaskMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ScaffolderTaskMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetSecrets sets the "secrets" field.
+func (m *ScaffolderTaskMutation) SetSecrets(s string) {
+	m.secrets = &s
+}
+
+// Secrets returns the value of the "secrets" field in the mutation.
+func (m *ScaffolderTaskMutation) Secrets() (r string, exists bool) {
+	v := m.secrets
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSecrets returns the old "secrets" field's value of the ScaffolderTask entity.
+// If the ScaffolderTask object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScaffolderTaskMutation) OldSecrets(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSecrets is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSecrets requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSecrets: %w", err)
+	}
+	return oldValue.Secrets, nil
+}
+
+// ClearSecrets clears the value of the "secrets" field.
+func (m *ScaffolderTaskMutation) ClearSecrets() {
+	m.secrets = nil
+	m.clearedFields[scaffoldertask.FieldSecrets] = struct{}{}
+}
+
+// SecretsCleared returns if the "secrets" field was cleared in this mutation.
+func (m *ScaffolderTaskMutation) SecretsCleared() bool {
+	_, ok := m.clearedFields[scaffoldertask.FieldSecrets]
+	return ok
+}
+
+// ResetSecrets resets all changes to the "secrets" field.
+func (m *ScaffolderTaskMutation) ResetSecrets() {
+	m.secrets = nil
+	delete(m.clearedFields, scaffoldertask.FieldSecrets)
+}
+
+// SetClaimedBy sets the "claimed_by" field.
+func (m *ScaffolderTaskMutation) SetClaimedBy(s string) {
+	m.claimed_by = &s
+}
+
+// ClaimedBy returns the value of the "claimed_by" field in the mutation.
+func (m *ScaffolderTaskMutation) ClaimedBy() (r string, exists bool) {
+	v := m.claimed_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClaimedBy returns the old "claimed_by" field's value of the ScaffolderTask entity.
+// If the ScaffolderTask object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScaffolderTaskMutation) OldClaimedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClaimedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClaimedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClaimedBy: %w", err)
+	}
+	return oldValue.ClaimedBy, nil
+}
+
+// ResetClaimedBy resets all changes to the "claimed_by" field.
+func (m *ScaffolderTaskMutation) ResetClaimedBy() {
+	m.claimed_by = nil
+}
+
+// SetLastHeartbeatAt sets the "last_heartbeat_at" field.
+func (m *ScaffolderTaskMutation) SetLastHeartbeatAt(t time.Time) {
+	m.last_heartbeat_at = &t
+}
+
+// LastHeartbeatAt returns the value of the "last_heartbeat_at" field in the mutation.
+func (m *ScaffolderTaskMutation) LastHeartbeatAt() (r time.Time, exists bool) {
+	v := m.last_heartbeat_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastHeartbeatAt returns the old "last_heartbeat_at" field's value of the ScaffolderTask entity.
+// If the ScaffolderTask object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScaffolderTaskMutation) OldLastHeartbeatAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastHeartbeatAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastHeartbeatAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastHeartbeatAt: %w", err)
+	}
+	return oldValue.LastHeartbeatAt, nil
+}
+
+// ClearLastHeartbeatAt clears the value of the "last_heartbeat_at" field.
+func (m *ScaffolderTaskMutation) ClearLastHeartbeatAt() {
+	m.last_heartbeat_at = nil
+	m.clearedFields[scaffoldertask.FieldLastHeartbeatAt] = struct{}{}
+}
+
+// LastHeartbeatAtCleared returns if the "last_heartbeat_at" field was cleared in this mutation.
+func (m *ScaffolderTaskMutation) LastHeartbeatAtCleared() bool {
+	_, ok := m.clearedFields[scaffoldertask.FieldLastHeartbeatAt]
+	return ok
+}
+
+// ResetLastHeartbeatAt resets all changes to the "last_heartbeat_at" field.
+func (m *ScaffolderTaskMutation) ResetLastHeartbeatAt() {
+	m.last_heartbeat_at = nil
+	delete(m.clearedFields, scaffoldertask.FieldLastHeartbeatAt)
+}
+
+// SetCancelRequested sets the "cancel_requested" field.
+func (m *ScaffolderTaskMutation) SetCancelRequested(b bool) {
+	m.cancel_requested = &b
+}
+
+// CancelRequested returns the value of the "cancel_requested" field in the mutation.
+func (m *ScaffolderTaskMutation) CancelRequested() (r bool, exists bool) {
+	v := m.cancel_requested
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCancelRequested returns the old "cancel_requested" field's value of the ScaffolderTask entity.
+// If the ScaffolderTask object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScaffolderTaskMutation) OldCancelRequested(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCancelRequested is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCancelRequested requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCancelRequested: %w", err)
+	}
+	return oldValue.CancelRequested, nil
+}
+
+// ResetCancelRequested resets all changes to the "cancel_requested" field.
+func (m *ScaffolderTaskMutation) ResetCancelRequested() {
+	m.cancel_requested = nil
+}
+
+// SetFinishedAt sets the "finished_at" field.
+func (m *ScaffolderTaskMutation) SetFinishedAt(t time.Time) {
+	m.finished_at = &t
+}
+
+// FinishedAt returns the value of the "finished_at" field in the mutation.
+func (m *ScaffolderTaskMutation) FinishedAt() (r time.Time, exists bool) {
+	v := m.finished_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFinishedAt returns the old "finished_at" field's value of the ScaffolderTask entity.
+// If the ScaffolderTask object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScaffolderTaskMutation) OldFinishedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFinishedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFinishedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFinishedAt: %w", err)
+	}
+	return oldValue.FinishedAt, nil
+}
+
+// ClearFinishedAt clears the value of the "finished_at" field.
+func (m *ScaffolderTaskMutation) ClearFinishedAt() {
+	m.finished_at = nil
+	m.clearedFields[scaffoldertask.FieldFinishedAt] = struct{}{}
+}
+
+// FinishedAtCleared returns if the "finished_at" field was cleared in this mutation.
+func (m *ScaffolderTaskMutation) FinishedAtCleared() bool {
+	_, ok := m.clearedFields[scaffoldertask.FieldFinishedAt]
+	return ok
+}
+
+// ResetFinishedAt resets all changes to the "finished_at" field.
+func (m *ScaffolderTaskMutation) ResetFinishedAt() {
+	m.finished_at = nil
+	delete(m.clearedFields, scaffoldertask.FieldFinishedAt)
+}
+
+// Where appends a list predicates to the ScaffolderTaskMutation builder.
+func (m *ScaffolderTaskMutation) Where(ps ...predicate.ScaffolderTask) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ScaffolderTaskMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ScaffolderTaskMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ScaffolderTask, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ScaffolderTaskMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ScaffolderTaskMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ScaffolderTask).
+func (m *ScaffolderTaskMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ScaffolderTaskMutation) Fields() []string {
+	fields := make([]string, 0, 9)
+	if m.spec != nil {
+		fields = append(fields, scaffoldertask.FieldSpec)
+	}
+	if m.status != nil {
+		fields = append(fields, scaffoldertask.FieldStatus)
+	}
+	if m.created_by != nil {
+		fields = append(fields, scaffoldertask.FieldCreatedBy)
+	}
+	if m.created_at != nil {
+		fields = append(fields, scaffoldertask.FieldCreatedAt)
+	}
+	if m.secrets != nil {
+		fields = append(fields, scaffoldertask.FieldSecrets)
+	}
+	if m.claimed_by != nil {
+		fields = append(fields, scaffoldertask.FieldClaimedBy)
+	}
+	if m.last_heartbeat_at != nil {
+		fields = append(fields, scaffoldertask.FieldLastHeartbeatAt)
+	}
+	if m.cancel_requested != nil {
+		fields = append(fields, scaffoldertask.FieldCancelRequested)
+	}
+	if m.finished_at != nil {
+		fields = append(fields, scaffoldertask.FieldFinishedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ScaffolderTaskMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case scaffoldertask.FieldSpec:
+		return m.Spec()
+	case scaffoldertask.FieldStatus:
+		return m.Status()
+	case scaffoldertask.FieldCreatedBy:
+		return m.CreatedBy()
+	case scaffoldertask.FieldCreatedAt:
+		return m.CreatedAt()
+	case scaffoldertask.FieldSecrets:
+		return m.Secrets()
+	case scaffoldertask.FieldClaimedBy:
+		return m.ClaimedBy()
+	case scaffoldertask.FieldLastHeartbeatAt:
+		return m.LastHeartbeatAt()
+	case scaffoldertask.FieldCancelRequested:
+		return m.CancelRequested()
+	case scaffoldertask.FieldFinishedAt:
+		return m.FinishedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ScaffolderTaskMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case scaffoldertask.FieldSpec:
+		return m.OldSpec(ctx)
+	case scaffoldertask.FieldStatus:
+		return m.OldStatus(ctx)
+	case scaffoldertask.FieldCreatedBy:
+		return m.OldCreatedBy(ctx)
+	case scaffoldertask.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case scaffoldertask.FieldSecrets:
+		return m.OldSecrets(ctx)
+	case scaffoldertask.FieldClaimedBy:
+		return m.OldClaimedBy(ctx)
+	case scaffoldertask.FieldLastHeartbeatAt:
+		return m.OldLastHeartbeatAt(ctx)
+	case scaffoldertask.FieldCancelRequested:
+		return m.OldCancelRequested(ctx)
+	case scaffoldertask.FieldFinishedAt:
+		return m.OldFinishedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown ScaffolderTask field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ScaffolderTaskMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case scaffoldertask.FieldSpec:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSpec(v)
+		return nil
+	case scaffoldertask.FieldStatus:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case scaffoldertask.FieldCreatedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedBy(v)
+		return nil
+	case scaffoldertask.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case scaffoldertask.FieldSecrets:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSecrets(v)
+		return nil
+	case scaffoldertask.FieldClaimedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClaimedBy(v)
+		return nil
+	case scaffoldertask.FieldLastHeartbeatAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastHeartbeatAt(v)
+		return nil
+	case scaffoldertask.FieldCancelRequested:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCancelRequested(v)
+		return nil
+	case scaffoldertask.FieldFinishedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFinishedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ScaffolderTask field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ScaffolderTaskMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ScaffolderTaskMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ScaffolderTaskMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown ScaffolderTask numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ScaffolderTaskMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(scaffoldertask.FieldSecrets) {
+		fields = append(fields, scaffoldertask.FieldSecrets)
+	}
+	if m.FieldCleared(scaffoldertask.FieldLastHeartbeatAt) {
+		fields = append(fields, scaffoldertask.FieldLastHeartbeatAt)
+	}
+	if m.FieldCleared(scaffoldertask.FieldFinishedAt) {
+		fields = append(fields, scaffoldertask.FieldFinishedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ScaffolderTaskMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ScaffolderTaskMutation) ClearField(name string) error {
+	switch name {
+	case scaffoldertask.FieldSecrets:
+		m.ClearSecrets()
+		return nil
+	case scaffoldertask.FieldLastHeartbeatAt:
+		m.ClearLastHeartbeatAt()
+		return nil
+	case scaffoldertask.FieldFinishedAt:
+		m.ClearFinishedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown ScaffolderTask nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ScaffolderTaskMutation) ResetField(name string) error {
+	switch name {
+	case scaffoldertask.FieldSpec:
+		m.ResetSpec()
+		return nil
+	case scaffoldertask.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case scaffoldertask.FieldCreatedBy:
+		m.ResetCreatedBy()
+		return nil
+	case scaffoldertask.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case scaffoldertask.FieldSecrets:
+		m.ResetSecrets()
+		return nil
+	case scaffoldertask.FieldClaimedBy:
+		m.ResetClaimedBy()
+		return nil
+	case scaffoldertask.FieldLastHeartbeatAt:
+		m.ResetLastHeartbeatAt()
+		return nil
+	case scaffoldertask.FieldCancelRequested:
+		m.ResetCancelRequested()
+		return nil
+	case scaffoldertask.FieldFinishedAt:
+		m.ResetFinishedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown ScaffolderTask field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ScaffolderTaskMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ScaffolderTaskMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ScaffolderTaskMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ScaffolderTaskMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ScaffolderTaskMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ScaffolderTaskMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ScaffolderTaskMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown ScaffolderTask unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ScaffolderTaskMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown ScaffolderTask edge %s", name)
 }
 
 // SessionMutation represents an operation that mutates the Session nodes in the graph.

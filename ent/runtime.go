@@ -20,6 +20,8 @@ import (
 	"github.com/billpay/portal/ent/refreshstate"
 	"github.com/billpay/portal/ent/refreshstatereference"
 	"github.com/billpay/portal/ent/relation"
+	"github.com/billpay/portal/ent/scaffolderevent"
+	"github.com/billpay/portal/ent/scaffoldertask"
 	"github.com/billpay/portal/ent/schema"
 	"github.com/billpay/portal/ent/session"
 	"github.com/billpay/portal/ent/setting"
@@ -419,6 +421,46 @@ func init() {
 	relationDescTargetEntityRef := relationFields[3].Descriptor()
 	// relation.TargetEntityRefValidator is a validator for the "target_entity_ref" field. It is called by the builders before save.
 	relation.TargetEntityRefValidator = relationDescTargetEntityRef.Validators[0].(func(string) error)
+	scaffoldereventFields := schema.ScaffolderEvent{}.Fields()
+	_ = scaffoldereventFields
+	// scaffoldereventDescTaskID is the schema descriptor for task_id field.
+	scaffoldereventDescTaskID := scaffoldereventFields[0].Descriptor()
+	// scaffolderevent.TaskIDValidator is a validator for the "task_id" field. It is called by the builders before save.
+	scaffolderevent.TaskIDValidator = scaffoldereventDescTaskID.Validators[0].(func(string) error)
+	// scaffoldereventDescType is the schema descriptor for type field.
+	scaffoldereventDescType := scaffoldereventFields[1].Descriptor()
+	// scaffolderevent.TypeValidator is a validator for the "type" field. It is called by the builders before save.
+	scaffolderevent.TypeValidator = scaffoldereventDescType.Validators[0].(func(string) error)
+	// scaffoldereventDescCreatedAt is the schema descriptor for created_at field.
+	scaffoldereventDescCreatedAt := scaffoldereventFields[3].Descriptor()
+	// scaffolderevent.DefaultCreatedAt holds the default value on creation for the created_at field.
+	scaffolderevent.DefaultCreatedAt = scaffoldereventDescCreatedAt.Default.(func() time.Time)
+	scaffoldertaskFields := schema.ScaffolderTask{}.Fields()
+	_ = scaffoldertaskFields
+	// scaffoldertaskDescStatus is the schema descriptor for status field.
+	scaffoldertaskDescStatus := scaffoldertaskFields[2].Descriptor()
+	// scaffoldertask.StatusValidator is a validator for the "status" field. It is called by the builders before save.
+	scaffoldertask.StatusValidator = scaffoldertaskDescStatus.Validators[0].(func(string) error)
+	// scaffoldertaskDescCreatedBy is the schema descriptor for created_by field.
+	scaffoldertaskDescCreatedBy := scaffoldertaskFields[3].Descriptor()
+	// scaffoldertask.DefaultCreatedBy holds the default value on creation for the created_by field.
+	scaffoldertask.DefaultCreatedBy = scaffoldertaskDescCreatedBy.Default.(string)
+	// scaffoldertaskDescCreatedAt is the schema descriptor for created_at field.
+	scaffoldertaskDescCreatedAt := scaffoldertaskFields[4].Descriptor()
+	// scaffoldertask.DefaultCreatedAt holds the default value on creation for the created_at field.
+	scaffoldertask.DefaultCreatedAt = scaffoldertaskDescCreatedAt.Default.(func() time.Time)
+	// scaffoldertaskDescClaimedBy is the schema descriptor for claimed_by field.
+	scaffoldertaskDescClaimedBy := scaffoldertaskFields[6].Descriptor()
+	// scaffoldertask.DefaultClaimedBy holds the default value on creation for the claimed_by field.
+	scaffoldertask.DefaultClaimedBy = scaffoldertaskDescClaimedBy.Default.(string)
+	// scaffoldertaskDescCancelRequested is the schema descriptor for cancel_requested field.
+	scaffoldertaskDescCancelRequested := scaffoldertaskFields[8].Descriptor()
+	// scaffoldertask.DefaultCancelRequested holds the default value on creation for the cancel_requested field.
+	scaffoldertask.DefaultCancelRequested = scaffoldertaskDescCancelRequested.Default.(bool)
+	// scaffoldertaskDescID is the schema descriptor for id field.
+	scaffoldertaskDescID := scaffoldertaskFields[0].Descriptor()
+	// scaffoldertask.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	scaffoldertask.IDValidator = scaffoldertaskDescID.Validators[0].(func(string) error)
 	sessionFields := schema.Session{}.Fields()
 	_ = sessionFields
 	// sessionDescUserRef is the schema descriptor for user_ref field.

@@ -44,6 +44,10 @@ type Tx struct {
 	RefreshStateReference *RefreshStateReferenceClient
 	// Relation is the client for interacting with the Relation builders.
 	Relation *RelationClient
+	// ScaffolderEvent is the client for interacting with the ScaffolderEvent builders.
+	ScaffolderEvent *ScaffolderEventClient
+	// ScaffolderTask is the client for interacting with the ScaffolderTask builders.
+	ScaffolderTask *ScaffolderTaskClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Setting is the client for interacting with the Setting builders.
@@ -198,6 +202,8 @@ func (tx *Tx) init() {
 	tx.RefreshState = NewRefreshStateClient(tx.config)
 	tx.RefreshStateReference = NewRefreshStateReferenceClient(tx.config)
 	tx.Relation = NewRelationClient(tx.config)
+	tx.ScaffolderEvent = NewScaffolderEventClient(tx.config)
+	tx.ScaffolderTask = NewScaffolderTaskClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.Setting = NewSettingClient(tx.config)
 	tx.StitchQueue = NewStitchQueueClient(tx.config)

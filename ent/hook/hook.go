@@ -189,6 +189,30 @@ func (f RelationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, er
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RelationMutation", m)
 }
 
+// The ScaffolderEventFunc type is an adapter to allow the use of ordinary
+// function as ScaffolderEvent mutator.
+type ScaffolderEventFunc func(context.Context, *ent.ScaffolderEventMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ScaffolderEventFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ScaffolderEventMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ScaffolderEventMutation", m)
+}
+
+// The ScaffolderTaskFunc type is an adapter to allow the use of ordinary
+// function as ScaffolderTask mutator.
+type ScaffolderTaskFunc func(context.Context, *ent.ScaffolderTaskMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ScaffolderTaskFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ScaffolderTaskMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ScaffolderTaskMutation", m)
+}
+
 // The SessionFunc type is an adapter to allow the use of ordinary
 // function as Session mutator.
 type SessionFunc func(context.Context, *ent.SessionMutation) (ent.Value, error)

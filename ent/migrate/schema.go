@@ -417,6 +417,63 @@ var (
 			},
 		},
 	}
+	// ScaffolderEventsColumns holds the columns for the "scaffolder_events" table.
+	ScaffolderEventsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "task_id", Type: field.TypeString},
+		{Name: "type", Type: field.TypeString},
+		{Name: "body", Type: field.TypeString, Size: 2147483647, SchemaType: map[string]string{"postgres": "text", "sqlite3": "text"}},
+		{Name: "created_at", Type: field.TypeTime},
+	}
+	// ScaffolderEventsTable holds the schema information for the "scaffolder_events" table.
+	ScaffolderEventsTable = &schema.Table{
+		Name:       "scaffolder_events",
+		Columns:    ScaffolderEventsColumns,
+		PrimaryKey: []*schema.Column{ScaffolderEventsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "scaffolderevent_task_id",
+				Unique:  false,
+				Columns: []*schema.Column{ScaffolderEventsColumns[1]},
+			},
+		},
+	}
+	// ScaffolderTasksColumns holds the columns for the "scaffolder_tasks" table.
+	ScaffolderTasksColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "spec", Type: field.TypeString, Size: 2147483647, SchemaType: map[string]string{"postgres": "text", "sqlite3": "text"}},
+		{Name: "status", Type: field.TypeString},
+		{Name: "created_by", Type: field.TypeString, Default: ""},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "secrets", Type: field.TypeString, Nullable: true, Size: 2147483647, SchemaType: map[string]string{"postgres": "text", "sqlite3": "text"}},
+		{Name: "claimed_by", Type: field.TypeString, Default: ""},
+		{Name: "last_heartbeat_at", Type: field.TypeTime, Nullable: true},
+		{Name: "cancel_requested", Type: field.TypeBool, Default: false},
+		{Name: "finished_at", Type: field.TypeTime, Nullable: true},
+	}
+	// ScaffolderTasksTable holds the schema information for the "scaffolder_tasks" table.
+	ScaffolderTasksTable = &schema.Table{
+		Name:       "scaffolder_tasks",
+		Columns:    ScaffolderTasksColumns,
+		PrimaryKey: []*schema.Column{ScaffolderTasksColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "scaffoldertask_status_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{ScaffolderTasksColumns[2], ScaffolderTasksColumns[4]},
+			},
+			{
+				Name:    "scaffoldertask_created_by_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{ScaffolderTasksColumns[3], ScaffolderTasksColumns[4]},
+			},
+			{
+				Name:    "scaffoldertask_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{ScaffolderTasksColumns[4]},
+			},
+		},
+	}
 	// SessionsColumns holds the columns for the "sessions" table.
 	SessionsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -521,6 +578,8 @@ var (
 		RefreshStatesTable,
 		RefreshStateReferencesTable,
 		RelationsTable,
+		ScaffolderEventsTable,
+		ScaffolderTasksTable,
 		SessionsTable,
 		SettingsTable,
 		StitchQueuesTable,

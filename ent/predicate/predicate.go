@@ -51,6 +51,12 @@ type RefreshStateReference func(*sql.Selector)
 // Relation is the predicate function for relation builders.
 type Relation func(*sql.Selector)
 
+// ScaffolderEvent is the predicate function for scaffolderevent builders.
+type ScaffolderEvent func(*sql.Selector)
+
+// ScaffolderTask is the predicate function for scaffoldertask builders.
+type ScaffolderTask func(*sql.Selector)
+
 // Session is the predicate function for session builders.
 type Session func(*sql.Selector)
 
