@@ -451,6 +451,7 @@ func testStale(t *testing.T, f Factory) {
 	e := newEnv(t, f)
 	ctx := context.Background()
 	id := e.task(logStep, "")
+	e.clock.Advance(time.Second)
 	fresh := e.task(logStep, "")
 	if _, err := e.store.ClaimTask(ctx, "r1"); err != nil {
 		t.Fatal(err)
