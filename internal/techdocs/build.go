@@ -25,6 +25,10 @@ import (
 // cached by an older builder are rendered again.
 const builderVersion = "techdocs-1"
 
+// BuilderVersion identifies how this builder renders. A server keeps it with each published site,
+// so that a portal whose rendering changed rebuilds sites whose sources did not.
+const BuilderVersion = builderVersion
+
 // MetadataFile is the file Backstage's reader and our publishers treat as the commit marker of a
 // published site: written last, read first.
 const MetadataFile = "techdocs_metadata.json"
