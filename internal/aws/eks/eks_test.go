@@ -1,0 +1,331 @@
+package eks_test
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awsecr "github.com/aws/aws-sdk-go-v2/service/ecr"
+	awseks "github.com/aws/aws-sdk-go-v2/service/eks"
+	awsiam "github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/sivchari/kumo"
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/aws-iam-authenticator/pkg/token"
+
+	"github.com/billpay/portal/internal/auth"
+	"github.com/billpay/portal/internal/aws/ecr"
+	"github.com/billpay/portal/internal/aws/eks"
+	"github.com/billpay/portal/internal/aws/eks/ekstest"
+	"github.com/billpay/portal/internal/aws/iam"
+	"github.com/billpay/portal/internal/aws/secrets"
+	"github.com/billpay/portal/internal/deploy"
+	"github.com/billpay/portal/internal/errs"
+	"github.com/billpay/portal/internal/kube"
+	"github.com/billpay/portal/internal/kube/kubetest"
+	"github.com/billpay/portal/internal/store"
+)
+
+const (
+	clusterName  = "billpay-dev-eks-cluster"
+	deployerRole = "arn:aws:iam::111111111111:role/billpay-portal-deployer"
+	deployerKey  = "AKIADEPLOYER00000001"
+	deployerSec  = "deployer-secret-key"
+)
+
+var (
+	fakeEKS *ekstest.EKS
+	fakeSTS *ekstest.STS
+	webhook *ekstest.Webhook
+)
+
+// TestMain starts the fakes and a control plane whose API server authenticates EKS tokens through the webhook.
+func TestMain(m *testing.M) {
+	fakeEKS = ekstest.NewEKS()
+	fakeSTS = ekstest.NewSTS()
+	fakeSTS.AddKey(deployerKey, ekstest.Identity{Secret: deployerSec, Account: "111111111111", UserID: "AROADEPLOYER:portal",
+		ARN: "arn:aws:sts::111111111111:assumed-role/billpay-portal-deployer/portal"})
+	restore := ekstest.RouteSTS(fakeSTS)
+	webhook = ekstest.NewWebhook(clusterName, fakeEKS)
+	dir, err := os.MkdirTemp("", "eks-webhook-")
+	if err != nil {
+		panic(err)
+	}
+	cfg, err := webhook.ConfigFile(dir)
+	if err != nil {
+		panic(err)
+	}
+	code := kubetest.Main(m, kubetest.Options{APIServerFlags: []string{
+		"--authentication-token-webhook-config-file=" + cfg, "--authentication-token-webhook-version=v1",
+		"--authentication-token-webhook-cache-ttl=1s",
+	}})
+	restore()
+	webhook.Close()
+	fakeSTS.Close()
+	fakeEKS.Close()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// awsConfig is the portal's AWS configuration: static deployer credentials, real regional endpoints for STS (the
+// token must name a real STS host; the verifier's requests are routed to the fake), the rest on loopback.
+func awsConfig(deploy.Environment) aws.Config {
+	return aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(deployerKey, deployerSec, "")}
+}
+
+func clusters() *eks.Clusters {
+	return eks.New(awsConfig, func(o *awseks.Options) { o.BaseEndpoint = aws.String(fakeEKS.URL) })
+}
+
+var dev = deploy.Environment{Name: "dev", Region: "us-east-1", Account: "111111111111", Cluster: clusterName, Namespace: "billpay-eks"}
+
+func TestToken(t *testing.T) {
+	ts := clusters().STS(dev)
+	src := &eks.TokenSource{Cluster: clusterName, Presigner: ts}
+	tok, expiry, err := src.Token(t.Context())
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(tok, eks.TokenPrefix))
+	require.WithinDuration(t, time.Now().Add(15*time.Minute), expiry, 5*time.Second)
+
+	t.Run("OK", func(t *testing.T) {
+		id, err := token.NewVerifier(clusterName, "aws", "us-east-1").Verify(tok)
+		require.NoError(t, err)
+		require.Equal(t, deployerRole, id.CanonicalARN)
+		require.Equal(t, "111111111111", id.AccountID)
+	})
+	t.Run("CachedUntilAMinuteBeforeExpiry", func(t *testing.T) {
+		again, _, err := src.Token(t.Context())
+		require.NoError(t, err)
+		require.Equal(t, tok, again)
+		src.Now = func() time.Time { return time.Now().Add(14*time.Minute + time.Second) }
+		_, freshExpiry, err := src.Token(t.Context())
+		require.NoError(t, err)
+		require.True(t, freshExpiry.After(expiry.Add(13*time.Minute)), "a new token, signed later")
+	})
+	t.Run("ErrOtherCluster", func(t *testing.T) {
+		_, err := token.NewVerifier("some-other-cluster", "aws", "us-east-1").Verify(tok)
+		require.Error(t, err)
+	})
+	t.Run("ErrTampered", func(t *testing.T) {
+		raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(tok, eks.TokenPrefix))
+		require.NoError(t, err)
+		u, err := url.Parse(string(raw))
+		require.NoError(t, err)
+		q := u.Query()
+		sig := []byte(q.Get("X-Amz-Signature"))
+		sig[0] ^= 1
+		q.Set("X-Amz-Signature", string(sig))
+		u.RawQuery = q.Encode()
+		_, err = token.NewVerifier(clusterName, "aws", "us-east-1").Verify(eks.TokenPrefix + base64.RawURLEncoding.EncodeToString([]byte(u.String())))
+		require.ErrorContains(t, err, "SignatureDoesNotMatch")
+	})
+}
+
+// adminCluster is the control plane as its admin sees it.
+func adminCluster(t *testing.T, kenv *kubetest.Env) deploy.Cluster {
+	cl, err := kube.Connector{}.Connect(kenv.Endpoint("admin"))
+	require.NoError(t, err)
+	return cl
+}
+
+func TestClusterAccessThroughEKS(t *testing.T) {
+	kenv := kubetest.Shared(t)
+	ctx := t.Context()
+	fakeEKS.AddCluster(ekstest.Cluster{Name: clusterName, Endpoint: kenv.Server, CA: kenv.CA})
+	admin := adminCluster(t, kenv)
+	_, err := admin.Apply(ctx, []deploy.Object{
+		{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "billpay-eks"}},
+		{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": map[string]any{"name": "deployers-edit", "namespace": "billpay-eks"},
+			"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+			"subjects": []any{map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "billpay:deployers"}}},
+	}, false)
+	require.NoError(t, err)
+
+	cs := clusters()
+	ep, err := cs.Locate(ctx, dev)
+	require.NoError(t, err)
+	require.Equal(t, kenv.Server, ep.Server)
+	require.Equal(t, kenv.CA, ep.CAData)
+	cl, err := kube.Connector{}.Connect(ep)
+	require.NoError(t, err)
+	cm := deploy.Object{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "probe", "namespace": "billpay-eks"},
+		"data": map[string]any{"k": "v"}}
+
+	t.Run("ErrTokenRefusedWithoutAccessEntry", func(t *testing.T) {
+		_, err := cl.Apply(ctx, []deploy.Object{cm}, false)
+		require.True(t, errs.Is(err, errs.Unauthenticated), "%v", err)
+		require.Contains(t, errs.MessageOf(err), "refused the credentials (401 Unauthorized)")
+	})
+
+	created, err := cs.EnsureAccessEntry(ctx, dev, deploy.AccessEntrySpec{PrincipalARN: deployerRole, KubernetesGroups: []string{"billpay:deployers"},
+		PolicyARN: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy", Namespaces: []string{"billpay-eks"}})
+	require.NoError(t, err)
+	require.True(t, created)
+	entry, ok := fakeEKS.Entry(clusterName, deployerRole)
+	require.True(t, ok)
+	require.Equal(t, []string{"billpay-eks"}, entry.Policies["arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"])
+	created, err = cs.EnsureAccessEntry(ctx, dev, deploy.AccessEntrySpec{PrincipalARN: deployerRole, KubernetesGroups: []string{"billpay:deployers"}})
+	require.NoError(t, err)
+	require.False(t, created, "a second call finds the entry")
+
+	t.Run("OK", func(t *testing.T) {
+		// The webhook's answers are cached for a second; a refusal from before the access entry may linger.
+		require.Eventually(t, func() bool { _, err := cl.Apply(ctx, []deploy.Object{cm}, false); return err == nil }, 10*time.Second, 200*time.Millisecond)
+	})
+	t.Run("ErrForbiddenOutsideItsNamespace", func(t *testing.T) {
+		other := cm.Clone()
+		other.Metadata()["namespace"] = "default"
+		_, err := cl.Apply(ctx, []deploy.Object{other}, false)
+		require.True(t, errs.Is(err, errs.Forbidden), "%v", err)
+		require.Contains(t, errs.MessageOf(err), `User "`+deployerRole+`" cannot patch resource "configmaps"`)
+	})
+
+	t.Run("DeployWithECRImage", func(t *testing.T) {
+		srv := kumo.NewServer()
+		t.Cleanup(srv.Close)
+		ecrOpts := func(o *awsecr.Options) { o.BaseEndpoint = aws.String(srv.URL) }
+		reg := ecr.New(awsConfig, ecrOpts)
+		_, _, err := reg.EnsureRepository(ctx, dev, "payment-service", nil)
+		require.NoError(t, err)
+		put, err := awsecr.NewFromConfig(awsConfig(dev), ecrOpts).PutImage(ctx, &awsecr.PutImageInput{
+			RepositoryName: aws.String("payment-service"), ImageTag: aws.String("1.4.2"),
+			ImageManifest: aws.String(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}`)})
+		require.NoError(t, err)
+		digest := aws.ToString(put.Image.ImageId.ImageDigest)
+
+		st, err := store.Open(ctx, "", t.TempDir())
+		require.NoError(t, err)
+		require.NoError(t, st.Migrate(ctx))
+		t.Cleanup(func() { _ = st.Close() })
+		values, err := deploy.ParseValuesFile("dev.yaml", []byte("defaults: {replicas: 1, progressDeadlineSeconds: 30}\n"))
+		require.NoError(t, err)
+		env := dev
+		env.Values = values
+		cat := catalog{"component:default/payment-service": `{"apiVersion":"backstage.io/v1alpha1","kind":"Component",
+		  "metadata":{"name":"payment-service","annotations":{"backstage.io/kubernetes-id":"payment-service"}},
+		  "spec":{"type":"service","owner":"group:payments-team","lifecycle":"production"}}`}
+		svc, err := deploy.New(deploy.Deps{Store: st, Catalog: cat, Registry: reg, Locator: cs, Connector: kube.Connector{}},
+			deploy.Config{Environments: []deploy.Environment{env}, Poll: 100 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		require.NoError(t, err)
+		runCtx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { _ = svc.Run(runCtx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+
+		owner := auth.Principal{Subject: "user:default/alice", Kind: auth.KindUser, Ownership: []string{"group:default/payments-team"}}
+		_, err = svc.Deploy(ctx, owner, deploy.DeployInput{Component: "payment-service", Environment: "dev", Tag: "9.9.9"})
+		require.True(t, errs.Is(err, errs.NotFound), "%v", err)
+		require.Contains(t, errs.MessageOf(err), "image payment-service:9.9.9 not found in ECR repository payment-service")
+
+		r, err := svc.Deploy(ctx, owner, deploy.DeployInput{Component: "payment-service", Environment: "dev", Tag: "1.4.2"})
+		require.NoError(t, err)
+		require.Equal(t, digest, r.Image.Digest)
+		require.Eventually(t, func() bool {
+			r, err = svc.Release(ctx, r.ID)
+			return err == nil && r.Status.Done()
+		}, 60*time.Second, 100*time.Millisecond)
+		require.Equal(t, deploy.StatusSucceeded, r.Status, r.Message)
+		d, ok, err := admin.Get(ctx, deploy.Object{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "payment-service", "namespace": "billpay-eks"}})
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Equal(t, "111111111111.dkr.ecr.us-east-1.amazonaws.com/payment-service@"+digest,
+			d.Path("spec.template.spec.containers").([]any)[0].(map[string]any)["image"])
+		require.Equal(t, deploy.ManagedBy, d.Path("metadata.managedFields").([]any)[0].(map[string]any)["manager"])
+	})
+}
+
+type catalog map[string]string
+
+func (c catalog) GetByRef(kind, namespace, name string) ([]byte, error) {
+	raw, ok := c[kind+":"+namespace+"/"+name]
+	if !ok {
+		return nil, errs.E(errs.NotFound, "no entity %s:%s/%s", kind, namespace, name)
+	}
+	return []byte(raw), nil
+}
+
+func TestLocateFailures(t *testing.T) {
+	cs := clusters()
+	t.Run("ErrNoSuchCluster", func(t *testing.T) {
+		env := dev
+		env.Cluster = "nope"
+		_, err := cs.Locate(t.Context(), env)
+		require.True(t, errs.Is(err, errs.NotFound), "%v", err)
+		require.Contains(t, errs.MessageOf(err), "No cluster found for name: nope")
+	})
+	t.Run("ErrNotActive", func(t *testing.T) {
+		fakeEKS.AddCluster(ekstest.Cluster{Name: "creating", Status: "CREATING"})
+		env := dev
+		env.Cluster = "creating"
+		_, err := cs.Locate(t.Context(), env)
+		require.True(t, errs.Is(err, errs.Unavailable), "%v", err)
+		require.Contains(t, errs.MessageOf(err), "is CREATING, not ACTIVE")
+	})
+	t.Run("ErrEKSUnreachable", func(t *testing.T) {
+		bad := eks.New(awsConfig, func(o *awseks.Options) {
+			o.BaseEndpoint = aws.String("http://127.0.0.1:1")
+			o.RetryMaxAttempts = 1
+		})
+		_, err := bad.Locate(t.Context(), dev)
+		require.True(t, errs.Is(err, errs.Unavailable), "%v", err)
+		require.Contains(t, errs.MessageOf(err), "EKS unreachable")
+	})
+}
+
+// TestProvision creates a new service's ECR repository, secret, IAM role and access entry through the real SDK
+// clients (kumo for ECR, Secrets Manager and IAM; the EKS fake for access entries), twice: the second run finds
+// everything.
+func TestProvision(t *testing.T) {
+	srv := kumo.NewServer()
+	t.Cleanup(srv.Close)
+	fakeEKS.AddCluster(ekstest.Cluster{Name: "provision-cluster", Endpoint: "https://127.0.0.1:1", CA: []byte("-")})
+	env := dev
+	env.Cluster = "provision-cluster"
+	prov := deploy.Provisioning{
+		Repositories:  ecr.New(awsConfig, func(o *awsecr.Options) { o.BaseEndpoint = aws.String(srv.URL) }),
+		Secrets:       secrets.New(awsConfig, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(srv.URL) }),
+		Roles:         iam.New(awsConfig, func(o *awsiam.Options) { o.BaseEndpoint = aws.String(srv.URL) }),
+		AccessEntries: clusters(),
+	}
+	cat := catalog{"component:default/refund-service": `{"apiVersion":"backstage.io/v1alpha1","kind":"Component",
+	  "metadata":{"name":"refund-service"},"spec":{"type":"service","owner":"group:payments-team","lifecycle":"experimental"}}`}
+	svc, err := deploy.New(deploy.Deps{Store: nopStore{}, Catalog: cat}, deploy.Config{Environments: []deploy.Environment{env}})
+	require.NoError(t, err)
+	owner := auth.Principal{Subject: "user:default/alice", Kind: auth.KindUser, Ownership: []string{"group:default/payments-team"}}
+	in := deploy.ProvisionInput{Component: "refund-service", Environment: "dev"}
+
+	res, err := svc.Provision(t.Context(), owner, prov, in)
+	require.NoError(t, err)
+	require.Len(t, res.Steps, 4)
+	for _, s := range res.Steps {
+		require.True(t, s.Created, "%s created", s.Resource)
+	}
+	require.Contains(t, res.Steps[0].ID, "/refund-service")
+	require.Contains(t, res.Steps[1].ID, ":secret:refund-service/app")
+	require.Contains(t, res.Steps[2].ID, ":role/dev-refund-service")
+	entry, ok := fakeEKS.Entry("provision-cluster", res.Steps[2].ID)
+	require.True(t, ok, "access entry for the role")
+	require.Equal(t, []string{"billpay-eks"}, entry.Policies["arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"])
+
+	again, err := svc.Provision(t.Context(), owner, prov, in)
+	require.NoError(t, err)
+	for i, s := range again.Steps {
+		require.False(t, s.Created, "%s found", s.Resource)
+		require.Equal(t, res.Steps[i].ID, s.ID)
+	}
+
+	_, err = svc.Provision(t.Context(), auth.Principal{Subject: "user:default/mallory", Kind: auth.KindUser}, prov, in)
+	require.True(t, errs.Is(err, errs.Forbidden), fmt.Sprint(err))
+}
+
+// nopStore is a deploy.Store for services that only provision.
+type nopStore struct{ deploy.Store }
