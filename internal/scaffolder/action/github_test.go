@@ -1,245 +1,40 @@
 package action_test
 
 import (
-	"context"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/cgi"
-	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
-	gh "github.com/google/go-github/v60/github"
-
-	"github.com/billpay/portal/internal/errs"
+	"github.com/billpay/portal/internal/github"
+	"github.com/billpay/portal/internal/github/githubtest"
 	"github.com/billpay/portal/internal/scaffolder/action"
 )
 
-// goGitHubRepos implements action.GitHubRepos with go-github v60. It lives in a test file because the
-// layering test forbids go-github under internal/scaffolder; its home is the go-github adapter in
-// internal/github, where it can move unchanged (see the report for issue 5).
-type goGitHubRepos struct{ c *gh.Client }
-
-var _ action.GitHubRepos = goGitHubRepos{}
-
-func newGoGitHubRepos(baseURL, token string) (action.GitHubRepos, error) {
-	c := gh.NewClient(nil).WithAuthToken(token)
-	if baseURL != "" {
-		var err error
-		if c, err = c.WithEnterpriseURLs(baseURL, baseURL); err != nil {
-			return nil, err
-		}
-	}
-	return goGitHubRepos{c: c}, nil
-}
-
-func (g goGitHubRepos) CreateRepository(ctx context.Context, r action.NewRepository) (action.Repository, error) {
-	owner, _, err := g.c.Users.Get(ctx, r.Owner)
-	if err != nil {
-		return action.Repository{}, ghErr(err, "owner "+r.Owner)
-	}
-	org := r.Owner
-	if owner.GetType() == "User" {
-		org = "" // POST /user/repos: the token's own account
-	}
-	repo, _, err := g.c.Repositories.Create(ctx, org, &gh.Repository{
-		Name: gh.String(r.Name), Description: gh.String(r.Description), Homepage: gh.String(r.Homepage),
-		Private: gh.Bool(r.Visibility != "public"), Visibility: gh.String(r.Visibility),
-		DeleteBranchOnMerge: gh.Bool(r.DeleteBranchOnMerge), AllowMergeCommit: gh.Bool(r.AllowMergeCommit),
-		AllowSquashMerge: gh.Bool(r.AllowSquashMerge), AllowRebaseMerge: gh.Bool(r.AllowRebaseMerge),
-		AllowAutoMerge: gh.Bool(r.AllowAutoMerge), HasWiki: gh.Bool(r.HasWiki), HasIssues: gh.Bool(r.HasIssues),
-		HasProjects: gh.Bool(r.HasProjects),
-	})
-	if err != nil {
-		return action.Repository{}, ghErr(err, "repository "+r.Owner+"/"+r.Name)
-	}
-	return action.Repository{CloneURL: repo.GetCloneURL(), HTMLURL: repo.GetHTMLURL()}, nil
-}
-
-func (g goGitHubRepos) ReplaceTopics(ctx context.Context, owner, repo string, topics []string) error {
-	_, _, err := g.c.Repositories.ReplaceAllTopics(ctx, owner, repo, topics)
-	return ghErr(err, "topics of "+owner+"/"+repo)
-}
-
-func (g goGitHubRepos) ProtectBranch(ctx context.Context, owner, repo, branch string, p action.BranchProtection) error {
-	req := &gh.ProtectionRequest{
-		RequiredPullRequestReviews: &gh.PullRequestReviewsEnforcementRequest{
-			DismissStaleReviews: p.DismissStaleReviews, RequireCodeOwnerReviews: p.RequireCodeOwnerReviews,
-			RequiredApprovingReviewCount: p.RequiredApprovingReviewCount,
-		},
-		EnforceAdmins:                  p.EnforceAdmins,
-		RequiredConversationResolution: gh.Bool(p.RequiredConversationResolution),
-	}
-	if p.RequiredStatusCheckContexts != nil || p.RequireBranchesToBeUpToDate {
-		contexts := p.RequiredStatusCheckContexts
-		if contexts == nil {
-			contexts = []string{}
-		}
-		req.RequiredStatusChecks = &gh.RequiredStatusChecks{Strict: p.RequireBranchesToBeUpToDate, Contexts: &contexts}
-	}
-	if _, _, err := g.c.Repositories.UpdateBranchProtection(ctx, owner, repo, branch, req); err != nil {
-		return ghErr(err, "protection of "+branch)
-	}
-	if p.RequiredCommitSigning {
-		_, _, err := g.c.Repositories.RequireSignaturesOnProtectedBranch(ctx, owner, repo, branch)
-		return ghErr(err, "signature requirement of "+branch)
-	}
-	return nil
-}
-
-func ghErr(err error, what string) error {
-	if err == nil {
-		return nil
-	}
-	var resp *gh.ErrorResponse
-	if errors.As(err, &resp) && resp.Response != nil {
-		switch resp.Response.StatusCode {
-		case http.StatusUnprocessableEntity:
-			msg := resp.Message
-			for _, e := range resp.Errors {
-				if e.Message != "" {
-					msg += " " + e.Message
-				}
-			}
-			return errs.Wrap(errs.Conflict, err, "GitHub refused %s: %s", what, msg)
-		case http.StatusNotFound:
-			return errs.Wrap(errs.NotFound, err, "%s not found on GitHub", what)
-		}
-	}
-	return errs.Wrap(errs.Unavailable, err, "GitHub failed on %s: %v", what, err)
-}
-
-// fakeGitHub speaks the REST endpoints publish:github calls, and serves the repositories it creates
-// over git's smart HTTP protocol through the real `git http-backend`, so pushes land in real bare
-// repositories on disk.
+// fakeGitHub is the go-github adapter (internal/github) against a loopback GitHub whose repositories
+// are real git repositories on disk.
 type fakeGitHub struct {
-	t        *testing.T
-	srv      *httptest.Server
-	token    string
-	root     string // bare repositories: root/<owner>/<name>.git
-	mu       sync.Mutex
-	requests []string
-	bodies   map[string]map[string]any
-	owners   map[string]string // login -> "Organization" | "User"
-	pushAuth []string
+	*githubtest.GitServer
+	token string
 }
 
 func newFakeGitHub(t *testing.T, token string) *fakeGitHub {
-	f := &fakeGitHub{t: t, token: token, root: t.TempDir(), bodies: map[string]map[string]any{},
-		owners: map[string]string{"billpay": "Organization", "jane": "User"}}
-	git, err := exec.LookPath("git")
-	if err != nil {
-		t.Skip("git is not installed")
-	}
-	backend := &cgi.Handler{
-		Path: git, Args: []string{"http-backend"},
-		Env: []string{"GIT_PROJECT_ROOT=" + f.root, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=" + os.DevNull},
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/git/", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		f.pushAuth = append(f.pushAuth, r.Header.Get("Authorization"))
-		f.mu.Unlock()
-		want := "Basic " + base64.StdEncoding.EncodeToString([]byte("x-access-token:"+f.token))
-		if r.Header.Get("Authorization") != want {
-			w.Header().Set("WWW-Authenticate", `Basic realm="GitHub"`)
-			http.Error(w, "Unauthorized", http.StatusUnauthorized)
-			return
-		}
-		r2 := r.Clone(r.Context())
-		r2.URL.Path = strings.TrimPrefix(r.URL.Path, "/git")
-		backend.ServeHTTP(w, r2)
-	})
-	mux.HandleFunc("/", f.serveAPI)
-	f.srv = httptest.NewServer(mux)
-	t.Cleanup(f.srv.Close)
-	return f
+	return &fakeGitHub{GitServer: githubtest.NewGitServer(t, token), token: token}
 }
 
-func (f *fakeGitHub) serveAPI(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	p := strings.TrimPrefix(r.URL.Path, "/api/v3")
-	f.requests = append(f.requests, r.Method+" "+p)
-	if r.Header.Get("Authorization") != "Bearer "+f.token {
-		writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Bad credentials"})
-		return
-	}
-	var body map[string]any
-	if r.Body != nil {
-		data, _ := io.ReadAll(r.Body)
-		_ = json.Unmarshal(data, &body)
-	}
-	f.bodies[r.Method+" "+p] = body
-	segs := strings.Split(strings.Trim(p, "/"), "/")
-	switch {
-	case r.Method == http.MethodGet && len(segs) == 2 && segs[0] == "users":
-		typ, ok := f.owners[segs[1]]
-		if !ok {
-			writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found"})
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"login": segs[1], "type": typ})
-	case r.Method == http.MethodPost && ((len(segs) == 3 && segs[0] == "orgs" && segs[2] == "repos") || p == "/user/repos"):
-		owner := "jane"
-		if segs[0] == "orgs" {
-			owner = segs[1]
-		}
-		name, _ := body["name"].(string)
-		dir := filepath.Join(f.root, owner, name+".git")
-		if _, err := os.Stat(dir); err == nil {
-			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"message": "Repository creation failed.",
-				"errors": []any{map[string]any{"resource": "Repository", "code": "custom", "field": "name", "message": "name already exists on this account"}}})
-			return
-		}
-		for _, args := range [][]string{{"init", "--quiet", "--bare", dir}, {"-C", dir, "config", "http.receivepack", "true"}} {
-			if out, err := exec.Command("git", args...).CombinedOutput(); err != nil {
-				f.t.Errorf("git %v: %v %s", args, err, out)
-			}
-		}
-		writeJSON(w, http.StatusCreated, map[string]any{
-			"name": name, "full_name": owner + "/" + name, "private": body["private"], "visibility": body["visibility"],
-			"html_url":  "https://github.com/" + owner + "/" + name,
-			"clone_url": f.srv.URL + "/git/" + owner + "/" + name + ".git",
-			"owner":     map[string]any{"login": owner},
-		})
-	case r.Method == http.MethodPut && len(segs) == 4 && segs[3] == "topics":
-		writeJSON(w, http.StatusOK, map[string]any{"names": body["names"]})
-	case r.Method == http.MethodPut && len(segs) == 6 && segs[3] == "branches" && segs[5] == "protection":
-		writeJSON(w, http.StatusOK, map[string]any{"url": "x"})
-	default:
-		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found"})
-	}
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+func newGoGitHubRepos(baseURL, token string) (action.GitHubRepos, error) {
+	return github.NewClient(baseURL, token, nil)
 }
 
 func (f *fakeGitHub) git(t *testing.T, owner, repo string, args ...string) string {
 	t.Helper()
-	out, err := exec.Command("git", append([]string{"-C", filepath.Join(f.root, owner, repo+".git")}, args...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v %s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
+	return f.Git(t, owner, repo, args...)
 }
 
 func (f *fakeGitHub) options(t *testing.T) action.Options {
 	return action.Options{
 		Git: action.Git{AllowHTTP: true},
 		GitHub: map[string]action.GitHubHost{"github.com": {Token: f.token, NewClient: func(token string) (action.GitHubRepos, error) {
-			return newGoGitHubRepos(f.srv.URL, token)
+			return newGoGitHubRepos(f.URL(), token)
 		}}},
 	}
 }
@@ -290,7 +85,7 @@ func TestPublishGitHub(t *testing.T) {
 
 	// Outputs, as Backstage names them.
 	for k, want := range map[string]string{
-		"remoteUrl":       fake.srv.URL + "/git/billpay/payments.git",
+		"remoteUrl":       fake.URL() + "/git/billpay/payments.git",
 		"repoContentsUrl": "https://github.com/billpay/payments/blob/main",
 		"commitHash":      head,
 	} {
@@ -300,13 +95,11 @@ func TestPublishGitHub(t *testing.T) {
 	}
 
 	// The REST calls and what they carried.
-	fake.mu.Lock()
-	reqs := strings.Join(fake.requests, "\n")
-	create := fake.bodies["POST /orgs/billpay/repos"]
-	topics := fake.bodies["PUT /repos/billpay/payments/topics"]
-	prot := fake.bodies["PUT /repos/billpay/payments/branches/main/protection"]
-	pushAuth := append([]string(nil), fake.pushAuth...)
-	fake.mu.Unlock()
+	reqs := strings.Join(fake.Requests(), "\n")
+	create := fake.Body("POST /orgs/billpay/repos")
+	topics := fake.Body("PUT /repos/billpay/payments/topics")
+	prot := fake.Body("PUT /repos/billpay/payments/branches/main/protection")
+	pushAuth := fake.PushAuth()
 	if reqs != "GET /users/billpay\nPOST /orgs/billpay/repos\nPUT /repos/billpay/payments/topics\nPUT /repos/billpay/payments/branches/main/protection" {
 		t.Fatalf("requests:\n%s", reqs)
 	}
@@ -365,7 +158,7 @@ func TestPublishGitHub(t *testing.T) {
 	t.Run("ErrWrongTokenCannotPush", func(t *testing.T) {
 		opts := fake.options(t)
 		host := opts.GitHub["github.com"]
-		host.NewClient = func(string) (action.GitHubRepos, error) { return newGoGitHubRepos(fake.srv.URL, token) }
+		host.NewClient = func(string) (action.GitHubRepos, error) { return newGoGitHubRepos(fake.URL(), token) }
 		opts.GitHub["github.com"] = host
 		e := MustEnv(t, opts, map[string]string{"template.yaml": ""})
 		requireFailed(t, e.Run(t, `
