@@ -31,7 +31,7 @@ import (
 //	PUT  /repos/{owner}/{repo}/branches/{branch}/protection (+ POST .../required_signatures)
 //	GET  /repos/{owner}/{repo}/contents/{path}?ref=      a file (base64 or raw) or a directory listing
 //	GET  /repos/{owner}/{repo}/tarball/{ref}             302 to /codeload/..., a git archive
-//	GET  /repos/{owner}/{repo}/branches, /orgs/{org}/repos, /users/{user}/repos
+//	GET  /repos/{owner}/{repo}/branches, /orgs/{org}/repos, /users/{user}/repos, /user/repos
 //
 // and git at /git/{owner}/{repo}.git with Basic auth "x-access-token:<token>", as GitHub takes
 // installation tokens. It skips the test when git is not installed.
@@ -233,6 +233,17 @@ func (s *GitServer) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusCreated, out)
 	case len(segs) >= 3 && segs[0] == "repos":
 		s.serveRepo(w, r, segs[1], segs[2], segs[3:], body)
+	case get && p == "/user/repos":
+		// Everything the token sees: every repository here.
+		owners, _ := os.ReadDir(s.root)
+		out := []map[string]any{}
+		for _, o := range owners {
+			repos, _ := os.ReadDir(filepath.Join(s.root, o.Name()))
+			for _, e := range repos {
+				out = append(out, s.repoJSON(o.Name(), strings.TrimSuffix(e.Name(), ".git")))
+			}
+		}
+		writeJSON(w, http.StatusOK, out)
 	case get && len(segs) == 3 && (segs[0] == "orgs" || segs[0] == "users") && segs[2] == "repos":
 		s.mu.Lock()
 		typ := owners[segs[1]]
