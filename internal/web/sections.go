@@ -1,0 +1,85 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// The docs, create and deploys sections are served by services that are not part of this portal yet. Until
+// their services are wired into Options, each renders what it will be and what works today, never sample data.
+// To plug one in: add the service to Options, give it a file of handlers beside this one, and register its routes
+// in routes() in place of the placeholder; the entity page's Docs and Deployments tabs (docsTabView,
+// deployTabView) and the home page's "recent" cards read the same service.
+
+// untilItem is something that works today, with a link when there is one.
+type untilItem struct{ Text, URL, Label string }
+
+// sectionView describes a section that is not configured.
+type sectionView struct {
+	Name    string
+	Heading string
+	What    string
+	Until   []untilItem
+	// API is where the section's JSON API will live.
+	API string
+	// Entity is set on deep links that name an entity, so the page can link back to it.
+	Entity string
+}
+
+var sections = map[string]sectionView{
+	"docs": {Name: "docs", Heading: "Documentation",
+		What: "TechDocs renders each entity's Markdown documentation (mkdocs.yml and docs/) as a site with navigation, a table of contents and search.",
+		Until: []untilItem{{Text: "Entities that have documentation carry the backstage.io/techdocs-ref annotation, shown on their Overview tab."},
+			{Text: "Documentation sources live in each repository's docs/ folder, beside its catalog-info.yaml."}},
+		API: "/api/techdocs"},
+	"create": {Name: "create", Heading: "Create",
+		What:  "The scaffolder creates a service from a template: a form built from the template's parameters, then a task whose log you can follow live.",
+		Until: []untilItem{{Text: "Templates are catalog entities of kind Template.", URL: "/catalog?kind=Template", Label: "Templates in the catalog"}},
+		API:   "/api/scaffolder"},
+	"deploys": {Name: "deploys", Heading: "Deploys",
+		What: "Deploys lists environments, deploys a component with a dry-run diff, follows the rollout live and rolls back.",
+		Until: []untilItem{{Text: "Components that run on Kubernetes carry the backstage.io/kubernetes-id annotation, shown on their Overview tab.",
+			URL: "/catalog?kind=Component", Label: "Components in the catalog"}},
+		API: "/api/deploy"},
+	"flags": {Name: "flags", Heading: "Feature flags",
+		What:  "Flags lists each environment's feature flags, edits their variants and targeting, previews evaluations and promotes flags between environments.",
+		Until: []untilItem{{Text: "Flag environments are configured under flags.environments in portal.yaml."}},
+		API:   "/api/flags"},
+}
+
+// notConfigured renders a section's honest placeholder.
+func (h *Handler) notConfigured(w http.ResponseWriter, r *http.Request, v *viewer, name string) error {
+	sv := sections[name]
+	// A deep link such as /docs/default/component/payment-service/ names the entity it is about.
+	if rest := r.PathValue("rest"); rest != "" && name == "docs" {
+		parts := strings.SplitN(rest, "/", 4)
+		if len(parts) >= 3 {
+			sv.Entity = "/catalog/" + url.PathEscape(parts[0]) + "/" + url.PathEscape(parts[1]) + "/" + url.PathEscape(parts[2])
+		}
+	}
+	return h.render(w, r, http.StatusOK, "section", pageData{Title: sv.Heading, Section: name, Viewer: v, Data: sv})
+}
+
+func (h *Handler) docs(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	return h.notConfigured(w, r, v, "docs")
+}
+
+func (h *Handler) create(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	return h.notConfigured(w, r, v, "create")
+}
+
+func (h *Handler) deploys(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	return h.notConfigured(w, r, v, "deploys")
+}
+
+// docsTabView is the entity page's Docs tab until TechDocs is configured.
+type docsTabView struct {
+	TechDocsRef string
+}
+
+// deployTabView is the entity page's Deployments tab until deploys are configured.
+type deployTabView struct {
+	KubernetesID string
+	Namespace    string
+}
