@@ -71,12 +71,13 @@ func CatalogDocument(e catalog.Entity) (Document, bool) {
 	}
 	lower := ref.Lower()
 	return Document{
-		Type:     TypeCatalog,
-		Title:    entityTitle(e),
-		Text:     text,
-		Location: fmt.Sprintf("/catalog/%s/%s/%s", lower.Namespace, lower.Kind, lower.Name),
-		Names:    strings.Join(names, " "),
-		Fields:   EntityFields(e),
+		Type:       TypeCatalog,
+		Title:      entityTitle(e),
+		Text:       text,
+		Location:   fmt.Sprintf("/catalog/%s/%s/%s", lower.Namespace, lower.Kind, lower.Name),
+		Names:      strings.Join(names, " "),
+		Identifier: ref.Name,
+		Fields:     EntityFields(e),
 	}, true
 }
 

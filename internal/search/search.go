@@ -29,6 +29,9 @@ type Document struct {
 	Location string
 	// Names are identifiers people type (an entity's name and tags); they rank with the title.
 	Names string
+	// Identifier is what, typed in full, names this document (an entity's name): a query that
+	// is exactly it, or exactly the title, puts the document first.
+	Identifier string
 	// Headings are a page's section titles; they rank between the title and the text.
 	Headings string
 	// Fields are the document's other fields (kind, namespace, name, owner, lifecycle, ...): they
@@ -75,6 +78,8 @@ type StoreQuery struct {
 	Filters map[string][]string
 	Offset  int
 	Limit   int
+	// Exact are lowercased phrases that, equal to a document's title or identifier, rank it first.
+	Exact []string
 	// PreTag and PostTag surround matched words in highlights.
 	PreTag, PostTag string
 }

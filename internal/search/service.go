@@ -148,7 +148,7 @@ func (s *Service) Query(ctx context.Context, q Query) (ResultSet, error) {
 		}
 	}
 	hits, total, err := s.store.SearchDocuments(ctx, StoreQuery{Groups: groups, Types: q.Types, Filters: filters,
-		Offset: page * limit, Limit: limit + 1, PreTag: s.preTag, PostTag: s.postTag})
+		Offset: page * limit, Limit: limit + 1, Exact: exactPhrases(groups), PreTag: s.preTag, PostTag: s.postTag})
 	if err != nil {
 		return ResultSet{}, err
 	}
@@ -235,6 +235,22 @@ func (s *Service) corrections(ctx context.Context, word string) ([]string, error
 	return out, nil
 }
 
+// exactPhrases are the query read as a whole name, with each misspelt word taken as its best
+// correction: "paymnt servce" is "payment service" (a title) and "payment-service" (a name).
+func exactPhrases(groups [][]Term) []string {
+	if len(groups) == 0 {
+		return nil
+	}
+	words := make([]string, len(groups))
+	for i, g := range groups {
+		words[i] = g[0].Word
+		if len(g) > 1 {
+			words[i] = g[1].Word
+		}
+	}
+	return []string{strings.Join(words, " "), strings.Join(words, "-")}
+}
+
 func truncate(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
@@ -285,6 +301,7 @@ func prepare(updates []SourceUpdate) {
 		for j := range updates[i].Documents {
 			d := &updates[i].Documents[j]
 			d.Title, d.Names, d.Location = clean(d.Title, 4096), clean(d.Names, 16<<10), clean(d.Location, 4096)
+			d.Identifier = clean(d.Identifier, 4096)
 			d.Headings, d.Text = clean(d.Headings, 64<<10), clean(d.Text, maxIndexedBytes)
 			for k, v := range d.Fields {
 				d.Fields[k] = clean(v, 4096)

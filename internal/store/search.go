@@ -39,7 +39,7 @@ var searchSchemaCommon = []string{
 
 const searchDocumentColumns = `source TEXT NOT NULL, type TEXT NOT NULL, title TEXT NOT NULL,
 	names TEXT NOT NULL, headings TEXT NOT NULL, body TEXT NOT NULL, location TEXT NOT NULL,
-	fields TEXT NOT NULL, vocab TEXT NOT NULL, sort_title TEXT NOT NULL`
+	fields TEXT NOT NULL, vocab TEXT NOT NULL, sort_title TEXT NOT NULL, identifier TEXT NOT NULL DEFAULT ''`
 
 var searchSchemaSQLite = []string{
 	`CREATE TABLE IF NOT EXISTS search_documents (id INTEGER PRIMARY KEY AUTOINCREMENT, ` + searchDocumentColumns + `)`,
@@ -72,7 +72,14 @@ func (s *Store) MigrateSearch(ctx context.Context) error {
 	if s.dialect == dialect.Postgres {
 		stmts = append(append([]string{}, searchSchemaPostgres...), searchSchemaCommon...)
 	}
-	return s.migrateSQL(ctx, "portal-migrate-search", stmts)
+	if err := s.migrateSQL(ctx, "portal-migrate-search", stmts); err != nil {
+		return err
+	}
+	// Tables created before the identifier column existed get it.
+	if _, err := s.db.ExecContext(ctx, `SELECT identifier FROM search_documents LIMIT 0`); err != nil {
+		return s.migrateSQL(ctx, "portal-migrate-search", []string{`ALTER TABLE search_documents ADD COLUMN identifier TEXT NOT NULL DEFAULT ''`})
+	}
+	return nil
 }
 
 // migrateSQL runs DDL in one transaction; on PostgreSQL under an advisory lock, since replicas
@@ -326,8 +333,8 @@ func (s *Store) removeDocuments(ctx context.Context, tx *sql.Tx, updates []searc
 }
 
 func (s *Store) insertDocuments(ctx context.Context, tx *sql.Tx, u search.SourceUpdate, delta map[string]int64) error {
-	insert := s.rebind(`INSERT INTO search_documents (source, type, title, names, headings, body, location, fields, vocab, sort_title)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
+	insert := s.rebind(`INSERT INTO search_documents (source, type, title, names, headings, body, location, fields, vocab, sort_title, identifier)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
 	var fieldRows []any
 	nFields := 0
 	for _, d := range u.Documents {
@@ -337,7 +344,7 @@ func (s *Store) insertDocuments(ctx context.Context, tx *sql.Tx, u search.Source
 		}
 		var id int64
 		if err := tx.QueryRowContext(ctx, insert, u.Source, d.Type, d.Title, d.Names, d.Headings, d.Text, d.Location,
-			string(fields), strings.Join(d.Vocabulary, " "), strings.ToLower(d.Title)).Scan(&id); err != nil {
+			string(fields), strings.Join(d.Vocabulary, " "), strings.ToLower(d.Title), strings.ToLower(d.Identifier)).Scan(&id); err != nil {
 			return dbErr(err, "write search document of %s", u.Source)
 		}
 		for _, t := range d.Vocabulary {
@@ -488,6 +495,18 @@ func ftsMatch(groups [][]search.Term) string {
 	return strings.Join(parts, " AND ")
 }
 
+// exactOrder ranks documents whose title or identifier is exactly one of the query's phrases
+// first: someone who typed a service's whole name wants that service, not the page that mentions
+// it most.
+func exactOrder(q search.StoreQuery) (string, []any) {
+	if len(q.Exact) == 0 {
+		return "0", nil
+	}
+	in := placeholders(len(q.Exact))
+	args := append(anySlice(q.Exact), anySlice(q.Exact)...)
+	return "CASE WHEN d.sort_title IN (" + in + ") OR d.identifier IN (" + in + ") THEN 0 ELSE 1 END", args
+}
+
 func (s *Store) searchSQLite(ctx context.Context, q search.StoreQuery, where string, args []any) ([]search.Hit, int, error) {
 	match := ftsMatch(q.Groups)
 	from := ` FROM search_fts JOIN search_documents d ON d.id = search_fts.rowid WHERE search_fts MATCH ?` + where
@@ -497,10 +516,12 @@ func (s *Store) searchSQLite(ctx context.Context, q search.StoreQuery, where str
 	}
 	// bm25 weights per column (title, names, headings, body): what names a document counts ten
 	// times what its body says, headings three times.
+	exact, exactArgs := exactOrder(q)
 	query := `SELECT d.type, d.title, d.body, d.location, d.fields,
 		highlight(search_fts, 0, ?, ?), snippet(search_fts, 3, ?, ?, '…', 32)` + from +
-		` ORDER BY bm25(search_fts, 10.0, 10.0, 3.0, 1.0), d.id LIMIT ? OFFSET ?`
+		` ORDER BY ` + exact + `, bm25(search_fts, 10.0, 10.0, 3.0, 1.0), d.id LIMIT ? OFFSET ?`
 	all := append([]any{q.PreTag, q.PostTag, q.PreTag, q.PostTag, match}, args...)
+	all = append(all, exactArgs...)
 	rows, err := s.db.QueryContext(ctx, query, append(all, q.Limit, q.Offset)...)
 	if err != nil {
 		return nil, 0, dbErr(err, "search documents")
@@ -534,15 +555,17 @@ func (s *Store) searchPostgres(ctx context.Context, q search.StoreQuery, where s
 		return nil, 0, dbErr(err, "count search matches")
 	}
 	tags := fmt.Sprintf(`StartSel="%s", StopSel="%s"`, q.PreTag, q.PostTag)
+	exact, exactArgs := exactOrder(q)
 	query := `WITH hits AS (
-			SELECT d.id, ts_rank(d.tsv, to_tsquery('english', ?)) AS score FROM search_documents d
+			SELECT d.id, ` + exact + ` AS exact, ts_rank(d.tsv, to_tsquery('english', ?)) AS score FROM search_documents d
 			WHERE d.tsv @@ to_tsquery('english', ?)` + where + `
-			ORDER BY score DESC, d.id LIMIT ? OFFSET ?)
+			ORDER BY exact, score DESC, d.id LIMIT ? OFFSET ?)
 		SELECT d.type, d.title, d.body, d.location, d.fields,
 			ts_headline('english', d.title, to_tsquery('english', ?), ?),
 			ts_headline('english', d.body, to_tsquery('english', ?), ?)
-		FROM hits JOIN search_documents d ON d.id = hits.id ORDER BY hits.score DESC, d.id`
-	all := append([]any{tsq, tsq}, args...)
+		FROM hits JOIN search_documents d ON d.id = hits.id ORDER BY hits.exact, hits.score DESC, d.id`
+	all := append(exactArgs, tsq, tsq)
+	all = append(all, args...)
 	all = append(all, q.Limit, q.Offset, tsq, tags+", HighlightAll=true", tsq, tags+", MaxWords=35, MinWords=15")
 	rows, err := s.db.QueryContext(ctx, s.rebind(query), all...)
 	if err != nil {

@@ -100,8 +100,22 @@ func TestSearch(t *testing.T) {
 				rs := results(t, svc, search.Query{Term: "paymnt servce"})
 				require.NotEmpty(t, rs.Results)
 				require.Equal(t, "Payment Service", rs.Results[0].Document["title"])
+				require.Equal(t, "payment-service", rs.Results[0].Document["name"])
 				require.Equal(t, "User Service", titles(results(t, svc, search.Query{Term: "usr-service"}))[0])
 				require.Contains(t, titles(results(t, svc, search.Query{Term: "inicdents"})), "Handling incidents")
+			})
+
+			t.Run("puts the entity whose whole name was typed first", func(t *testing.T) {
+				require.NoError(t, svc.Replace(ctx, "catalog:4", 1, []search.Document{entityDoc(t, "Resource", "billpay-ecr-payment-service",
+					"ECR repository payment-service", "Images of the Payment Service; every payment service release is pushed here.")}))
+				defer func() { require.NoError(t, svc.Remove(ctx, "catalog:4", 2)) }()
+				for _, term := range []string{"payment-service", "payment service", "paymnt-servce", "Payment Service"} {
+					rs := results(t, svc, search.Query{Term: term, Types: []string{search.TypeCatalog}})
+					require.GreaterOrEqual(t, len(rs.Results), 2, term)
+					require.Equal(t, "payment-service", rs.Results[0].Document["name"], term)
+				}
+				rs := results(t, svc, search.Query{Term: "billpay-ecr-payment-service"})
+				require.Equal(t, "billpay-ecr-payment-service", rs.Results[0].Document["name"])
 			})
 
 			t.Run("finds nothing for a word nobody wrote", func(t *testing.T) {
