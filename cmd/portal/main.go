@@ -30,6 +30,8 @@ Commands:
   flags validate FILE...     check flagd flag files offline
   flags export ENV           print an environment's flags as flagd JSON
   flags import ENV FILE      load a flagd file into an environment
+  scaffolder dry-run TEMPLATE.yaml --values VALUES.yaml [--out DIR]
+                             run a template offline and print its steps and files
   migrate                    create or update the database schema
   version                    print the version
 
@@ -54,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runCatalogValidate(ctx, args[2:], stdout, stderr)
 	case "flags":
 		return runFlags(ctx, args[1:], stdout, stderr)
+	case "scaffolder":
+		return runScaffolder(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		err = runMigrate(ctx, args[1:], stdout)
 	case "version", "--version", "-v":

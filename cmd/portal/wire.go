@@ -27,6 +27,7 @@ import (
 	"github.com/billpay/portal/internal/config"
 	flagservice "github.com/billpay/portal/internal/flags/service"
 	"github.com/billpay/portal/internal/httpapi"
+	"github.com/billpay/portal/internal/scaffolder"
 	"github.com/billpay/portal/internal/store"
 )
 
@@ -53,6 +54,7 @@ func loadConfig(f serverFlags) (config.Config, error) {
 	if cfg.Flags.SeedDir != "" && !filepath.IsAbs(cfg.Flags.SeedDir) {
 		cfg.Flags.SeedDir = filepath.Join(base, cfg.Flags.SeedDir)
 	}
+	resolveScaffolderPaths(&cfg, base)
 	return cfg, nil
 }
 
@@ -77,6 +79,8 @@ type Main struct {
 	Engine   *processing.Engine
 	Server   *httpapi.Server
 	Registry *prometheus.Registry
+	// Scaffolder runs templates: the API's service; its workers run under the errgroup.
+	Scaffolder *scaffolder.Service
 
 	discovery []*discoveryRunner
 	listener  net.Listener
@@ -128,6 +132,11 @@ func (m *Main) Start(ctx context.Context) error {
 	m.group = g
 
 	if err := m.startCatalog(ctx, gctx, g); err != nil {
+		cancel()
+		_ = st.Close()
+		return err
+	}
+	if err := m.startScaffolder(ctx, gctx, g); err != nil {
 		cancel()
 		_ = st.Close()
 		return err
@@ -227,6 +236,7 @@ func (m *Main) startHTTP(ctx context.Context, g *errgroup.Group) error {
 		Auth:                authn,
 		SignIn:              signIn,
 		Audit:               m.Store,
+		Scaffolder:          m.Scaffolder,
 		BaseURL:             cfg.BaseURL,
 		MutationsPerSecond:  cfg.Auth.RateLimit.MutationsPerSecond,
 		MutationBurst:       cfg.Auth.RateLimit.MutationBurst,

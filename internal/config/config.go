@@ -36,6 +36,9 @@ type Config struct {
 	GitHub   GitHub   `yaml:"github"`
 	Reading  Reading  `yaml:"reading"`
 	Flags    Flags    `yaml:"flags"`
+
+	// Scaffolder runs software templates.
+	Scaffolder Scaffolder `yaml:"scaffolder"`
 }
 
 // Flags configures feature flags and OFREP.
@@ -68,6 +71,39 @@ type FlagEnvironment struct {
 type FlagRateLimit struct {
 	PerSecond float64 `yaml:"perSecond"`
 	Burst     int     `yaml:"burst"`
+}
+
+// Scaffolder configures software templates and the tasks that run them.
+type Scaffolder struct {
+	// Workers is how many tasks one replica runs at once; 0 runs none here (tasks still queue for
+	// other replicas).
+	Workers int `yaml:"workers"`
+	// WorkDir holds task workspaces, private to one process; relative paths are under dataDir.
+	WorkDir string `yaml:"workDir"`
+	// HeartbeatInterval is how often a running task records that its runner is alive (and how fast a
+	// cancel takes effect).
+	HeartbeatInterval Duration `yaml:"heartbeatInterval"`
+	// HeartbeatTimeout is how long a running task may go without a heartbeat before another replica
+	// fails it or, when its template asks (EXPERIMENTAL_recovery: startOver), runs it again.
+	HeartbeatTimeout Duration `yaml:"heartbeatTimeout"`
+	// PollInterval is how often an idle worker looks for queued tasks.
+	PollInterval Duration `yaml:"pollInterval"`
+	// TaskRetention is how long finished tasks and their logs are kept; 0 keeps them forever.
+	TaskRetention Duration `yaml:"taskRetention"`
+	// TemplateRoots are the directories templates registered from files may read their skeletons
+	// from (relative to the config file); a file template elsewhere cannot fetch its files.
+	TemplateRoots []string `yaml:"templateRoots"`
+	// MaxWait bounds debug:wait.
+	MaxWait Duration `yaml:"maxWait"`
+	// DefaultEnvironment is what templates see as environment.parameters and environment.secrets
+	// (Backstage's scaffolder.defaultEnvironment).
+	DefaultEnvironment ScaffolderEnvironment `yaml:"defaultEnvironment"`
+}
+
+// ScaffolderEnvironment is the environment every template sees.
+type ScaffolderEnvironment struct {
+	Parameters map[string]any    `yaml:"parameters"`
+	Secrets    map[string]string `yaml:"secrets" secret:"true"`
 }
 
 // Reading limits where url locations (other than configured GitHub hosts) may be read from.
@@ -245,6 +281,9 @@ func Default() Config {
 			Rules:                         []Rule{{Allow: []string{"Component", "API", "Location"}}},
 		},
 		GitHub: GitHub{Integrations: []GitHubIntegration{{Host: "github.com", APIBaseURL: "https://api.github.com/"}}},
+		Scaffolder: Scaffolder{Workers: 2, WorkDir: "scaffolder", HeartbeatInterval: Duration(5 * time.Second),
+			HeartbeatTimeout: Duration(2 * time.Minute), PollInterval: Duration(time.Second),
+			TaskRetention: Duration(30 * 24 * time.Hour), MaxWait: Duration(10 * time.Minute)},
 		Flags: Flags{
 			Environments: []FlagEnvironment{{Name: "dev"}, {Name: "staging"}, {Name: "production", Protected: true}},
 			// A client key is shared by every browser running an app, so its limit is per app, not per user.
@@ -518,9 +557,43 @@ func (c Config) Validate() error {
 	if err := c.Flags.validate(bad); err != nil {
 		return err
 	}
+	if err := c.Scaffolder.validate(bad); err != nil {
+		return err
+	}
 	for i, in := range c.GitHub.Integrations {
 		if in.Host == "" {
 			return bad(fmt.Sprintf("github.integrations[%d].host", i), "must not be empty")
+		}
+	}
+	return nil
+}
+
+func (s Scaffolder) validate(bad func(key, format string, args ...any) error) error {
+	if s.Workers < 0 || s.Workers > 64 {
+		return bad("scaffolder.workers", "must be between 0 and 64")
+	}
+	if s.WorkDir == "" {
+		return bad("scaffolder.workDir", "must not be empty")
+	}
+	if s.HeartbeatInterval <= 0 {
+		return bad("scaffolder.heartbeatInterval", "must be positive")
+	}
+	if s.HeartbeatTimeout < 3*s.HeartbeatInterval {
+		return bad("scaffolder.heartbeatTimeout", "must be at least three heartbeat intervals (%s), or live tasks would be taken from their runners",
+			time.Duration(3*s.HeartbeatInterval))
+	}
+	if s.PollInterval <= 0 {
+		return bad("scaffolder.pollInterval", "must be positive")
+	}
+	if s.TaskRetention < 0 {
+		return bad("scaffolder.taskRetention", "must not be negative (0 keeps tasks forever)")
+	}
+	if s.MaxWait <= 0 {
+		return bad("scaffolder.maxWait", "must be positive")
+	}
+	for i, r := range s.TemplateRoots {
+		if r == "" {
+			return bad(fmt.Sprintf("scaffolder.templateRoots[%d]", i), "must not be empty")
 		}
 	}
 	return nil

@@ -36,6 +36,9 @@ var mutatingPermissions = map[string]auth.Permission{
 	// Flags: the flag service applies the owner and environment rules; this is the coarse gate.
 	"putFlag": auth.FlagWrite, "deleteFlag": auth.FlagWrite, "enableFlag": auth.FlagWrite, "disableFlag": auth.FlagWrite,
 	"copyFlag": auth.FlagWrite, "importFlags": auth.FlagWrite,
+	// Scaffolder: the template's owner rule is applied by the handler, which knows the template.
+	"createScaffolderTask": auth.TemplateRun, "dryRunTemplate": auth.TemplateRun,
+	"cancelScaffolderTask": auth.TaskCancel, "retryScaffolderTask": auth.TaskCancel, "scaffolderAutocomplete": auth.CatalogRead,
 	"createAccessToken": auth.TokenManage, "revokeAccessToken": auth.TokenManage, "signOut": auth.CatalogRead,
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/billpay/portal/internal/catalog/service"
 	"github.com/billpay/portal/internal/errs"
 	flagservice "github.com/billpay/portal/internal/flags/service"
+	"github.com/billpay/portal/internal/scaffolder"
 )
 
 // Options are the parts the HTTP layer serves.
@@ -34,6 +35,8 @@ type Options struct {
 	Auth    *auth.Authenticator
 	// Flags serves /api/flags and OFREP under /ofrep/v1; nil leaves them out.
 	Flags *flagservice.Service
+	// Scaffolder serves /api/scaffolder; nil leaves it out.
+	Scaffolder *scaffolder.Service
 	// Audit records every mutation; nil records nothing.
 	Audit audit.Store
 	// SignIn runs people's GitHub sign-in; nil when no OAuth app is configured.
@@ -124,6 +127,9 @@ func New(opts Options) *Server {
 	if opts.Flags != nil {
 		s.registerFlags()
 		s.registerOFREP()
+	}
+	if opts.Scaffolder != nil {
+		s.registerScaffolder()
 	}
 	return s
 }

@@ -44,6 +44,7 @@ type Service struct {
 	catalog EntityReader
 	poll    time.Duration
 	auto    map[string]Autocompleter
+	missing map[string]error
 }
 
 // ServiceOptions are what a Service needs.
@@ -56,6 +57,9 @@ type ServiceOptions struct {
 	PollInterval time.Duration
 	// Autocomplete maps providers ("github") to what answers their autocomplete requests.
 	Autocomplete map[string]Autocompleter
+	// Unavailable maps action ids to why they cannot run on this installation (publish:github
+	// without git); tasks of templates using them are refused with that error.
+	Unavailable map[string]error
 }
 
 // NewService returns a service over the given parts.
@@ -63,7 +67,8 @@ func NewService(o ServiceOptions) *Service {
 	if o.PollInterval <= 0 {
 		o.PollInterval = time.Second
 	}
-	return &Service{store: &notifyingStore{TaskStore: o.Store}, runner: o.Runner, catalog: o.Catalog, poll: o.PollInterval, auto: o.Autocomplete}
+	return &Service{store: &notifyingStore{TaskStore: o.Store}, runner: o.Runner, catalog: o.Catalog, poll: o.PollInterval,
+		auto: o.Autocomplete, missing: o.Unavailable}
 }
 
 // Store is the task store workers on this replica must use.
@@ -158,10 +163,16 @@ type CreateTaskRequest struct {
 }
 
 // CreateTask validates the values against every parameter page (ValidationErrors for the first
-// page that fails) and stores an open task for a worker to claim.
+// page that fails), refuses templates that use an action this installation cannot run, and stores
+// an open task for a worker to claim.
 func (s *Service) CreateTask(ctx context.Context, req CreateTaskRequest) (string, error) {
 	if verrs := req.Template.ValidateValues(req.Values); len(verrs) > 0 {
 		return "", verrs
+	}
+	for _, st := range req.Template.Steps {
+		if err := s.missing[st.Action]; err != nil {
+			return "", err
+		}
 	}
 	user := UserInfo{Ref: req.UserRef}
 	if req.UserRef != "" {
