@@ -3,7 +3,7 @@
 PORTAL_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export PORTAL_TEST_DATABASE_URL
 
-.PHONY: test test-go deps-npm lint build generate bench
+.PHONY: test test-go deps-npm lint build generate bench image chart-lint chart-test config-docs
 
 build:
 	CGO_ENABLED=0 go build -trimpath -o portal ./cmd/portal
@@ -29,3 +29,20 @@ lint:
 
 bench:
 	bench/catalog/run.sh 10000
+
+# Portal's container image as an OCI layout (dist/portal-oci) and a tarball `docker load` accepts,
+# built without Docker; the same commit gives the same digest.
+image:
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct) go run ./build/image -o dist/portal-oci -tar dist/portal.tar
+
+# Helm's linter and renderer over infra/charts/portal and every environment's values (no helm binary).
+chart-lint:
+	go test -count=1 -run 'TestLint|TestRender|TestValuesSchema|TestReplicaCount' ./infra/charts/
+
+# The chart installed into a local control plane with kwok nodes (scripts/kube-testenv.sh build first).
+chart-test:
+	go test -count=1 ./infra/charts/
+
+# techdocs/docs/portal/configuration.md from internal/config.
+config-docs:
+	go generate ./build/configdoc
