@@ -247,6 +247,7 @@ func (m *Main) startHTTP(ctx context.Context, g *errgroup.Group) error {
 		MaxBodyBytes:        cfg.Server.MaxBodyBytes,
 		Log:                 m.Log.With("component", "http"),
 		GitHubWebhook:       m.githubWebhook(),
+		Web:                 m.webHandler(authn, signIn != nil, nil),
 		AllowedHosts:        allowedHosts(cfg),
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)

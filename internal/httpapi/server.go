@@ -55,11 +55,18 @@ type Options struct {
 	Log                 *slog.Logger
 	// GitHubWebhook handles GitHub push deliveries; nil when no webhook secret is configured.
 	GitHubWebhook WebhookFunc
+	// Web serves the portal's pages at WebPaths, beside the API; nil leaves them out.
+	Web http.Handler
 	// AllowedHosts, when set, are the only Host headers served. With guest access on a loopback
 	// address it stops DNS rebinding: a web page whose name resolves to 127.0.0.1 would otherwise
 	// act as the guest.
 	AllowedHosts []string
 }
+
+// WebPaths are where the portal's pages live, at Backstage's URLs: the home page, the catalog and entity pages,
+// docs, create, flags, deploys, settings and the pages' static assets. Paths ending in "/" are subtrees.
+var WebPaths = []string{"/{$}", "/catalog", "/catalog/", "/docs", "/docs/", "/create", "/create/", "/flags", "/flags/",
+	"/deploys", "/deploys/", "/settings", "/settings/", "/static/"}
 
 // Server holds the routes.
 type Server struct {
@@ -118,6 +125,11 @@ func New(opts Options) *Server {
 	api.UseMiddleware(s.requestInfo, s.authenticate, s.authorize, s.requireJSON)
 	s.registerHealth()
 	s.registerIdentity()
+	if opts.Web != nil {
+		for _, p := range WebPaths {
+			mux.Handle(p, opts.Web)
+		}
+	}
 	if opts.Catalog != nil {
 		s.registerCatalog()
 	}

@@ -344,9 +344,14 @@ type errorsView struct {
 	Scanned   int
 }
 
-// statusMarker is how a stitched entity with processing errors starts its status: stitching encodes entities
-// with sorted keys, so the bytes can be searched without decoding every entity.
+// statusMarker is how a stitched entity with processing errors starts its status. Stitching encodes entities
+// with sorted keys, so "status" is the last key and such an entity ends with "]}}": the bytes can be sifted
+// without decoding every entity, and a match is confirmed by decoding it.
 var statusMarker = []byte(`"status":{"items":[`)
+
+func hasStatus(raw []byte) bool {
+	return bytes.HasSuffix(raw, []byte("]}}")) && bytes.LastIndex(raw, statusMarker) >= 0
+}
 
 // catalogErrors lists the entities and locations whose processing failed. It searches the stored bytes for a
 // status, and decodes only the entities that have one.
@@ -355,7 +360,7 @@ func (h *Handler) catalogErrors(w http.ResponseWriter, r *http.Request, v *viewe
 	items, _ := h.opts.Catalog.Index().List(catalog.ListRequest{})
 	view.Scanned = len(items)
 	for _, raw := range items {
-		if !bytes.Contains(raw, statusMarker) {
+		if !hasStatus(raw) {
 			continue
 		}
 		var d struct {
@@ -396,7 +401,7 @@ func countErrors(ix *catalog.Index) int {
 	items, _ := ix.List(catalog.ListRequest{})
 	n := 0
 	for _, raw := range items {
-		if bytes.Contains(raw, statusMarker) {
+		if hasStatus(raw) {
 			n++
 		}
 	}

@@ -55,20 +55,23 @@ const (
 	graphColGap   = 170
 	graphMargin   = 16
 	graphSideMax  = 12
-	graphLabelMax = 24
+	graphLabelMax = 22
 )
 
 type graphSide struct {
 	order  []string
 	labels map[string][]string
+	// out marks neighbours the entity points at (the arrow runs from the entity to them).
+	out map[string]bool
 }
 
-func (s *graphSide) add(ref, label string) {
+func (s *graphSide) add(ref, label string, out bool) {
 	if s.labels == nil {
-		s.labels = map[string][]string{}
+		s.labels, s.out = map[string][]string{}, map[string]bool{}
 	}
 	if _, ok := s.labels[ref]; !ok {
 		s.order = append(s.order, ref)
+		s.out[ref] = out
 	}
 	for _, l := range s.labels[ref] {
 		if l == label {
@@ -76,6 +79,24 @@ func (s *graphSide) add(ref, label string) {
 		}
 	}
 	s.labels[ref] = append(s.labels[ref], label)
+}
+
+// balance moves neighbours from the end of a long side to a short one until the two differ by at most two, so an
+// entity related mostly in one direction does not draw a tall, lopsided graph; the arrows still say which way
+// each relation runs.
+func balance(left, right *graphSide) {
+	long, short := right, left
+	if len(left.order) > len(right.order) {
+		long, short = left, right
+	}
+	for len(long.order)-len(short.order) > 2 && len(long.order) > 3 {
+		ref := long.order[len(long.order)-1]
+		for _, l := range long.labels[ref] {
+			short.add(ref, l, long.out[ref])
+		}
+		delete(long.labels, ref)
+		long.order = long.order[:len(long.order)-1]
+	}
 }
 
 // buildGraph lays out at most graphSideMax neighbours a side; nil when the entity has no relations.
@@ -87,9 +108,9 @@ func buildGraph(ref, kind, name string, relations []relationDoc) *graph {
 			continue
 		}
 		if fwd, inverse := inverseRelations[t]; inverse {
-			left.add(target, fwd)
+			left.add(target, fwd, false)
 		} else {
-			right.add(target, t)
+			right.add(target, t, true)
 		}
 	}
 	total := len(left.order) + len(right.order)
@@ -105,6 +126,7 @@ func buildGraph(ref, kind, name string, relations []relationDoc) *graph {
 			return s.order[i] < s.order[j]
 		})
 	}
+	balance(&left, &right)
 	nl, nr := min(len(left.order), graphSideMax), min(len(right.order), graphSideMax)
 	rows := max(nl, nr, 1)
 	g := &graph{Total: total, Shown: nl + nr}
@@ -124,21 +146,23 @@ func buildGraph(ref, kind, name string, relations []relationDoc) *graph {
 	}
 	for i, y := range column(nl) {
 		target := left.order[i]
-		node := newGraphNodeRef(leftX, y, target)
-		g.Nodes = append(g.Nodes, node)
-		sx, sy := leftX+graphNodeW, y+graphNodeH/2
-		ex, ey := centerX, cy+graphNodeH/2
-		g.Edges = append(g.Edges, graphEdge{Path: curve(sx, sy, ex, ey), Label: strings.Join(left.labels[target], ", "),
-			LabelX: sx + 8, LabelY: sy - 6, Anchor: "start"})
+		g.Nodes = append(g.Nodes, newGraphNodeRef(leftX, y, target))
+		nx, ny, cx, cyMid := leftX+graphNodeW, y+graphNodeH/2, centerX, cy+graphNodeH/2
+		path := curve(nx, ny, cx, cyMid)
+		if left.out[target] {
+			path = curve(cx, cyMid, nx, ny)
+		}
+		g.Edges = append(g.Edges, graphEdge{Path: path, Label: strings.Join(left.labels[target], ", "), LabelX: nx + 8, LabelY: ny - 6, Anchor: "start"})
 	}
 	for i, y := range column(nr) {
 		target := right.order[i]
-		node := newGraphNodeRef(rightX, y, target)
-		g.Nodes = append(g.Nodes, node)
-		sx, sy := centerX+graphNodeW, cy+graphNodeH/2
-		ex, ey := rightX, y+graphNodeH/2
-		g.Edges = append(g.Edges, graphEdge{Path: curve(sx, sy, ex, ey), Label: strings.Join(right.labels[target], ", "),
-			LabelX: ex - 8, LabelY: ey - 6, Anchor: "end"})
+		g.Nodes = append(g.Nodes, newGraphNodeRef(rightX, y, target))
+		nx, ny, cx, cyMid := rightX, y+graphNodeH/2, centerX+graphNodeW, cy+graphNodeH/2
+		path := curve(cx, cyMid, nx, ny)
+		if !right.out[target] {
+			path = curve(nx, ny, cx, cyMid)
+		}
+		g.Edges = append(g.Edges, graphEdge{Path: path, Label: strings.Join(right.labels[target], ", "), LabelX: nx - 8, LabelY: ny - 6, Anchor: "end"})
 	}
 	if total == 1 {
 		g.Summary = name + " and 1 related entity"
@@ -151,9 +175,13 @@ func buildGraph(ref, kind, name string, relations []relationDoc) *graph {
 	return g
 }
 
+// curve is a horizontal S-curve from (sx, sy) to just short of (ex, ey), where its arrowhead ends.
 func curve(sx, sy, ex, ey int) string {
-	mid := (ex - sx) / 2
-	return fmt.Sprintf("M%d %d C%d %d %d %d %d %d", sx, sy, sx+mid, sy, ex-mid, ey, ex-4, ey)
+	mid, gap := (ex-sx)/2, 4
+	if ex < sx {
+		gap = -4
+	}
+	return fmt.Sprintf("M%d %d C%d %d %d %d %d %d", sx, sy, sx+mid, sy, ex-mid, ey, ex-gap, ey)
 }
 
 func newGraphNodeRef(x, y int, ref string) graphNode {

@@ -292,7 +292,15 @@ func (h *Handler) funcs() template.FuncMap {
 			}
 			return s
 		},
-		"add":    func(a, b int) int { return a + b },
+		"add":      func(a, b int) int { return a + b },
+		"markdown": markdown,
+		"join":     strings.Join,
+		"firstTags": func(tags []string, n int) []string {
+			if len(tags) > n {
+				return tags[:n]
+			}
+			return tags
+		},
 		"plural": plural,
 		"lower":  strings.ToLower,
 		"short": func(ref string) string {

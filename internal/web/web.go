@@ -110,11 +110,6 @@ func New(opts Options) (*Handler, error) {
 	return h, nil
 }
 
-// Prefixes are the paths the handler serves, for mounting beside the API: exact paths and, ending in "/",
-// subtrees.
-var Prefixes = []string{"/{$}", "/catalog", "/catalog/", "/docs", "/docs/", "/create", "/create/", "/flags", "/flags/",
-	"/deploys", "/deploys/", "/settings", "/settings/", "/static/"}
-
 func (h *Handler) routes() {
 	h.mux.HandleFunc("GET /static/{file...}", h.serveAsset)
 	h.page("GET /{$}", h.home)

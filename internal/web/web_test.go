@@ -703,3 +703,19 @@ func TestPagesCarryALandmarkStructure(t *testing.T) {
 		}
 	}
 }
+
+func TestDescriptionsAreMarkdownWithMarkupShownAsText(t *testing.T) {
+	desc := "Moves **money**.\n\n* one\n* two\n\nInline <b onclick=\"x()\">bold</b> and [a link](javascript:alert(1)) and ![logo](https://example.com/x.png).\n\n<script>alert(1)</script>\n"
+	p := mustPortal(t, []stitched{{entity: entity("Component", "md-service", map[string]any{"description": desc},
+		map[string]any{"type": "service", "lifecycle": "production", "owner": "group:payments-team"})}})
+	page := p.guest().get("/catalog/default/component/md-service")
+	requireOK(t, page)
+	assert.Contains(t, page.body, "<strong>money</strong>")
+	assert.Contains(t, page.body, "<li>one</li>")
+	assert.Contains(t, page.body, `&lt;b onclick=&quot;x()&quot;&gt;bold&lt;/b&gt;`, "inline HTML is text")
+	assert.Contains(t, page.body, `<a href="">a link</a>`, "a script link loses its target")
+	assert.Contains(t, page.body, `<a href="https://example.com/x.png">logo</a>`, "an image is a link; the page loads nothing from elsewhere")
+	assert.Contains(t, page.body, `<pre class="raw-html">&lt;script&gt;alert(1)&lt;/script&gt;`)
+	assert.NotContains(t, page.body, "<script>alert")
+	assert.NotContains(t, page.body, "<b onclick")
+}

@@ -62,6 +62,8 @@
           var u = new URL(window.location.href);
           u.searchParams.set('context', ctx);
           history.replaceState(null, '', u.pathname + u.search + '#preview');
+          // Forms that come back to this page (enable, disable) come back to this context.
+          document.querySelectorAll('input[name=return]').forEach(function (el) { el.value = u.pathname + u.search; });
         })
         .catch(function () { form.submit(); });
     });

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/billpay/portal/internal/auth"
+	"github.com/billpay/portal/internal/httpapi"
+	"github.com/billpay/portal/internal/web"
+)
+
+// webHandler builds the portal's pages over the services the API serves, so a page and an API call see the same
+// catalog index, flags and sessions. search may be nil: the home page then searches the catalog index alone.
+//
+// The pages' templates are embedded and parsed here; tests parse them on every run, so a failure is a defect in
+// the build, not in the configuration, and stops the portal.
+func (m *Main) webHandler(authn *auth.Authenticator, signIn bool, search web.Searcher) http.Handler {
+	h, err := web.New(web.Options{
+		Catalog:       m.Catalog,
+		Auth:          authn,
+		Flags:         m.Flags,
+		Search:        search,
+		Audit:         m.Store,
+		SignIn:        signIn,
+		SessionCookie: httpapi.SessionCookie,
+		SecureCookies: !strings.HasPrefix(m.Config.BaseURL, "http://"),
+		Version:       version,
+		Log:           m.Log.With("component", "web"),
+	})
+	if err != nil {
+		panic(fmt.Sprintf("web: the embedded page templates do not parse: %v", err))
+	}
+	return h
+}

@@ -1,0 +1,201 @@
+// Walks the developer portal's main journeys in headless Chromium against a running Portal, as a person would:
+// sign in with GitHub, find a component by search and open its page and API, filter the catalog, evaluate a flag
+// and switch it off and on again watching the preview change, create and revoke a personal access token, sign
+// out. cmd/portal/web_test.go starts Portal (signing people in through a GitHub fake) and runs this script.
+// A screenshot of every page goes to SCREENSHOT_DIR. Exit status 0 means every step passed.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = (name, fallback) => {
+  const v = process.env[name] ?? fallback;
+  if (v === undefined) {
+    throw new Error(`${name} is not set`);
+  }
+  return v;
+};
+
+const PORTAL = env('PORTAL_BASE_URL').replace(/\/$/, '');
+const CHROMIUM = env('CHROMIUM_PATH', '/usr/bin/chromium');
+const ARGS = env('CHROMIUM_ARGS', '--headless --no-sandbox --disable-gpu').split(/\s+/).filter(Boolean);
+const SHOTS = env('SCREENSHOT_DIR', 'out');
+const TIMEOUT_MS = Number(env('WEB_TIMEOUT_MS', '15000'));
+const OFREP_KEY = env('OFREP_CLIENT_KEY');
+
+mkdirSync(SHOTS, { recursive: true });
+
+let lastSay = Date.now();
+function say(line) {
+  const now = Date.now();
+  console.log(line.startsWith('ok ') ? `${line} (${now - lastSay} ms)` : line);
+  lastSay = now;
+}
+
+const problems = [];
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+async function api(path, token) {
+  const res = await fetch(`${PORTAL}${path}`, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  return { status: res.status, body: await res.text() };
+}
+
+// ofrep evaluates a flag as the BillPay frontends do, with the dev environment's client key.
+async function ofrep(key, context) {
+  const res = await fetch(`${PORTAL}/ofrep/v1/evaluate/flags/${key}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-API-Key': OFREP_KEY },
+    body: JSON.stringify({ context }),
+  });
+  return res.json();
+}
+
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: TIMEOUT_MS });
+try {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+  context.setDefaultTimeout(TIMEOUT_MS);
+  const page = await context.newPage();
+  page.on('console', (msg) => {
+    // A page's own status (401 on the sign-in page, 422 on a refused form) is reported as a failed load; those
+    // statuses are the point. Anything else, CSP refusals included, is a problem.
+    if (msg.type() === 'error' && !/^Failed to load resource: the server responded with a status of (401|422)/.test(msg.text())) {
+      problems.push(`console error on ${page.url()}: ${msg.text()}`);
+    }
+  });
+  page.on('pageerror', (err) => problems.push(`script error on ${page.url()}: ${err.message}`));
+  page.on('dialog', (dialog) => dialog.accept());
+
+  // Signed out, the portal asks for sign-in and returns to where the person was going.
+  await page.goto(`${PORTAL}/catalog/default/component/payment-service`);
+  assert.equal(await page.locator('h1').innerText(), 'Sign in to use the portal');
+  await shot(page, '01-sign-in');
+  await page.getByRole('link', { name: 'Sign in with GitHub' }).click();
+  await page.waitForURL(`${PORTAL}/catalog/default/component/payment-service`);
+  assert.match(await page.locator('.who-name').innerText(), /Lucía Fernández/);
+  say('ok signed in through GitHub and came back to the page asked for');
+
+  // The keyboard reaches the skip link first.
+  await page.goto(`${PORTAL}/`);
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.className), 'skip');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'main');
+  assert.match(await page.locator('#owned-h').innerText(), /Your components/);
+  assert.ok(await page.getByRole('link', { name: 'Payment Service' }).count() >= 1, 'her team owns payment-service');
+  await shot(page, '02-home');
+  say('ok home shows her components; Tab then Enter skips to the content');
+
+  // Find a component by search and open its page.
+  await page.getByLabel('Search the catalog').fill('payment');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForURL(/\?q=payment/);
+  await shot(page, '03-search');
+  await page.locator('ol.results').getByRole('link', { name: 'Payment Service' }).click();
+  await page.waitForURL(`${PORTAL}/catalog/default/component/payment-service`);
+  assert.equal((await page.locator('h1').innerText()).trim(), 'Payment Service');
+  assert.ok(await page.locator('svg.relations-graph .node').count() >= 5, 'the relations graph is drawn');
+  await shot(page, '04-entity');
+  say('ok found payment-service by search and opened its page with its relations graph');
+
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot(page, '05-entity-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
+
+  // Its APIs, and the OpenAPI definition as a reference.
+  await page.getByRole('link', { name: 'APIs', exact: true }).click();
+  await page.locator('table').getByRole('link', { name: 'Payments API' }).first().click();
+  await page.waitForURL(/\/catalog\/default\/api\/payments-api\/api$/);
+  assert.ok(await page.locator('article.operation').count() >= 3, 'operations are listed');
+  assert.ok(await page.locator('article.schema').count() >= 1, 'schemas are listed');
+  await shot(page, '06-api-definition');
+  say('ok the Payments API definition reads as a reference');
+
+  // The catalog table: a facet applies as soon as it is ticked, and the filter stays in the links.
+  await page.goto(`${PORTAL}/catalog`);
+  await page.locator('input[name=kind][value=Component]').check();
+  await page.waitForURL(/kind=Component/);
+  const kinds = await page.locator('table.entities tbody tr td:nth-child(2)').allInnerTexts();
+  assert.ok(kinds.length > 0 && kinds.every((k) => k.trim() === 'Component'), `only components: ${kinds}`);
+  await shot(page, '07-catalog');
+  say(`ok the catalog filtered to ${kinds.length} components`);
+
+  await page.goto(`${PORTAL}/catalog/errors`);
+  await shot(page, '08-catalog-errors');
+
+  // A flag: evaluate it, switch it off and see the preview change, switch it on again.
+  await page.goto(`${PORTAL}/flags/dev`);
+  await shot(page, '09-flags');
+  await page.getByRole('link', { name: 'new-checkout-flow' }).click();
+  await page.getByLabel('Evaluation context (JSON)').fill('{"email": "ana@billpay.example"}');
+  await page.getByRole('button', { name: 'Evaluate' }).click();
+  const result = page.locator('#preview-result .result-card');
+  await result.and(page.locator('[data-reason="TARGETING_MATCH"]')).waitFor();
+  assert.equal(await result.getAttribute('data-variant'), 'on');
+  await shot(page, '10-flag-preview');
+  say('ok the preview evaluates new-checkout-flow for a staff e-mail: on, TARGETING_MATCH');
+
+  await page.getByRole('button', { name: 'Disable in dev' }).click();
+  await page.locator('.flash').getByText('Disabled new-checkout-flow in dev.').waitFor();
+  await page.locator('#preview-result [data-reason="DISABLED"]').waitFor();
+  assert.equal(await page.getByLabel('Evaluation context (JSON)').inputValue(), '{"email": "ana@billpay.example"}');
+  await shot(page, '11-flag-disabled');
+  let served = await ofrep('new-checkout-flow', { email: 'ana@billpay.example' });
+  assert.equal(served.reason, 'DISABLED', JSON.stringify(served));
+  say('ok switched off: the preview says DISABLED, and so do OFREP clients');
+
+  await page.getByRole('button', { name: 'Enable in dev' }).click();
+  await page.locator('.flash').getByText('Enabled new-checkout-flow in dev.').waitFor();
+  await page.locator('#preview-result [data-reason="TARGETING_MATCH"]').waitFor();
+  served = await ofrep('new-checkout-flow', { email: 'ana@billpay.example' });
+  assert.equal(served.value, true, JSON.stringify(served));
+  say('ok switched on again: TARGETING_MATCH on the page and over OFREP');
+
+  // The editor reports the service's validation beside the field.
+  await page.getByLabel('Default variant').fill('nope');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.locator('#error-summary').waitFor();
+  assert.match(await page.locator('#field-defaultVariant .field-error').innerText(), /defaultVariant "nope" is not one of its variants/);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'error-summary');
+  await shot(page, '12-flag-invalid');
+  say('ok an invalid default variant is refused, named beside its field');
+
+  // A personal access token: created, shown once, works, revoked, stops working.
+  await page.goto(`${PORTAL}/settings`);
+  await page.getByLabel('Name').fill('browser journey');
+  await page.getByRole('button', { name: 'Create token' }).click();
+  const token = await page.locator('#new-token').inputValue();
+  assert.match(token, /^pat_/);
+  await shot(page, '13-token-created');
+  let me = await api('/api/auth/me', token);
+  assert.equal(me.status, 200, me.body);
+  assert.equal(JSON.parse(me.body).subject, 'user:default/lucia.fernandez');
+  say('ok created a token, shown once, that authenticates as her');
+
+  await page.goto(`${PORTAL}/settings`);
+  assert.equal(await page.locator('#new-token').count(), 0, 'the token is not shown again');
+  await page.getByRole('button', { name: 'Revoke browser journey' }).click();
+  await page.locator('.flash').getByText(/Revoked token/).waitFor();
+  await shot(page, '14-token-revoked');
+  me = await api('/api/auth/me', token);
+  assert.equal(me.status, 401, 'a revoked token no longer works');
+  say('ok revoked it; the API refuses it');
+
+  for (const [name, path] of [['15-docs', '/docs'], ['16-create', '/create'], ['17-deploys', '/deploys']]) {
+    await page.goto(`${PORTAL}${path}`);
+    assert.equal(await page.locator('#nc-h').innerText(), 'Not configured yet');
+    await shot(page, name);
+  }
+
+  await page.goto(`${PORTAL}/settings`);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(`${PORTAL}/`);
+  assert.equal(await page.locator('h1').innerText(), 'Sign in to use the portal');
+  say('ok signed out');
+  assert.deepEqual(problems, [], 'no script errors or CSP violations');
+  say('ok no script errors or CSP violations on any page');
+} finally {
+  await browser.close();
+}
