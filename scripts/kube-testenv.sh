@@ -16,7 +16,7 @@
 #   KUBE_TESTENV_NODES             how many kwok nodes (default 1)
 # and writes DIR/kubeconfig (cluster-admin through a static token), DIR/env (ports, token, CA path) and
 # DIR/logs/*.log. Nothing listens off loopback.
-set -euo pipefail
+set -Eeuo pipefail
 
 K8S_VERSION=1.34.4
 ETCD_VERSION=3.6.16
@@ -109,7 +109,7 @@ build_kwok() {
   local s f
   s=$(go env GOMODCACHE)/sigs.k8s.io/kwok@v$KWOK_VERSION/kustomize/stage
   [ -d "$s" ] || go mod download "sigs.k8s.io/kwok@v$KWOK_VERSION"
-  for f in "$s"/node/fast/node-initialize.yaml "$s"/node/heartbeat-with-lease/*.yaml \
+  for f in "$s"/node/fast/node-initialize.yaml "$s"/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
     "$s"/pod/fast/pod-ready.yaml "$s"/pod/fast/pod-complete.yaml "$s"/pod/fast/pod-delete.yaml; do
     echo ---
     cat "$f"
@@ -169,11 +169,12 @@ cmd_bindir() {
   fi
 }
 
-# free_port prints a loopback TCP port nobody listens on.
+# free_port prints a loopback TCP port nobody listens on, below the ephemeral range (32768+), where outgoing
+# connections would otherwise take it between the check and the bind.
 free_port() {
   local p
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 30000))
+    p=$((20000 + RANDOM % 12000))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       echo "$p"
       return 0
@@ -201,6 +202,8 @@ cmd_start() {
   D=${1:-$(mktemp -d /tmp/portal-kube.XXXXXX)}
   mkdir -p "$D"/{pki,etcd,certs,logs}
   D=$(cd "$D" && pwd)
+  # Whatever fails from here on stops what was started, so no process outlives a failed start.
+  trap 'cmd_stop_procs "$D"' ERR
   local etcd_port peer_port api_port kwok_port
   etcd_port=$(free_port)
   peer_port=$(free_port)
@@ -278,7 +281,7 @@ EOF
   done
   node_ready() {
     curl -skf -H "Authorization: Bearer $token" "https://127.0.0.1:$api_port/api/v1/nodes/kwok-node-1" |
-      grep -q '"type": "Ready",[[:space:]]*"status": "True"'
+      tr -d ' \n' | grep -q '"type":"Ready","status":"True"'
   }
   sa_ready() { curl -skf -H "Authorization: Bearer $token" "https://127.0.0.1:$api_port/api/v1/namespaces/default/serviceaccounts/default"; }
   wait_for 60 "kwok node" node_ready
@@ -299,7 +302,12 @@ cmd_stop() {
   local d=${1:-}
   [ -n "$d" ] || { log "usage: stop DIR"; return 2; }
   [ -d "$d" ] || return 0
-  local p pid
+  cmd_stop_procs "$d"
+  rm -rf "$d"
+}
+
+cmd_stop_procs() {
+  local d=$1 p pid
   for p in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
     if [ -f "$d/$p.pid" ]; then
       pid=$(cat "$d/$p.pid")
@@ -308,7 +316,6 @@ cmd_stop() {
       kill -9 "$pid" 2>/dev/null || true
     fi
   done
-  rm -rf "$d"
 }
 
 case "${1:-}" in

@@ -62,7 +62,8 @@ func TestMutatingRoutesRequireAuthorization(t *testing.T) {
 
 	// Reads that carry a body and the session routes are not changes to refuse by scope.
 	readsWithBody := map[string]bool{"queryEntitiesByPredicate": true, "getEntitiesByRefs": true, "queryEntityFacets": true,
-		"validateEntity": true, "analyzeLocation": true, "signOut": true, "createAccessToken": true, "revokeAccessToken": true}
+		"validateEntity": true, "analyzeLocation": true, "signOut": true, "createAccessToken": true, "revokeAccessToken": true,
+		"getKubernetesObjectsByService": true, "queryKubernetesWorkloads": true}
 	checked := 0
 	for path, item := range m.Server.API().OpenAPI().Paths {
 		for method, op := range map[string]*huma.Operation{http.MethodPost: item.Post, http.MethodPut: item.Put, http.MethodDelete: item.Delete, http.MethodPatch: item.Patch} {

@@ -51,6 +51,7 @@ func loadConfig(f serverFlags) (config.Config, error) {
 			cfg.Catalog.Locations[i].Target = filepath.Join(base, l.Target)
 		}
 	}
+	resolveDeployPaths(&cfg, base)
 	if cfg.Flags.SeedDir != "" && !filepath.IsAbs(cfg.Flags.SeedDir) {
 		cfg.Flags.SeedDir = filepath.Join(base, cfg.Flags.SeedDir)
 	}
@@ -79,6 +80,8 @@ type Main struct {
 	Engine   *processing.Engine
 	Server   *httpapi.Server
 	Registry *prometheus.Registry
+	// Deploy is the deploy service with its provisioning and OpenTofu parts.
+	Deploy *httpapi.DeployOptions
 	// Scaffolder runs templates: the API's service; its workers run under the errgroup.
 	Scaffolder *scaffolder.Service
 
@@ -147,6 +150,11 @@ func (m *Main) Start(ctx context.Context) error {
 		return err
 	}
 	if err := m.startFlagdSync(gctx, g); err != nil {
+		cancel()
+		_ = st.Close()
+		return err
+	}
+	if err := m.startDeploy(ctx, gctx, g); err != nil {
 		cancel()
 		_ = st.Close()
 		return err
@@ -233,6 +241,7 @@ func (m *Main) startHTTP(ctx context.Context, g *errgroup.Group) error {
 		Version:             version,
 		Catalog:             m.Catalog,
 		Flags:               m.Flags,
+		Deploy:              m.Deploy,
 		Auth:                authn,
 		SignIn:              signIn,
 		Audit:               m.Store,

@@ -36,9 +36,56 @@ type Config struct {
 	GitHub   GitHub   `yaml:"github"`
 	Reading  Reading  `yaml:"reading"`
 	Flags    Flags    `yaml:"flags"`
+	Deploy   Deploy   `yaml:"deploy"`
 
 	// Scaffolder runs software templates.
 	Scaffolder Scaffolder `yaml:"scaffolder"`
+}
+
+// Deploy configures deploys to EKS: the environments, their values files and the OpenTofu runner.
+type Deploy struct {
+	// ValuesDir holds one values file per environment, <name>.yaml (relative to the config file).
+	ValuesDir    string              `yaml:"valuesDir"`
+	Environments []DeployEnvironment `yaml:"environments"`
+	// Lease is how long a replica's claim on a running release lasts without renewal; a release whose replica
+	// stopped is resumed by another after that.
+	Lease Duration `yaml:"lease"`
+	// Poll is how often a rollout is checked.
+	Poll Duration `yaml:"poll"`
+	// AccessPolicy is the EKS access policy a provisioned service's role gets in its namespace.
+	AccessPolicy string     `yaml:"accessPolicy"`
+	Tofu         DeployTofu `yaml:"tofu"`
+}
+
+// DeployEnvironment is one environment: an EKS cluster in an AWS account and region.
+type DeployEnvironment struct {
+	Name    string `yaml:"name"`
+	Region  string `yaml:"region"`
+	Account string `yaml:"account"`
+	// Cluster is the EKS cluster's name.
+	Cluster string `yaml:"cluster"`
+	// Namespace is where components go unless their backstage.io/kubernetes-namespace annotation says otherwise.
+	Namespace string `yaml:"namespace"`
+	// Registry is the ECR registry host; default <account>.dkr.ecr.<region>.amazonaws.com.
+	Registry string `yaml:"registry"`
+	// Protected environments are production-like; RequireApproval holds each deploy for a second owner.
+	Protected       bool `yaml:"protected"`
+	RequireApproval bool `yaml:"requireApproval"`
+	// RoleARN, when set, is assumed for this environment's AWS calls (one role per account).
+	RoleARN string `yaml:"roleArn"`
+	// Kubeconfig, when set, reaches the cluster through this kubeconfig's current context instead of EKS
+	// (clusters outside AWS, local development).
+	Kubeconfig string `yaml:"kubeconfig"`
+}
+
+// DeployTofu configures OpenTofu plans and applies of infrastructure units.
+type DeployTofu struct {
+	// Root is the directory units are named relative to (relative to the config file); empty turns runs off.
+	Root string `yaml:"root"`
+	// Owner owns the infrastructure: its members plan, and approve each other's plans.
+	Owner string `yaml:"owner"`
+	// Binary is the tofu executable; default tofu from PATH.
+	Binary string `yaml:"binary"`
 }
 
 // Flags configures feature flags and OFREP.
@@ -290,6 +337,20 @@ func Default() Config {
 			RateLimit:        FlagRateLimit{PerSecond: 1000, Burst: 2000},
 			GuestEnvironment: "dev",
 			PollInterval:     Duration(time.Second),
+		},
+		// BillPay's environments, as infra/live/<env>/env.hcl creates them.
+		Deploy: Deploy{
+			ValuesDir: "deploy/values",
+			Environments: []DeployEnvironment{
+				{Name: "dev", Region: "us-east-1", Account: "111111111111", Cluster: "billpay-dev-eks-cluster", Namespace: "billpay"},
+				{Name: "staging", Region: "us-east-1", Account: "222222222222", Cluster: "billpay-staging-eks-cluster", Namespace: "billpay"},
+				{Name: "prod", Region: "us-east-1", Account: "333333333333", Cluster: "billpay-eks-cluster", Namespace: "billpay",
+					Protected: true, RequireApproval: true},
+			},
+			Lease:        Duration(30 * time.Second),
+			Poll:         Duration(time.Second),
+			AccessPolicy: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
+			Tofu:         DeployTofu{Owner: "group:default/platform-team"},
 		},
 	}
 }
@@ -557,6 +618,9 @@ func (c Config) Validate() error {
 	if err := c.Flags.validate(bad); err != nil {
 		return err
 	}
+	if err := c.Deploy.validate(bad); err != nil {
+		return err
+	}
 	if err := c.Scaffolder.validate(bad); err != nil {
 		return err
 	}
@@ -666,4 +730,38 @@ func validEnvName(s string) bool {
 		}
 	}
 	return true
+}
+
+func (d Deploy) validate(bad func(key, format string, args ...any) error) error {
+	names := map[string]bool{}
+	for i, e := range d.Environments {
+		key := fmt.Sprintf("deploy.environments[%d]", i)
+		switch {
+		case !validEnvName(e.Name):
+			return bad(key+".name", "%q must be 1 to 63 lowercase letters, digits and dashes", e.Name)
+		case names[e.Name]:
+			return bad(key+".name", "environment %q is listed twice", e.Name)
+		case e.Region == "":
+			return bad(key+".region", "must name an AWS region, such as us-east-1")
+		case len(e.Account) != 12 || strings.Trim(e.Account, "0123456789") != "":
+			return bad(key+".account", "%q is not a 12-digit AWS account ID", e.Account)
+		case e.Cluster == "" && e.Kubeconfig == "":
+			return bad(key+".cluster", "must name the EKS cluster (or set kubeconfig)")
+		case !validEnvName(e.Namespace):
+			return bad(key+".namespace", "%q is not a Kubernetes namespace name", e.Namespace)
+		case e.RoleARN != "" && !strings.HasPrefix(e.RoleARN, "arn:aws"):
+			return bad(key+".roleArn", "%q is not an IAM role ARN", e.RoleARN)
+		}
+		names[e.Name] = true
+	}
+	if d.Lease < Duration(3*time.Second) {
+		return bad("deploy.lease", "must be at least 3s")
+	}
+	if d.Poll <= 0 {
+		return bad("deploy.poll", "must be positive")
+	}
+	if d.AccessPolicy != "" && !strings.HasPrefix(d.AccessPolicy, "arn:aws:eks::aws:cluster-access-policy/") {
+		return bad("deploy.accessPolicy", "%q is not an EKS access policy ARN", d.AccessPolicy)
+	}
+	return nil
 }

@@ -88,25 +88,25 @@ type Release struct {
 	Environment string `json:"environment" example:"dev"`
 	Kind        Kind   `json:"kind"`
 	// RollbackOf is the release whose objects a rollback re-applies.
-	RollbackOf  int64     `json:"rollbackOf,omitempty"`
-	Image       Image     `json:"image"`
-	Status      Status    `json:"status"`
-	Message     string    `json:"message,omitempty"`
-	RequestedBy string    `json:"requestedBy"`
-	ApprovedBy  string    `json:"approvedBy,omitempty"`
-	Namespace   string    `json:"namespace"`
-	Workload    string    `json:"workload" doc:"The Deployment's name"`
-	Objects     []Object  `json:"objects,omitempty" doc:"The rendered objects this release applies"`
-	Generation  int64     `json:"generation,omitempty" doc:"The Deployment's metadata.generation after the apply"`
-	Attempts    int       `json:"attempts"`
-	CreatedAt   time.Time `json:"createdAt"`
-	UpdatedAt   time.Time `json:"updatedAt"`
+	RollbackOf  int64      `json:"rollbackOf,omitempty"`
+	Image       Image      `json:"image"`
+	Status      Status     `json:"status"`
+	Message     string     `json:"message,omitempty"`
+	RequestedBy string     `json:"requestedBy"`
+	ApprovedBy  string     `json:"approvedBy,omitempty"`
+	Namespace   string     `json:"namespace"`
+	Workload    string     `json:"workload" doc:"The Deployment's name"`
+	Objects     []Object   `json:"objects,omitempty" doc:"The rendered objects this release applies"`
+	Generation  int64      `json:"generation,omitempty" doc:"The Deployment's metadata.generation after the apply"`
+	Attempts    int        `json:"attempts"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	UpdatedAt   time.Time  `json:"updatedAt"`
 	StartedAt   *time.Time `json:"startedAt,omitempty"`
 	FinishedAt  *time.Time `json:"finishedAt,omitempty"`
 }
 
-// Event is one step of a release, as shown on the entity page and streamed to followers.
-type Event struct {
+// ReleaseEvent is one step of a release, as shown on the entity page and streamed to followers.
+type ReleaseEvent struct {
 	ID        int64     `json:"id"`
 	ReleaseID int64     `json:"releaseId"`
 	At        time.Time `json:"at"`
@@ -159,9 +159,9 @@ type Store interface {
 	ClaimRelease(ctx context.Context, worker string, now time.Time, lease time.Duration) (Release, bool, error)
 	// RenewLease extends worker's claim; errs.Conflict when another worker holds the release now.
 	RenewLease(ctx context.Context, id int64, worker string, until time.Time) error
-	AddEvent(ctx context.Context, e Event) (Event, error)
+	AddEvent(ctx context.Context, e ReleaseEvent) (ReleaseEvent, error)
 	// ListEvents returns a release's events after afterID, oldest first (releaseID 0: every release's).
-	ListEvents(ctx context.Context, releaseID, afterID int64, limit int) ([]Event, error)
+	ListEvents(ctx context.Context, releaseID, afterID int64, limit int) ([]ReleaseEvent, error)
 }
 
 // Registry resolves image tags in the environment's container registry (ECR).

@@ -90,12 +90,12 @@ func unifiedDiff(a, b, name string) string {
 			ops = append(ops, line{' ', al[i], i, j})
 			i++
 			j++
-		case j < m && (i == n || lcs[i][j+1] >= lcs[i+1][j]):
-			ops = append(ops, line{'+', bl[j], i, j})
-			j++
-		default:
+		case i < n && (j == m || lcs[i+1][j] >= lcs[i][j+1]):
 			ops = append(ops, line{'-', al[i], i, j})
 			i++
+		default:
+			ops = append(ops, line{'+', bl[j], i, j})
+			j++
 		}
 	}
 	const context = 3

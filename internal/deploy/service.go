@@ -349,7 +349,7 @@ func (s *Service) Releases(ctx context.Context, f ReleaseFilter) ([]Release, int
 }
 
 // Events returns a release's events after afterID, oldest first.
-func (s *Service) Events(ctx context.Context, releaseID, afterID int64) ([]Event, error) {
+func (s *Service) Events(ctx context.Context, releaseID, afterID int64) ([]ReleaseEvent, error) {
 	if _, err := s.deps.Store.GetRelease(ctx, releaseID); err != nil {
 		return nil, err
 	}
@@ -371,7 +371,7 @@ func (s *Service) Subscribe() (<-chan struct{}, func()) {
 }
 
 func (s *Service) event(ctx context.Context, releaseID int64, typ, reason, msg string) {
-	_, err := s.deps.Store.AddEvent(context.WithoutCancel(ctx), Event{ReleaseID: releaseID, At: s.cfg.Now().UTC(), Type: typ, Reason: reason, Message: msg})
+	_, err := s.deps.Store.AddEvent(context.WithoutCancel(ctx), ReleaseEvent{ReleaseID: releaseID, At: s.cfg.Now().UTC(), Type: typ, Reason: reason, Message: msg})
 	if err != nil {
 		s.log.Error("recording a release event failed", "release", releaseID, "reason", reason, "err", err)
 	}

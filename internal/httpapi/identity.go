@@ -39,6 +39,12 @@ var mutatingPermissions = map[string]auth.Permission{
 	// Scaffolder: the template's owner rule is applied by the handler, which knows the template.
 	"createScaffolderTask": auth.TemplateRun, "dryRunTemplate": auth.TemplateRun,
 	"cancelScaffolderTask": auth.TaskCancel, "retryScaffolderTask": auth.TaskCancel, "scaffolderAutocomplete": auth.CatalogRead,
+	// Deploys: the deploy service applies the owner, protection and second-approver rules; this is the coarse gate.
+	"createRelease": auth.DeployRun, "dryRunRelease": auth.DeployRun, "rollbackRelease": auth.DeployRun,
+	"provisionService": auth.DeployRun, "planTofuRun": auth.DeployRun,
+	"approveRelease": auth.DeployApprove, "approveTofuRun": auth.DeployApprove,
+	// Backstage's Kubernetes plugin reads with a body.
+	"getKubernetesObjectsByService": auth.CatalogRead, "queryKubernetesWorkloads": auth.CatalogRead,
 	"createAccessToken": auth.TokenManage, "revokeAccessToken": auth.TokenManage, "signOut": auth.CatalogRead,
 }
 
@@ -49,6 +55,12 @@ func coarseCheck(p auth.Principal, perm auth.Permission) error {
 	case auth.FlagWrite:
 		// Owner and protection rules need the flag; here only the token scope is checked.
 		if p.Scopes != nil && !containsScope(p.Scopes, auth.ScopeFlagsWrite) {
+			return auth.Decide(p, perm, auth.Resource{})
+		}
+		return nil
+	case auth.DeployRun, auth.DeployApprove:
+		// Ownership of the component and the approver rule need the release; here only the token scope is checked.
+		if p.Scopes != nil && !containsScope(p.Scopes, auth.ScopeDeployRun) {
 			return auth.Decide(p, perm, auth.Resource{})
 		}
 		return nil

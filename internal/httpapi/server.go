@@ -35,6 +35,8 @@ type Options struct {
 	Auth    *auth.Authenticator
 	// Flags serves /api/flags and OFREP under /ofrep/v1; nil leaves them out.
 	Flags *flagservice.Service
+	// Deploy serves /api/deploy and /api/kubernetes; nil leaves them out.
+	Deploy *DeployOptions
 	// Scaffolder serves /api/scaffolder; nil leaves it out.
 	Scaffolder *scaffolder.Service
 	// Audit records every mutation; nil records nothing.
@@ -139,6 +141,10 @@ func New(opts Options) *Server {
 	if opts.Flags != nil {
 		s.registerFlags()
 		s.registerOFREP()
+	}
+	if opts.Deploy != nil && opts.Deploy.Service != nil {
+		s.registerDeploy()
+		s.registerKubernetes()
 	}
 	if opts.Scaffolder != nil {
 		s.registerScaffolder()

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -174,7 +175,7 @@ func image(d deploy.Object) string {
 	return cs[0].(map[string]any)["image"].(string)
 }
 
-func reasons(evs []deploy.Event) []string {
+func reasons(evs []deploy.ReleaseEvent) []string {
 	out := make([]string, len(evs))
 	for i, e := range evs {
 		out[i] = e.Reason
@@ -234,8 +235,8 @@ func TestDeployRollout(t *testing.T) {
 		for _, d := range plan.Diff {
 			actions[d.Object] = d.Action
 			if d.Object == "Deployment/"+h.ns+"/payment-service" {
-				require.Contains(t, d.Diff, "-        image: "+repo+"@sha256:"+strings.Repeat("1", 64))
-				require.Contains(t, d.Diff, "+        image: "+repo+"@sha256:"+strings.Repeat("2", 64))
+				require.Regexp(t, `(?m)^-\s+image: `+regexp.QuoteMeta(repo+"@sha256:"+strings.Repeat("1", 64))+`$`, d.Diff)
+				require.Regexp(t, `(?m)^\+\s+image: `+regexp.QuoteMeta(repo+"@sha256:"+strings.Repeat("2", 64))+`$`, d.Diff)
 			}
 		}
 		require.Equal(t, "update", actions["Deployment/"+h.ns+"/payment-service"])

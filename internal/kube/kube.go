@@ -133,7 +133,9 @@ func FromKubeconfig(name, path string) (deploy.Endpoint, error) {
 type StaticToken string
 
 // Token returns the token.
-func (t StaticToken) Token(context.Context) (string, time.Time, error) { return string(t), time.Time{}, nil }
+func (t StaticToken) Token(context.Context) (string, time.Time, error) {
+	return string(t), time.Time{}, nil
+}
 
 // KubeconfigLocator locates every environment's cluster through one kubeconfig file.
 type KubeconfigLocator struct{ Path string }

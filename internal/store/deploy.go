@@ -241,7 +241,7 @@ func (s *Store) RenewLease(ctx context.Context, id int64, worker string, until t
 }
 
 // AddEvent implements deploy.Store.
-func (s *Store) AddEvent(ctx context.Context, e deploy.Event) (deploy.Event, error) {
+func (s *Store) AddEvent(ctx context.Context, e deploy.ReleaseEvent) (deploy.ReleaseEvent, error) {
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
@@ -254,12 +254,12 @@ func (s *Store) AddEvent(ctx context.Context, e deploy.Event) (deploy.Event, err
 }
 
 // FromDBEvent maps a stored event to the domain.
-func FromDBEvent(row *ent.DeployEvent) deploy.Event {
-	return deploy.Event{ID: int64(row.ID), ReleaseID: row.ReleaseID, At: row.At.UTC(), Type: row.Type, Reason: row.Reason, Message: row.Message}
+func FromDBEvent(row *ent.DeployEvent) deploy.ReleaseEvent {
+	return deploy.ReleaseEvent{ID: int64(row.ID), ReleaseID: row.ReleaseID, At: row.At.UTC(), Type: row.Type, Reason: row.Reason, Message: row.Message}
 }
 
 // ListEvents implements deploy.Store.
-func (s *Store) ListEvents(ctx context.Context, releaseID, afterID int64, limit int) ([]deploy.Event, error) {
+func (s *Store) ListEvents(ctx context.Context, releaseID, afterID int64, limit int) ([]deploy.ReleaseEvent, error) {
 	q := s.client.DeployEvent.Query().Where(deployevent.IDGT(int(afterID)))
 	if releaseID != 0 {
 		q = q.Where(deployevent.ReleaseID(releaseID))
@@ -271,7 +271,7 @@ func (s *Store) ListEvents(ctx context.Context, releaseID, afterID int64, limit 
 	if err != nil {
 		return nil, dbErr(err, "cannot list events of release %d", releaseID)
 	}
-	out := make([]deploy.Event, len(rows))
+	out := make([]deploy.ReleaseEvent, len(rows))
 	for i, row := range rows {
 		out[i] = FromDBEvent(row)
 	}
@@ -295,7 +295,7 @@ func FromDBTofuRun(row *ent.DeployTofuRun) deploy.TofuRun {
 		ID: int64(row.ID), Unit: row.Unit, Environment: row.Environment, Status: deploy.TofuStatus(row.Status),
 		RequestedBy: row.RequestedBy, ApprovedBy: row.ApprovedBy, Plan: row.PlanText, PlanFile: row.PlanFile,
 		Summary: deploy.PlanSummary{Add: row.Adds, Change: row.Changes, Destroy: row.Destroys},
-		Output: row.Output, Message: row.Message, CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC(),
+		Output:  row.Output, Message: row.Message, CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC(),
 	}
 }
 
