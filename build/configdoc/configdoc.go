@@ -287,7 +287,7 @@ func writeTable(b *bytes.Buffer, title, intro string, keys []key) {
 	}
 	fmt.Fprintf(b, "## %s\n\n", title)
 	if intro != "" {
-		b.WriteString(doc.Synopsis(intro) + "\n\n")
+		b.WriteString(new(doc.Package).Synopsis(intro) + "\n\n")
 	}
 	b.WriteString("| Key | Type | Default | Environment | Description |\n|---|---|---|---|---|\n")
 	for _, k := range keys {

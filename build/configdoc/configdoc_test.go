@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -26,8 +27,21 @@ func TestConfigReference(t *testing.T) {
 	}
 	want, err := os.ReadFile(page)
 	require.NoError(t, err)
-	require.Equal(t, string(want), string(got),
-		"%s is stale: run go generate ./build/configdoc", filepath.Clean(page))
+	if string(want) != string(got) {
+		w, g := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
+		i := 0
+		for i < len(w) && i < len(g) && w[i] == g[i] {
+			i++
+		}
+		line := func(l []string) string {
+			if i < len(l) {
+				return l[i]
+			}
+			return "(end of page)"
+		}
+		t.Fatalf("%s is stale: run go generate ./build/configdoc\nline %d is\n\t%s\nbut internal/config says\n\t%s",
+			filepath.Clean(page), i+1, line(w), line(g))
+	}
 }
 
 // TestReferenceRows checks a few rows, and that the variables the page names are the ones the
