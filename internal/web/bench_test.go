@@ -78,6 +78,7 @@ func benchPage(b *testing.B, p *portal, path string) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := cpuTime()
 	for b.Loop() {
 		rec := httptest.NewRecorder()
 		p.handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
@@ -86,6 +87,9 @@ func benchPage(b *testing.B, p *portal, path string) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/page")
+	if used := cpuTime() - cpu; used > 0 {
+		b.ReportMetric(float64(used.Microseconds())/float64(b.N)/1000, "cpu-ms/page")
+	}
 }
 
 // BenchmarkPages renders each page server-side against the 10,000-entity catalog. The budget is 50 ms a page;
