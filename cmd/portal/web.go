@@ -25,8 +25,11 @@ func (m *Main) webHandler(authn *auth.Authenticator, signIn bool, search web.Sea
 		SignIn:        signIn,
 		SessionCookie: httpapi.SessionCookie,
 		SecureCookies: !strings.HasPrefix(m.Config.BaseURL, "http://"),
-		Version:       version,
-		Log:           m.Log.With("component", "web"),
+		// The pages share the API's limits on changes, each with its own buckets.
+		MutationsPerSecond: m.Config.Auth.RateLimit.MutationsPerSecond,
+		MutationBurst:      m.Config.Auth.RateLimit.MutationBurst,
+		Version:            version,
+		Log:                m.Log.With("component", "web"),
 	})
 	if err != nil {
 		panic(fmt.Sprintf("web: the embedded page templates do not parse: %v", err))

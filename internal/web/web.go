@@ -13,8 +13,10 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -69,8 +71,12 @@ type Options struct {
 	SessionCookie string
 	// SecureCookies marks the cookies the pages set Secure (everything but plain-HTTP local setups).
 	SecureCookies bool
-	Version       string
-	Log           *slog.Logger
+	// MutationsPerSecond and MutationBurst limit each principal's changes through the pages, as the API limits
+	// its own; 0 turns the limit off.
+	MutationsPerSecond float64
+	MutationBurst      int
+	Version            string
+	Log                *slog.Logger
 	// Now is the clock behind "3 minutes ago"; nil is time.Now.
 	Now func() time.Time
 }
@@ -82,6 +88,7 @@ type Handler struct {
 	pages  map[string]*template.Template
 	assets map[string]*asset
 	origin *http.CrossOriginProtection
+	limits *changeLimiter
 }
 
 // New parses the templates and registers the pages.
@@ -98,7 +105,8 @@ func New(opts Options) (*Handler, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	h := &Handler{opts: opts, mux: http.NewServeMux(), origin: http.NewCrossOriginProtection()}
+	h := &Handler{opts: opts, mux: http.NewServeMux(), origin: http.NewCrossOriginProtection(),
+		limits: newChangeLimiter(opts.MutationsPerSecond, opts.MutationBurst)}
 	var err error
 	if h.assets, err = loadAssets(); err != nil {
 		return nil, err
@@ -164,6 +172,11 @@ func (h *Handler) page(pattern string, fn pageFunc) {
 		if r.Method == http.MethodPost {
 			if err := h.checkPost(r, v); err != nil {
 				h.renderError(w, r, v, err)
+				return
+			}
+			if ok, wait := h.limits.allow(v.Principal.Subject); !ok {
+				w.Header().Set("Retry-After", strconv.Itoa(int(math.Max(1, math.Ceil(wait.Seconds())))))
+				h.renderError(w, r, v, errs.E(errs.TooManyRequests, "too many changes from %s; wait a moment and try again", v.Principal.Subject))
 				return
 			}
 		}
@@ -450,6 +463,8 @@ func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, v *viewer,
 		ev.Heading = "That did not work"
 	case errs.Unavailable, errs.NotImplemented:
 		ev.Heading = "Not available"
+	case errs.TooManyRequests:
+		ev.Heading = "Slow down"
 	default:
 		h.opts.Log.Error("page failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		ev.Heading, ev.Message = "Something went wrong", "The portal could not show this page. The error is logged; try again in a moment."

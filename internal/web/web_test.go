@@ -13,7 +13,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/billpay/portal/internal/auth"
 	"github.com/billpay/portal/internal/flags"
+	"github.com/billpay/portal/internal/web"
 )
 
 // text strips tags and collapses spaces, so assertions read like what a person sees.
@@ -718,4 +720,20 @@ func TestDescriptionsAreMarkdownWithMarkupShownAsText(t *testing.T) {
 	assert.Contains(t, page.body, `<pre class="raw-html">&lt;script&gt;alert(1)&lt;/script&gt;`)
 	assert.NotContains(t, page.body, "<script>alert")
 	assert.NotContains(t, page.body, "<b onclick")
+}
+
+func TestChangesAreRateLimitedPerPrincipal(t *testing.T) {
+	p := mustPortal(t, nil, func(o *web.Options, _ *auth.Options) { o.MutationsPerSecond, o.MutationBurst = 0.01, 2 })
+	lucia := p.session("user:default/lucia.fernandez")
+	for i, want := range []int{http.StatusSeeOther, http.StatusSeeOther, http.StatusTooManyRequests} {
+		res := lucia.post("/flags/dev/new-checkout-flow/state", url.Values{"enabled": {fmt.Sprint(i%2 == 1)}})
+		require.Equal(t, want, res.status, "change %d: %s", i+1, text(res.body))
+		if want == http.StatusTooManyRequests {
+			assert.NotEmpty(t, res.header.Get("Retry-After"))
+			assert.Contains(t, text(res.body), "too many changes from user:default/lucia.fernandez")
+		}
+	}
+	omar := p.session("user:default/omar.haddad")
+	res := omar.post("/flags/dev/refunds-enabled/state", url.Values{"enabled": {"false"}})
+	assert.Equal(t, http.StatusSeeOther, res.status, "limits are per principal")
 }
