@@ -89,6 +89,14 @@ func TestWorkflowsMatchRepository(t *testing.T) {
 		require.Equal(t, "write", deploy["permissions"].(map[string]any)["id-token"], "OIDC, no stored AWS keys")
 		require.Contains(t, runs(deploy), "--atomic")
 		require.Contains(t, runs(deploy), "helm rollback portal")
+		// Portal's deploy API reads the repository's values files, passed to the chart.
+		files, err := filepath.Glob(filepath.Join(root, "deploy", "values", "*.yaml"))
+		require.NoError(t, err)
+		require.NotEmpty(t, files)
+		for _, f := range files {
+			env := strings.TrimSuffix(filepath.Base(f), ".yaml")
+			require.Contains(t, runs(deploy), "--set-file deployValues."+env+"=deploy/values/"+env+".yaml")
+		}
 		require.Equal(t, []any{"staging", "production"}, deploy["strategy"].(map[string]any)["matrix"].(map[string]any)["environment"])
 		for _, env := range []string{"staging", "prod"} {
 			_, err := os.Stat(filepath.Join(root, "infra", "charts", "portal", "values-"+env+".yaml"))

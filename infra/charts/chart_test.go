@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/billpay/portal/internal/config"
+	"github.com/billpay/portal/internal/deploy"
 )
 
 const chartDir = "portal"
@@ -214,6 +215,40 @@ func TestRenderSecretModes(t *testing.T) {
 		objs.MustDecode(t, "Deployment/portal", &d)
 		require.Empty(t, d.Spec.Template.Spec.Containers[0].EnvFrom)
 	})
+}
+
+// TestDeployValues renders the repository's deploy/values files as the release passes them
+// (--set-file deployValues.<env>=deploy/values/<env>.yaml) and checks that Portal finds them.
+func TestDeployValues(t *testing.T) {
+	files, err := filepath.Glob("../../deploy/values/*.yaml")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	dv := map[string]any{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		dv[strings.TrimSuffix(filepath.Base(f), ".yaml")] = string(data)
+	}
+	objs := MustRender(t, map[string]any{"deployValues": dv})
+	var cm corev1.ConfigMap
+	objs.MustDecode(t, "ConfigMap/portal-deploy-values", &cm)
+	for name, text := range dv {
+		require.Equal(t, text, cm.Data[name+".yaml"], "deploy values for %s survive the template unchanged", name)
+		_, err := deploy.ParseValuesFile(name+".yaml", []byte(cm.Data[name+".yaml"]))
+		require.NoError(t, err, "Portal reads the mounted %s.yaml", name)
+	}
+	var portal corev1.ConfigMap
+	objs.MustDecode(t, "ConfigMap/portal", &portal)
+	cfg := MustLoadConfig(t, portal.Data["portal.yaml"])
+	require.Equal(t, "/etc/portal-deploy-values", cfg.Deploy.ValuesDir)
+	var d appsv1.Deployment
+	objs.MustDecode(t, "Deployment/portal", &d)
+	mounted := false
+	for _, m := range d.Spec.Template.Spec.Containers[0].VolumeMounts {
+		mounted = mounted || (m.Name == "deploy-values" && m.MountPath == cfg.Deploy.ValuesDir)
+	}
+	require.True(t, mounted, "the deploy values are mounted where portal.yaml says")
+	require.NotEmpty(t, d.Spec.Template.Annotations["checksum/deploy-values"])
 }
 
 func TestValuesSchemaRejectsMistakes(t *testing.T) {

@@ -98,33 +98,49 @@ type actionDoc struct {
 	ID          string                     `json:"id" example:"fetch:template"`
 	Description string                     `json:"description,omitempty"`
 	Examples    []scaffolder.ActionExample `json:"examples"`
-	Schema      struct {
-		Input  map[string]any `json:"input,omitempty"`
-		Output map[string]any `json:"output,omitempty"`
-	} `json:"schema"`
+	Schema      actionSchemaDoc            `json:"schema"`
+}
+
+type actionSchemaDoc struct {
+	Input  map[string]any `json:"input,omitempty"`
+	Output map[string]any `json:"output,omitempty"`
 }
 
 type parameterSchemaDoc struct {
-	Title       string `json:"title"`
-	Description string `json:"description,omitempty"`
-	Steps       []struct {
-		Title       string         `json:"title"`
-		Description string         `json:"description,omitempty"`
-		Schema      map[string]any `json:"schema"`
-	} `json:"steps"`
+	Title       string                   `json:"title"`
+	Description string                   `json:"description,omitempty"`
+	Steps       []parameterSchemaPageDoc `json:"steps"`
+}
+
+type parameterSchemaPageDoc struct {
+	Title       string         `json:"title"`
+	Description string         `json:"description,omitempty"`
+	Schema      map[string]any `json:"schema"`
 }
 
 type dryRunDoc struct {
-	Log []struct {
-		Body map[string]any `json:"body"`
-	} `json:"log"`
-	DirectoryContents []dryRunFile   `json:"directoryContents"`
-	Output            map[string]any `json:"output"`
-	Steps             []struct {
-		ID     string `json:"id"`
-		Name   string `json:"name"`
-		Action string `json:"action"`
-	} `json:"steps"`
+	Log               []dryRunLogDoc  `json:"log"`
+	DirectoryContents []dryRunFile    `json:"directoryContents"`
+	Output            map[string]any  `json:"output"`
+	Steps             []dryRunStepDoc `json:"steps"`
+}
+
+type dryRunLogDoc struct {
+	Body map[string]any `json:"body" doc:"message, and stepId and status for step transitions"`
+}
+
+type dryRunStepDoc struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Action string `json:"action"`
+}
+
+type cancelDoc struct {
+	Status string `json:"status" example:"cancelled"`
+}
+
+type autocompleteDoc struct {
+	Results []scaffolder.AutocompleteResult `json:"results"`
 }
 
 type dryRunFile struct {
@@ -316,7 +332,7 @@ func (s *Server) registerScaffolder() {
 
 	stream := s.scaffolderOp("streamScaffolderTaskEvents", http.MethodGet, "/v2/tasks/{taskId}/eventstream", "Follow a task's events (server-sent events)", false)
 	stream.Description = "Sends each event as `event: <type>` with the SerializedTaskEvent as data and its id as the SSE id, " +
-		"starting after `after` (or Last-Event-ID); the stream ends after the completion event."
+		"starting after `after` (or Last-Event-ID); the stream ends after the completion event of the task's last run."
 	stream.Responses = map[string]*huma.Response{"200": {Description: "An event stream",
 		Content: map[string]*huma.MediaType{"text/event-stream": {}}}}
 	huma.Register(s.api, stream, func(ctx context.Context, in *struct {
@@ -366,9 +382,7 @@ func (s *Server) registerScaffolder() {
 
 	cancelOp := s.scaffolderOp("cancelScaffolderTask", http.MethodPost, "/v2/tasks/{taskId}/cancel", "Cancel a task", true)
 	cancelOp.DefaultStatus = http.StatusOK
-	documentJSON(s.api, &cancelOp, struct {
-		Status string `json:"status" example:"cancelled"`
-	}{}, "The cancel was requested; the runner stops at once")
+	documentJSON(s.api, &cancelOp, cancelDoc{}, "The cancel was requested; the runner stops at once")
 	huma.Register(s.api, cancelOp, func(ctx context.Context, in *taskIDInput) (*rawOutput, error) {
 		before, err := svc.GetTask(ctx, in.TaskID)
 		if err != nil {
@@ -452,9 +466,7 @@ func (s *Server) registerScaffolder() {
 
 	auto := s.scaffolderOp("scaffolderAutocomplete", http.MethodPost, "/v2/autocomplete/{provider}/{resource}", "Suggestions for a form field, with the caller's own token", false)
 	auto.Description = "provider github: resources repositoriesWithOwner and branches (context: owner, repository, host)."
-	documentJSON(s.api, &auto, struct {
-		Results []scaffolder.AutocompleteResult `json:"results"`
-	}{}, "The suggestions")
+	documentJSON(s.api, &auto, autocompleteDoc{}, "The suggestions")
 	huma.Register(s.api, auto, func(ctx context.Context, in *struct {
 		Provider string `path:"provider"`
 		Resource string `path:"resource"`
@@ -496,7 +508,6 @@ func (s *Server) taskEventStream(hc huma.Context, id string, after int64) {
 			}
 			continue
 		}
-		done := false
 		for _, e := range evs {
 			data, err := json.Marshal(toEventJSON(e))
 			if err != nil {
@@ -504,9 +515,8 @@ func (s *Server) taskEventStream(hc huma.Context, id string, after int64) {
 			}
 			fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.ID, e.Type, data)
 			after = max(after, e.ID)
-			done = done || e.Type == scaffolder.EventCompletion
 		}
-		if w.Flush() != nil || done {
+		if w.Flush() != nil || scaffolder.Ended(evs) {
 			return
 		}
 	}

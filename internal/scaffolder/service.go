@@ -227,19 +227,70 @@ func (s *Service) Retry(ctx context.Context, id string, secrets map[string]strin
 	return s.store.RetryTask(ctx, id, secrets)
 }
 
-// Events returns a task's events with ids above after (and its completion event).
+// Events returns a task's events with ids above after, and the completion event of its last run
+// when it has ended (a retried task's earlier completions are history, not its end).
 func (s *Service) Events(ctx context.Context, id string, after int64) ([]StoredEvent, error) {
-	return s.store.ListEvents(ctx, id, after)
+	evs, err := s.store.ListEvents(ctx, id, after)
+	if err != nil {
+		return nil, err
+	}
+	return s.current(ctx, id, after, evs)
 }
 
-// WaitEvents returns a task's events with ids above after as soon as there is one (the completion
-// event counts once it exists, whatever after says), or nothing when ctx ends first.
+// current drops completion events at or below after unless the task has ended and that completion
+// is its last one.
+func (s *Service) current(ctx context.Context, id string, after int64, evs []StoredEvent) ([]StoredEvent, error) {
+	var latest int64 = -1
+	old := false
+	for _, e := range evs {
+		if e.Type == EventCompletion {
+			latest = max(latest, e.ID)
+			old = old || e.ID <= after
+		}
+	}
+	if !old {
+		return evs, nil
+	}
+	keepOld := false
+	if latest <= after {
+		t, err := s.store.GetTask(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		keepOld = t.Status.Done()
+	}
+	out := evs[:0:0]
+	for _, e := range evs {
+		if e.ID > after || (keepOld && e.ID == latest) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// Ended reports whether a batch of events ends the task's stream: it holds a completion event that
+// no recovered event follows.
+func Ended(evs []StoredEvent) bool {
+	ended := false
+	for _, e := range evs {
+		switch e.Type {
+		case EventCompletion:
+			ended = true
+		case EventRecovered:
+			ended = false
+		}
+	}
+	return ended
+}
+
+// WaitEvents is Events once there is something to return: it waits for events with ids above after
+// (or for the task to have ended), and returns nothing when ctx ends first.
 func (s *Service) WaitEvents(ctx context.Context, id string, after int64) ([]StoredEvent, error) {
 	t := time.NewTicker(s.poll)
 	defer t.Stop()
 	for {
 		wake := s.store.changed()
-		evs, err := s.store.ListEvents(ctx, id, after)
+		evs, err := s.Events(ctx, id, after)
 		if err != nil || len(evs) > 0 {
 			return evs, err
 		}

@@ -127,8 +127,10 @@ type TaskStore interface {
 	AppendEvent(ctx context.Context, id string, e Event) (StoredEvent, error)
 	// ListEvents returns the events of a task with ids above after, and its completion event if any.
 	ListEvents(ctx context.Context, id string, after int64) ([]StoredEvent, error)
-	// CompleteTask sets a final status and drops the task's secrets.
-	CompleteTask(ctx context.Context, id string, status TaskStatus, output *nunjucks.Object) error
+	// CompleteTask ends a task: it sets the final status, drops the secrets and appends the
+	// completion event, at once, so that nobody sees the task ended without its completion event or
+	// the other way round. errs.Invalid when status is not final.
+	CompleteTask(ctx context.Context, id string, status TaskStatus, completion Event) error
 	// RequestCancel asks the task's runner to stop and writes a cancelled event; errs.Conflict when
 	// the task already finished. An open task nobody runs yet ends at once: it is cancelled and its
 	// completion event written.

@@ -128,11 +128,7 @@ func (w *Worker) RunOnce(ctx context.Context) (ran bool, err error) {
 		// which fails or restarts it, rather than report a cancel nobody asked for.
 		return true, nil
 	}
-	done := context.WithoutCancel(ctx)
-	if _, err := w.Store.AppendEvent(done, task.ID, res.CompletionEvent(w.now())); err != nil {
-		return true, err
-	}
-	return true, w.Store.CompleteTask(done, task.ID, res.Status, res.Output)
+	return true, w.Store.CompleteTask(context.WithoutCancel(ctx), task.ID, res.Status, res.CompletionEvent(w.now()))
 }
 
 func (w *Worker) heartbeat(ctx context.Context, id, runner string, cancel context.CancelCauseFunc) {
@@ -190,10 +186,7 @@ func (w *Worker) SweepStale(ctx context.Context) (int, error) {
 			return 0, err
 		}
 		res := RunResult{Status: StatusFailed, Err: errs.E(errs.Unavailable, StaleMessage)}
-		if _, err := w.Store.AppendEvent(ctx, t.ID, res.CompletionEvent(w.now())); err != nil {
-			return 0, err
-		}
-		if err := w.Store.CompleteTask(ctx, t.ID, StatusFailed, nil); err != nil {
+		if err := w.Store.CompleteTask(ctx, t.ID, StatusFailed, res.CompletionEvent(w.now())); err != nil {
 			return 0, err
 		}
 	}

@@ -19,7 +19,6 @@ import (
 	"github.com/billpay/portal/ent/scaffoldertask"
 	"github.com/billpay/portal/internal/errs"
 	"github.com/billpay/portal/internal/scaffolder"
-	"github.com/billpay/portal/internal/scaffolder/nunjucks"
 )
 
 // TaskStore is the scaffolder's task store in the database, shared by every replica. A task's
@@ -338,20 +337,24 @@ func (ts *TaskStore) ListEvents(ctx context.Context, id string, after int64) ([]
 	return out, nil
 }
 
-// CompleteTask implements scaffolder.TaskStore. The output lives in the completion event.
-func (ts *TaskStore) CompleteTask(ctx context.Context, id string, status scaffolder.TaskStatus, _ *nunjucks.Object) error {
+// CompleteTask implements scaffolder.TaskStore: the status and the completion event are written in
+// one transaction.
+func (ts *TaskStore) CompleteTask(ctx context.Context, id string, status scaffolder.TaskStatus, completion scaffolder.Event) error {
 	if !status.Done() {
 		return errs.E(errs.Invalid, "status %q is not final", status)
 	}
-	n, err := ts.s.client.ScaffolderTask.Update().Where(scaffoldertask.IDEQ(id)).SetStatus(string(status)).ClearSecrets().
-		SetCancelRequested(false).SetClaimedBy("").SetFinishedAt(ts.now()).Save(ctx)
-	if err != nil {
-		return dbErr(err, "complete task %s", id)
-	}
-	if n == 0 {
-		return errs.E(errs.NotFound, "Task with id %s does not exist", id)
-	}
-	return nil
+	return ts.s.withTx(ctx, func(tx *ent.Tx) error {
+		n, err := tx.ScaffolderTask.Update().Where(scaffoldertask.IDEQ(id)).SetStatus(string(status)).ClearSecrets().
+			SetCancelRequested(false).SetClaimedBy("").SetFinishedAt(ts.now()).Save(ctx)
+		if err != nil {
+			return dbErr(err, "complete task %s", id)
+		}
+		if n == 0 {
+			return errs.E(errs.NotFound, "Task with id %s does not exist", id)
+		}
+		_, err = ts.insertEvent(ctx, tx.ScaffolderEvent, id, completion)
+		return err
+	})
 }
 
 func (ts *TaskStore) lockTask(ctx context.Context, tx *ent.Tx, id string) (*ent.ScaffolderTask, error) {

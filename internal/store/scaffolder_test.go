@@ -50,7 +50,7 @@ func TestScaffolderTaskStore(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, "ghp_plaintextsecret", task.Secrets["token"])
 
-				require.NoError(t, ts.CompleteTask(ctx, id, scaffolder.StatusFailed, nil))
+				require.NoError(t, ts.CompleteTask(ctx, id, scaffolder.StatusFailed, scaffolder.RunResult{Status: scaffolder.StatusFailed}.CompletionEvent(time.Now())))
 				require.Empty(t, rawSecrets(t, st, id))
 			})
 
@@ -66,7 +66,7 @@ func TestScaffolderTaskStore(t *testing.T) {
 				require.NoError(t, err)
 				_, err = ts.AppendEvent(ctx, old, scaffolder.Event{Type: scaffolder.EventLog})
 				require.NoError(t, err)
-				require.NoError(t, ts.CompleteTask(ctx, old, scaffolder.StatusCompleted, nil))
+				require.NoError(t, ts.CompleteTask(ctx, old, scaffolder.StatusCompleted, scaffolder.RunResult{Status: scaffolder.StatusCompleted}.CompletionEvent(clock.Now())))
 				clock.Advance(48 * time.Hour)
 				n, err := ts.PurgeTasks(ctx, clock.Now().Add(-24*time.Hour))
 				require.NoError(t, err)

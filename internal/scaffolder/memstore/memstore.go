@@ -186,7 +186,7 @@ func (s *Store) ListEvents(_ context.Context, id string, after int64) ([]scaffol
 }
 
 // CompleteTask implements scaffolder.TaskStore.
-func (s *Store) CompleteTask(_ context.Context, id string, status scaffolder.TaskStatus, output *nunjucks.Object) error {
+func (s *Store) CompleteTask(_ context.Context, id string, status scaffolder.TaskStatus, completion scaffolder.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, err := s.get(id)
@@ -196,7 +196,9 @@ func (s *Store) CompleteTask(_ context.Context, id string, status scaffolder.Tas
 	if !status.Done() {
 		return errs.E(errs.Invalid, "status %q is not final", status)
 	}
-	t.Status, t.output, t.Secrets, t.ClaimedBy = status, output, nil, ""
+	t.Status, t.output, t.Secrets, t.ClaimedBy = status, completion.Body.Output, nil, ""
+	s.nextID++
+	s.events = append(s.events, scaffolder.StoredEvent{ID: s.nextID, TaskID: id, Event: completion})
 	return nil
 }
 

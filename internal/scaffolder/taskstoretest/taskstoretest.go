@@ -138,6 +138,11 @@ func (e *env) waitStatus(id string, want scaffolder.TaskStatus) {
 	e.t.Fatalf("task %s never became %s; events:\n%s", id, want, e.messages(id))
 }
 
+// end is the completion event of a run that ended with status.
+func end(e *env, status scaffolder.TaskStatus) scaffolder.Event {
+	return scaffolder.RunResult{Status: status}.CompletionEvent(e.clock.Now())
+}
+
 func requireCode(t testing.TB, err error, code errs.Code) {
 	t.Helper()
 	if !errs.Is(err, code) {
@@ -403,15 +408,18 @@ func testCancel(t *testing.T, f Factory) {
 		if cancel, err := e.store.Heartbeat(ctx, id, "r1"); err != nil || !cancel {
 			t.Fatalf("heartbeat: %v %v", cancel, err)
 		}
-		if err := e.store.CompleteTask(ctx, id, scaffolder.StatusCancelled, nil); err != nil {
+		if err := e.store.CompleteTask(ctx, id, scaffolder.StatusCancelled, end(e, scaffolder.StatusCancelled)); err != nil {
 			t.Fatal(err)
 		}
 		task := e.get(id)
 		if task.Status != scaffolder.StatusCancelled || len(task.Secrets) != 0 {
 			t.Fatalf("task %+v", task)
 		}
+		if msgs := e.messages(id); !strings.HasSuffix(msgs, "cancelled: Run cancelled\ncompletion: Run completed with status: cancelled") {
+			t.Fatalf("CompleteTask wrote no completion event:\n%s", msgs)
+		}
 		requireCode(t, e.store.RequestCancel(ctx, id), errs.Conflict)
-		requireCode(t, e.store.CompleteTask(ctx, id, scaffolder.StatusProcessing, nil), errs.Invalid)
+		requireCode(t, e.store.CompleteTask(ctx, id, scaffolder.StatusProcessing, end(e, scaffolder.StatusProcessing)), errs.Invalid)
 	})
 }
 
@@ -424,7 +432,7 @@ func testRetry(t *testing.T, f Factory) {
 	if _, err := e.store.ClaimTask(ctx, "r1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.CompleteTask(ctx, id, scaffolder.StatusFailed, nil); err != nil {
+	if err := e.store.CompleteTask(ctx, id, scaffolder.StatusFailed, end(e, scaffolder.StatusFailed)); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.store.RetryTask(ctx, id, map[string]string{"token": "new-token"}); err != nil {
@@ -441,7 +449,7 @@ func testRetry(t *testing.T, f Factory) {
 	if err != nil || claimed.ID != id {
 		t.Fatalf("claim after retry: %v %v", claimed, err)
 	}
-	if err := e.store.CompleteTask(ctx, id, scaffolder.StatusCompleted, nil); err != nil {
+	if err := e.store.CompleteTask(ctx, id, scaffolder.StatusCompleted, end(e, scaffolder.StatusCompleted)); err != nil {
 		t.Fatal(err)
 	}
 	requireCode(t, e.store.RetryTask(ctx, id, nil), errs.Conflict)

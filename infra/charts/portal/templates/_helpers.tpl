@@ -106,6 +106,11 @@ volumeMounts:
     mountPath: /data
   - name: tmp
     mountPath: /tmp
+  {{- if .Values.deployValues }}
+  - name: deploy-values
+    mountPath: /etc/portal-deploy-values
+    readOnly: true
+  {{- end }}
   {{- if eq .Values.secrets.mode "csi" }}
   - name: secrets-store
     mountPath: /mnt/secrets-store
@@ -124,6 +129,11 @@ volumes:
   - name: tmp
     emptyDir:
       sizeLimit: {{ .Values.scratch.tmpSizeLimit }}
+  {{- if .Values.deployValues }}
+  - name: deploy-values
+    configMap:
+      name: {{ include "portal.fullname" . }}-deploy-values
+  {{- end }}
   {{- if eq .Values.secrets.mode "csi" }}
   - name: secrets-store
     csi:
