@@ -627,7 +627,6 @@ func TestScaffolderDryRun(t *testing.T) {
 	})
 }
 
-
 // TestScaffolderReplicasOnPostgres starts two portals on one PostgreSQL database: between them
 // every task runs exactly once.
 func TestScaffolderReplicasOnPostgres(t *testing.T) {
