@@ -32,6 +32,8 @@ Commands:
   flags import ENV FILE      load a flagd file into an environment
   scaffolder dry-run TEMPLATE.yaml --values VALUES.yaml [--out DIR]
                              run a template offline and print its steps and files
+  techdocs build SRC         build docs offline (--out DIR; warnings as FILE:LINE; --strict)
+  techdocs publish           publish a built site through the configured publisher
   migrate                    create or update the database schema
   version                    print the version
 
@@ -58,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runFlags(ctx, args[1:], stdout, stderr)
 	case "scaffolder":
 		return runScaffolder(ctx, args[1:], stdout, stderr)
+	case "techdocs":
+		return runTechDocs(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		err = runMigrate(ctx, args[1:], stdout)
 	case "version", "--version", "-v":
@@ -137,6 +141,9 @@ func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer st.Close()
 	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	if err := st.MigrateSearch(ctx); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "database schema is up to date (%s)\n", st.Dialect())

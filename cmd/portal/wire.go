@@ -80,6 +80,8 @@ type Main struct {
 	Engine   *processing.Engine
 	Server   *httpapi.Server
 	Registry *prometheus.Registry
+	// TechDocs is the docs service and search.
+	TechDocs *techDocsParts
 	// Deploy is the deploy service with its provisioning and OpenTofu parts.
 	Deploy *httpapi.DeployOptions
 	// Scaffolder runs templates: the API's service; its workers run under the errgroup.
@@ -155,6 +157,11 @@ func (m *Main) Start(ctx context.Context) error {
 		return err
 	}
 	if err := m.startDeploy(ctx, gctx, g); err != nil {
+		cancel()
+		_ = st.Close()
+		return err
+	}
+	if err := m.startTechDocs(ctx, gctx, g); err != nil {
 		cancel()
 		_ = st.Close()
 		return err
@@ -258,6 +265,8 @@ func (m *Main) startHTTP(ctx context.Context, g *errgroup.Group) error {
 		GitHubWebhook:       m.githubWebhook(),
 		Web:                 m.webHandler(authn, signIn != nil, nil),
 		AllowedHosts:        allowedHosts(cfg),
+		TechDocs:            m.TechDocs.docs(),
+		Search:              m.TechDocs.search(),
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"reflect"
 	"strconv"
@@ -36,6 +37,7 @@ type Config struct {
 	GitHub   GitHub   `yaml:"github"`
 	Reading  Reading  `yaml:"reading"`
 	Flags    Flags    `yaml:"flags"`
+	TechDocs TechDocs `yaml:"techdocs"`
 	Deploy   Deploy   `yaml:"deploy"`
 
 	// Scaffolder runs software templates.
@@ -151,6 +153,50 @@ type Scaffolder struct {
 type ScaffolderEnvironment struct {
 	Parameters map[string]any    `yaml:"parameters"`
 	Secrets    map[string]string `yaml:"secrets" secret:"true"`
+}
+
+// TechDocs configures how docs are built, stored and served.
+type TechDocs struct {
+	// Publisher is where built sites go: "local" (a directory; one replica) or "awsS3" (a bucket
+	// every replica reads).
+	Publisher string `yaml:"publisher"`
+	// LocalDir is the local publisher's directory; empty means <dataDir>/techdocs.
+	LocalDir string          `yaml:"localDir"`
+	S3       TechDocsS3      `yaml:"s3"`
+	Builder  TechDocsBuilder `yaml:"builder"`
+}
+
+// TechDocsS3 is the awsS3 publisher's bucket. Credentials come from the AWS SDK's default chain
+// (environment, shared config, IRSA web identity, instance role).
+type TechDocsS3 struct {
+	// Bucket is the bucket sites are published to.
+	Bucket string `yaml:"bucket"`
+	// Region is the bucket's AWS region; empty takes the SDK's (AWS_REGION, shared config).
+	Region string `yaml:"region"`
+	// Endpoint replaces S3's endpoint, for S3-compatible stores.
+	Endpoint string `yaml:"endpoint"`
+	// RootPath prefixes every key (Backstage's bucketRootPath).
+	RootPath string `yaml:"rootPath"`
+	// ForcePathStyle puts the bucket in the URL's path (http://host/bucket/key), as most
+	// S3-compatible stores need.
+	ForcePathStyle bool `yaml:"forcePathStyle"`
+}
+
+// TechDocsBuilder configures the portal's own builds.
+type TechDocsBuilder struct {
+	// External means CI builds and publishes sites (portal techdocs publish) and the portal only
+	// serves and indexes them, as Backstage's techdocs.builder: external.
+	External bool `yaml:"external"`
+	// Concurrency bounds the builds one replica runs at once.
+	Concurrency int `yaml:"concurrency"`
+	// Strict fails builds with warnings (broken links and anchors, unknown mkdocs.yml keys).
+	Strict bool `yaml:"strict"`
+	// CheckInterval is how often each entity's docs source is checked for changes.
+	CheckInterval Duration `yaml:"checkInterval"`
+	// SyncCheckInterval is how long after a check opening the docs checks again.
+	SyncCheckInterval Duration `yaml:"syncCheckInterval"`
+	// Timeout bounds one build.
+	Timeout Duration `yaml:"timeout"`
 }
 
 // Reading limits where url locations (other than configured GitHub hosts) may be read from.
@@ -327,6 +373,8 @@ func Default() Config {
 			PollInterval:                  Duration(time.Second),
 			Rules:                         []Rule{{Allow: []string{"Component", "API", "Location"}}},
 		},
+		TechDocs: TechDocs{Publisher: "local", Builder: TechDocsBuilder{Concurrency: 2, CheckInterval: Duration(10 * time.Minute),
+			SyncCheckInterval: Duration(time.Minute), Timeout: Duration(10 * time.Minute)}},
 		GitHub: GitHub{Integrations: []GitHubIntegration{{Host: "github.com", APIBaseURL: "https://api.github.com/"}}},
 		Scaffolder: Scaffolder{Workers: 2, WorkDir: "scaffolder", HeartbeatInterval: Duration(5 * time.Second),
 			HeartbeatTimeout: Duration(2 * time.Minute), PollInterval: Duration(time.Second),
@@ -615,6 +663,9 @@ func (c Config) Validate() error {
 			return bad(key+".name", "must not be empty")
 		}
 	}
+	if err := c.TechDocs.validate(bad); err != nil {
+		return err
+	}
 	if err := c.Flags.validate(bad); err != nil {
 		return err
 	}
@@ -658,6 +709,33 @@ func (s Scaffolder) validate(bad func(key, format string, args ...any) error) er
 	for i, r := range s.TemplateRoots {
 		if r == "" {
 			return bad(fmt.Sprintf("scaffolder.templateRoots[%d]", i), "must not be empty")
+		}
+	}
+	return nil
+}
+
+func (t TechDocs) validate(bad func(key, format string, args ...any) error) error {
+	switch t.Publisher {
+	case "local":
+	case "awsS3":
+		if t.S3.Bucket == "" {
+			return bad("techdocs.s3.bucket", "the awsS3 publisher needs a bucket")
+		}
+	default:
+		return bad("techdocs.publisher", "%q is not local or awsS3", t.Publisher)
+	}
+	if e := t.S3.Endpoint; e != "" {
+		if u, err := url.Parse(e); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return bad("techdocs.s3.endpoint", "%q is not an http(s) URL", e)
+		}
+	}
+	if t.Builder.Concurrency < 1 || t.Builder.Concurrency > 64 {
+		return bad("techdocs.builder.concurrency", "must be between 1 and 64")
+	}
+	for key, d := range map[string]Duration{"checkInterval": t.Builder.CheckInterval,
+		"syncCheckInterval": t.Builder.SyncCheckInterval, "timeout": t.Builder.Timeout} {
+		if d <= 0 {
+			return bad("techdocs.builder."+key, "must be positive")
 		}
 	}
 	return nil

@@ -45,6 +45,8 @@ var mutatingPermissions = map[string]auth.Permission{
 	"approveRelease": auth.DeployApprove, "approveTofuRun": auth.DeployApprove,
 	// Backstage's Kubernetes plugin reads with a body.
 	"getKubernetesObjectsByService": auth.CatalogRead, "queryKubernetesWorkloads": auth.CatalogRead,
+	// TechDocs: asking for a rebuild changes no content; scoped tokens need docs:write.
+	"buildTechDocs":     auth.DocsBuild,
 	"createAccessToken": auth.TokenManage, "revokeAccessToken": auth.TokenManage, "signOut": auth.CatalogRead,
 }
 

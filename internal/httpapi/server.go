@@ -26,6 +26,8 @@ import (
 	"github.com/billpay/portal/internal/errs"
 	flagservice "github.com/billpay/portal/internal/flags/service"
 	"github.com/billpay/portal/internal/scaffolder"
+	"github.com/billpay/portal/internal/search"
+	tdservice "github.com/billpay/portal/internal/techdocs/service"
 )
 
 // Options are the parts the HTTP layer serves.
@@ -63,6 +65,10 @@ type Options struct {
 	// address it stops DNS rebinding: a web page whose name resolves to 127.0.0.1 would otherwise
 	// act as the guest.
 	AllowedHosts []string
+	// TechDocs serves /api/techdocs; nil leaves it out.
+	TechDocs *tdservice.Service
+	// Search serves /api/search/query; nil leaves it out.
+	Search *search.Service
 }
 
 // WebPaths are where the portal's pages live, at Backstage's URLs: the home page, the catalog and entity pages,
@@ -141,6 +147,12 @@ func New(opts Options) *Server {
 	if opts.Flags != nil {
 		s.registerFlags()
 		s.registerOFREP()
+	}
+	if opts.TechDocs != nil {
+		s.registerTechDocs()
+	}
+	if opts.Search != nil {
+		s.registerSearch()
 	}
 	if opts.Deploy != nil && opts.Deploy.Service != nil {
 		s.registerDeploy()

@@ -142,9 +142,8 @@ type Service struct {
 	// not the server.
 	base context.Context
 	// tracked is the entity set last given to TrackDocs, to skip unchanged rounds.
-	tracked     map[string]string
-	trackedAt   time.Time
-	discoveries int
+	tracked   map[string]string
+	trackedAt time.Time
 }
 
 // maxCachedSites bounds the render caches a replica keeps.
