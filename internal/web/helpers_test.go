@@ -261,6 +261,8 @@ func billpay() []stitched {
 			"labels":      map[string]any{"tier": "one"},
 		}, map[string]any{"type": hostile, "lifecycle": "production", "owner": "group:admin-team"}),
 			errors: []catalog.StatusItem{catalog.ErrorItem("InputError", "spec.owner: "+hostile)}},
+		{entity: entity("Template", "go-service", map[string]any{"title": "Go service", "description": "A Go HTTP service with CI and a Helm chart."},
+			map[string]any{"type": "service", "owner": "group:platform-team", "parameters": []any{}, "steps": []any{}})},
 		{entity: entity("Location", "broken-location", nil, map[string]any{"type": "url", "target": "https://github.com/billpay/missing/catalog-info.yaml"}),
 			errors: []catalog.StatusItem{catalog.ErrorItem("NotFoundError", "https://github.com/billpay/missing/catalog-info.yaml could not be read")}},
 	}

@@ -4,10 +4,13 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/billpay/portal/internal/catalog"
 )
 
-// The docs, create and deploys sections are served by services that are not part of this portal yet. Until
-// their services are wired into Options, each renders what it will be and what works today, never sample data.
+// The docs, create and deploys sections have no pages yet (their services land separately, and may already
+// serve their APIs). Until a service is wired into Options, its section renders what it will be and what works
+// today, never sample data.
 // To plug one in: add the service to Options, give it a file of handlers beside this one, and register its routes
 // in routes() in place of the placeholder; the entity page's Docs and Deployments tabs (docsTabView,
 // deployTabView) and the home page's "recent" cards read the same service.
@@ -25,6 +28,9 @@ type sectionView struct {
 	API string
 	// Entity is set on deep links that name an entity, so the page can link back to it.
 	Entity string
+	// Templates are the catalog's Template entities, on the create page.
+	Templates     []entityRow
+	TemplateCount int
 }
 
 var sections = map[string]sectionView{
@@ -57,6 +63,16 @@ func (h *Handler) notConfigured(w http.ResponseWriter, r *http.Request, v *viewe
 		if len(parts) >= 3 {
 			sv.Entity = "/catalog/" + url.PathEscape(parts[0]) + "/" + url.PathEscape(parts[1]) + "/" + url.PathEscape(parts[2])
 		}
+	}
+	if name == "create" {
+		res, err := h.opts.Catalog.Index().Query(catalog.QueryRequest{Filter: catalog.FilterKeyIn("kind", "template"), Limit: 50, LimitSet: true})
+		if err != nil {
+			return err
+		}
+		for _, raw := range res.Items {
+			sv.Templates = append(sv.Templates, toRow(raw))
+		}
+		sv.TemplateCount = res.TotalItems
 	}
 	return h.render(w, r, http.StatusOK, "section", pageData{Title: sv.Heading, Section: name, Viewer: v, Data: sv})
 }

@@ -62,7 +62,7 @@ func TestHome(t *testing.T) {
 		got := text(p.guest().get("/").body)
 		assert.Contains(t, got, "Recent flag changes")
 		assert.Contains(t, got, "new-checkout-flow import in dev")
-		assert.Contains(t, got, "The scaffolder and deploys are not configured on this portal yet")
+		assert.Contains(t, got, "These pages do not show scaffolder tasks or deploys yet")
 		assert.Contains(t, got, "2 entities have processing errors")
 	})
 
@@ -177,7 +177,7 @@ func TestCatalogTable(t *testing.T) {
 	})
 
 	t.Run("NothingMatches", func(t *testing.T) {
-		got := text(b.get("/catalog?kind=Template").body)
+		got := text(b.get("/catalog?kind=Domain&tag=nope").body)
 		assert.Contains(t, got, "No entities match")
 	})
 }
@@ -287,10 +287,10 @@ func TestEntityPage(t *testing.T) {
 
 	t.Run("DocsAndDeploymentsSayTheyAreNotConfigured", func(t *testing.T) {
 		docs := text(b.get("/catalog/default/component/payment-service/docs").body)
-		assert.Contains(t, docs, "TechDocs is not configured on this portal yet")
+		assert.Contains(t, docs, "These pages do not have the TechDocs reader yet")
 		assert.Contains(t, docs, "dir:.")
 		deploys := text(b.get("/catalog/default/component/payment-service/deployments").body)
-		assert.Contains(t, deploys, "Deploys are not configured on this portal yet")
+		assert.Contains(t, deploys, "These pages do not show deploys yet")
 		assert.Contains(t, deploys, "On Kubernetes this component is payment-service")
 	})
 
@@ -658,6 +658,9 @@ func TestSectionsNotConfiguredYet(t *testing.T) {
 	}
 	assert.Contains(t, links(b.get("/docs/default/component/payment-service/index.html").body, "Back to the entity"), "/catalog/default/component/payment-service")
 	assert.Contains(t, text(b.get("/catalog/default/component/payment-service/flags").body), "Feature flags are not configured")
+	create := b.get("/create")
+	assert.Contains(t, links(create.body, "Go service"), "/catalog/default/template/go-service")
+	assert.Contains(t, text(create.body), "A Go HTTP service with CI and a Helm chart.")
 	assert.Contains(t, text(b.get("/").body), "Feature flags are not configured on this portal.")
 }
 
