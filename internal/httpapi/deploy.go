@@ -39,7 +39,7 @@ func (s *Server) deployOp(id, method, path, summary string, mutating bool) huma.
 	return op
 }
 
-type releasePath struct {
+type ReleasePath struct {
 	ID int64 `path:"id" minimum:"1" example:"42"`
 }
 
@@ -127,7 +127,7 @@ func (s *Server) registerDeploy() {
 		})
 
 	huma.Register(s.api, s.deployOp("getRelease", http.MethodGet, "/releases/{id}", "Get a release with its objects", false),
-		func(ctx context.Context, in *releasePath) (*releaseOutput, error) {
+		func(ctx context.Context, in *ReleasePath) (*releaseOutput, error) {
 			r, err := svc.Release(ctx, in.ID)
 			if err != nil {
 				return nil, portalErr(err)
@@ -137,7 +137,7 @@ func (s *Server) registerDeploy() {
 
 	huma.Register(s.api, s.deployOp("listReleaseEvents", http.MethodGet, "/releases/{id}/events", "List a release's events", false),
 		func(ctx context.Context, in *struct {
-			releasePath
+			ReleasePath
 			After int64 `query:"after" minimum:"0" doc:"Only events after this event ID"`
 		}) (*struct{ Body []deploy.ReleaseEvent }, error) {
 			evs, err := svc.Events(ctx, in.ID, in.After)
@@ -156,7 +156,7 @@ func (s *Server) registerDeploy() {
 	stream.Responses = map[string]*huma.Response{"200": {Description: "An event stream",
 		Content: map[string]*huma.MediaType{"text/event-stream": {}}}}
 	huma.Register(s.api, stream, func(ctx context.Context, in *struct {
-		releasePath
+		ReleasePath
 		LastEventID string `header:"Last-Event-ID"`
 	}) (*ofrepOutput, error) {
 		if _, err := svc.Release(ctx, in.ID); err != nil {
@@ -168,7 +168,7 @@ func (s *Server) registerDeploy() {
 
 	approve := s.deployOp("approveRelease", http.MethodPost, "/releases/{id}/approve", "Approve a release that waits for a second owner", true)
 	approve.Description = "The approver must own the component and must not be who requested the release (403 otherwise)."
-	huma.Register(s.api, approve, func(ctx context.Context, in *releasePath) (*releaseOutput, error) {
+	huma.Register(s.api, approve, func(ctx context.Context, in *ReleasePath) (*releaseOutput, error) {
 		r, err := svc.Approve(ctx, principal(ctx), in.ID)
 		if err != nil {
 			return nil, portalErr(err)

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awsecr "github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/sivchari/kumo"
+	"github.com/stretchr/testify/require"
+
+	"github.com/billpay/portal/internal/config"
+	"github.com/billpay/portal/internal/deploy"
+	"github.com/billpay/portal/internal/kube"
+	"github.com/billpay/portal/internal/kube/kubetest"
+)
+
+// mustKubeEnv starts a control plane of the test's own (skipped outside CI when the binaries are not built).
+func mustKubeEnv(t *testing.T) *kubetest.Env {
+	t.Helper()
+	env, err := kubetest.Start(kubetest.Options{})
+	if errors.Is(err, kubetest.ErrNotBuilt) && os.Getenv("CI") != "true" {
+		t.Skipf("skipping: %v", err)
+	}
+	require.NoError(t, err)
+	t.Cleanup(env.Stop)
+	return env
+}
+
+// sseEvents reads a server-sent-events stream until it ends, returning each event's name and data.
+func sseEvents(t *testing.T, url string, headers ...string) [][2]string {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	require.NoError(t, err)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	client := &http.Client{Timeout: 90 * time.Second}
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+	var out [][2]string
+	var name, data string
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "event: "):
+			name = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			data = strings.TrimPrefix(line, "data: ")
+		case line == "" && name != "":
+			out = append(out, [2]string{name, data})
+			name, data = "", ""
+		}
+	}
+	return out
+}
+
+// TestDeployOverHTTP runs BillPay's portal with two environments on a real control plane (reached through a
+// kubeconfig) and ECR on kumo: a deploy followed over server-sent events, the workloads in Backstage's shape, and a
+// production deploy that only a second owner can approve.
+func TestDeployOverHTTP(t *testing.T) {
+	kenv := mustKubeEnv(t)
+	ecrSrv := kumo.NewServer()
+	t.Cleanup(ecrSrv.Close)
+	t.Setenv("AWS_ENDPOINT_URL_ECR", ecrSrv.URL)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAPORTAL0000000001")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "portal-secret")
+	t.Setenv("AWS_REGION", "us-east-1")
+	ecrClient := awsecr.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(ecrSrv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIAPORTAL0000000001", "portal-secret", "")})
+	_, err := ecrClient.CreateRepository(t.Context(), &awsecr.CreateRepositoryInput{RepositoryName: aws.String("payment-service")})
+	require.NoError(t, err)
+	put, err := ecrClient.PutImage(t.Context(), &awsecr.PutImageInput{RepositoryName: aws.String("payment-service"), ImageTag: aws.String("1.0.0"),
+		ImageManifest: aws.String(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}`)})
+	require.NoError(t, err)
+	digest := aws.ToString(put.Image.ImageId.ImageDigest)
+
+	admin, err := kube.Connector{}.Connect(kenv.Endpoint("admin"))
+	require.NoError(t, err)
+	_, err = admin.Apply(t.Context(), []deploy.Object{{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "billpay"}}}, false)
+	require.NoError(t, err)
+
+	values := t.TempDir()
+	for _, env := range []string{"dev", "prod"} {
+		require.NoError(t, os.WriteFile(filepath.Join(values, env+".yaml"), []byte("defaults: {replicas: 1, progressDeadlineSeconds: 30}\n"), 0o644))
+	}
+	m := billpayMain(t, func(c *config.Config) {
+		c.Deploy.ValuesDir = values
+		c.Deploy.Poll = config.Duration(100 * time.Millisecond)
+		c.Deploy.Environments = []config.DeployEnvironment{
+			{Name: "dev", Region: "us-east-1", Account: "111111111111", Cluster: "local", Namespace: "billpay", Kubeconfig: kenv.Kubeconfig},
+			{Name: "prod", Region: "us-east-1", Account: "111111111111", Cluster: "local", Namespace: "billpay", Kubeconfig: kenv.Kubeconfig,
+				Protected: true, RequireApproval: true},
+		}
+	})
+	lucia, luciaCSRF := signIn(t, m, "user:default/lucia.fernandez") // payments-team, owns payment-service
+	martin, martinCSRF := signIn(t, m, "user:default/martin.gomez")  // payments-team too
+	sofia, sofiaCSRF := signIn(t, m, "user:default/sofia.ramirez")   // identity-team
+	api := m.URL() + "/api/deploy"
+
+	var devRelease map[string]any
+	t.Run("DeployFollowedOverServerSentEvents", func(t *testing.T) {
+		r := call(t, http.MethodPost, api+"/releases", `{"component":"component:default/payment-service","environment":"dev","tag":"1.0.0"}`,
+			withSession(lucia, luciaCSRF)...)
+		require.Equal(t, http.StatusAccepted, r.status, "%s", r.body)
+		devRelease = r.json(t)
+		require.Equal(t, "queued", devRelease["status"])
+		require.Equal(t, digest, devRelease["image"].(map[string]any)["digest"])
+
+		evs := sseEvents(t, fmt.Sprintf("%s/releases/%v/events/stream", api, devRelease["id"]), "Cookie", "portal_session="+lucia)
+		require.NotEmpty(t, evs)
+		last := evs[len(evs)-1]
+		require.Equal(t, "release", last[0])
+		var done map[string]any
+		require.NoError(t, json.Unmarshal([]byte(last[1]), &done))
+		require.Equal(t, "succeeded", done["status"], "%v", done["message"])
+		var reasons []string
+		for _, e := range evs[:len(evs)-1] {
+			var ev map[string]any
+			require.NoError(t, json.Unmarshal([]byte(e[1]), &ev))
+			reasons = append(reasons, ev["reason"].(string))
+		}
+		require.Subset(t, reasons, []string{"Requested", "Applying", "Applied", "Succeeded"})
+	})
+
+	t.Run("ErrImageNotInECR", func(t *testing.T) {
+		r := call(t, http.MethodPost, api+"/releases", `{"component":"payment-service","environment":"dev","tag":"9.9.9"}`, withSession(lucia, luciaCSRF)...)
+		require.Equal(t, http.StatusNotFound, r.status, "%s", r.body)
+		require.Contains(t, string(r.body), "image payment-service:9.9.9 not found in ECR repository payment-service")
+	})
+
+	t.Run("ErrNotAnOwner", func(t *testing.T) {
+		r := call(t, http.MethodPost, api+"/releases", `{"component":"payment-service","environment":"dev","tag":"1.0.0"}`, withSession(sofia, sofiaCSRF)...)
+		require.Equal(t, http.StatusForbidden, r.status, "%s", r.body)
+		require.Contains(t, string(r.body), "payments-team")
+	})
+
+	t.Run("WorkloadsInBackstageShape", func(t *testing.T) {
+		require.Eventually(t, func() bool {
+			r := call(t, http.MethodGet, fmt.Sprintf("%s/releases/%v", api, devRelease["id"]), "", "Cookie", "portal_session="+lucia)
+			return strings.Contains(string(r.body), `"status":"succeeded"`)
+		}, 60*time.Second, 200*time.Millisecond)
+		r := call(t, http.MethodGet, m.URL()+"/api/kubernetes/entities/component/default/payment-service?environment=dev", "", "Cookie", "portal_session="+lucia)
+		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+		var got deploy.ObjectsByEntity
+		require.NoError(t, json.Unmarshal(r.body, &got))
+		require.Len(t, got.Items, 1)
+		require.Equal(t, "dev", got.Items[0].Cluster.Name)
+		byType := map[string][]deploy.Object{}
+		for _, fr := range got.Items[0].Resources {
+			byType[fr.Type] = fr.Resources
+		}
+		require.Len(t, byType["pods"], 1)
+		require.Equal(t, "Running", byType["pods"][0].String("status.phase"))
+		require.Len(t, byType["deployments"], 1)
+
+		// Backstage's own route, with the entity in the body.
+		r = call(t, http.MethodPost, m.URL()+"/api/kubernetes/services/payment-service",
+			`{"entity":{"kind":"Component","metadata":{"name":"payment-service","annotations":{"backstage.io/kubernetes-namespace":"billpay"}}}}`,
+			withSession(lucia, luciaCSRF)...)
+		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+		require.Contains(t, string(r.body), `"type":"pods"`)
+		require.Contains(t, string(r.body), `"cluster":{"name":"dev"`)
+	})
+
+	t.Run("ProductionNeedsASecondOwner", func(t *testing.T) {
+		r := call(t, http.MethodPost, api+"/releases", `{"component":"payment-service","environment":"prod","tag":"1.0.0"}`, withSession(lucia, luciaCSRF)...)
+		require.Equal(t, http.StatusAccepted, r.status, "%s", r.body)
+		rel := r.json(t)
+		require.Equal(t, "pending_approval", rel["status"])
+		approve := fmt.Sprintf("%s/releases/%v/approve", api, rel["id"])
+
+		r = call(t, http.MethodPost, approve, "", withSession(lucia, luciaCSRF)...)
+		require.Equal(t, http.StatusForbidden, r.status, "%s", r.body)
+		require.Contains(t, string(r.body), "second owner")
+		r = call(t, http.MethodPost, approve, "", withSession(sofia, sofiaCSRF)...)
+		require.Equal(t, http.StatusForbidden, r.status, "%s", r.body)
+		r = call(t, http.MethodPost, approve, "", withSession(martin, martinCSRF)...)
+		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+		require.Equal(t, "user:default/martin.gomez", r.json(t)["approvedBy"])
+
+		evs := sseEvents(t, fmt.Sprintf("%s/releases/%v/events/stream", api, rel["id"]), "Cookie", "portal_session="+lucia)
+		require.Contains(t, evs[len(evs)-1][1], `"status":"succeeded"`)
+	})
+
+	t.Run("ReleasesListedAndAudited", func(t *testing.T) {
+		r := call(t, http.MethodGet, api+"/releases?component=payment-service", "", "Cookie", "portal_session="+lucia)
+		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+		list := r.json(t)
+		require.EqualValues(t, 2, list["total"])
+		r = call(t, http.MethodGet, fmt.Sprintf("%s/releases/%v", api, devRelease["id"]), "", "Cookie", "portal_session="+lucia)
+		require.Equal(t, http.StatusOK, r.status)
+		require.Len(t, r.json(t)["objects"], 4, "ServiceAccount, Service, Deployment, PodDisruptionBudget")
+		r = call(t, http.MethodGet, api+"/environments", "", "Cookie", "portal_session="+lucia)
+		require.Equal(t, http.StatusOK, r.status)
+		require.Contains(t, string(r.body), `"requireApproval":true`)
+	})
+}
