@@ -92,11 +92,13 @@ func (e *env) put(kind, name, etag string, annotations map[string]string) catalo
 }
 
 // fileEntity is an entity read from <root>/catalog/components/<name>.yaml, registered through
-// <root>/catalog/all.yaml, with the given techdocs-ref.
+// <root>/catalog/all.yaml, with the given techdocs-ref. Like BillPay's portal, it links to an
+// upstream repository, which docs built from the checkout ignore.
 func (e *env) fileEntity(name, techdocsRef, etag string) catalog.Ref {
 	return e.put("Component", name, etag, map[string]string{
 		catalog.AnnotationManagedByLocation:       "file:" + filepath.Join(e.root, "catalog", "components", name+".yaml"),
 		catalog.AnnotationManagedByOriginLocation: "file:" + filepath.Join(e.root, "catalog", "all.yaml"),
+		catalog.AnnotationSourceLocation:          "url:https://github.com/billpay/" + name + "/tree/main/",
 		catalog.AnnotationTechDocsRef:             techdocsRef,
 	})
 }
@@ -419,6 +421,18 @@ func TestDocsFromGitHub(t *testing.T) {
 		require.Equal(t, tdservice.SyncEvent{Type: "finish", Updated: true}, last(doSync(t, svc, ref)))
 		page, _ := read(t, svc, ref, "api/overview/index.html")
 		require.Contains(t, page, "retries with backoff")
+	})
+
+	t.Run("reads dir: references against a source-location elsewhere in the repository", func(t *testing.T) {
+		gh.PutFile("billpay", "payments", "services/ledger/mkdocs.yml", "site_name: Ledger\n")
+		gh.PutFile("billpay", "payments", "services/ledger/docs/index.md", "# Ledger internals\n")
+		ledger := e.put("Component", "ledger", "e1", map[string]string{
+			catalog.AnnotationManagedByLocation: "url:" + blob,
+			catalog.AnnotationSourceLocation:    "url:https://github.com/billpay/payments/tree/main/services/ledger/",
+			catalog.AnnotationTechDocsRef:       "dir:."})
+		require.Equal(t, "finish", last(doSync(t, svc, ledger)).Type)
+		page, _ := read(t, svc, ledger, "index.html")
+		require.Contains(t, page, "Ledger internals")
 	})
 
 	t.Run("reads url: references to a tree", func(t *testing.T) {

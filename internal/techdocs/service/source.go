@@ -82,8 +82,13 @@ type sourceSpec struct {
 }
 
 // locateSource finds an entity's docs from its backstage.io/techdocs-ref annotation: dir:<path>
-// relative to where the entity was read (its source-location, else its managed-by-location), or
-// url:<GitHub tree URL>. It reads nothing.
+// relative to where the entity was read, or url:<GitHub tree URL>. It reads nothing.
+//
+// "Where the entity was read" is its managed-by-location when that is a file: a portal serving a
+// checkout builds the docs in that checkout, whatever upstream repository its source-location
+// links to. For entities read from URLs it is, as in Backstage, the source-location (which
+// processing sets to the catalog file's directory unless the entity names another), else the
+// managed-by-location.
 func (s *Service) locateSource(e catalog.Entity) (*sourceSpec, error) {
 	ref := strings.TrimSpace(e.Annotation(catalog.AnnotationTechDocsRef))
 	if ref == "" {
@@ -100,9 +105,9 @@ func (s *Service) locateSource(e catalog.Entity) (*sourceSpec, error) {
 		if path.IsAbs(target) || filepath.IsAbs(target) {
 			return nil, errs.E(errs.Invalid, "%s %q of %s must be relative to the entity's location", catalog.AnnotationTechDocsRef, ref, e.Ref())
 		}
-		base := e.Annotation(catalog.AnnotationSourceLocation)
-		if base == "" {
-			base = e.Annotation(catalog.AnnotationManagedByLocation)
+		base := e.Annotation(catalog.AnnotationManagedByLocation)
+		if src := e.Annotation(catalog.AnnotationSourceLocation); src != "" && !strings.HasPrefix(base, "file:") {
+			base = src
 		}
 		baseType, baseTarget, _ := strings.Cut(base, ":")
 		switch baseType {
