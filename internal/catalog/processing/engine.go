@@ -234,6 +234,8 @@ func (en *Engine) RunOnce(ctx context.Context) (int, error) {
 	}
 	en.metrics.batches.Inc()
 	en.metrics.duration.Observe(time.Since(start).Seconds())
+	// Storage may stitch as it commits (SQLite does), so readers are told now rather than at their next poll.
+	en.committed()
 	return len(claims) + stored, nil
 }
 
