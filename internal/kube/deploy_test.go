@@ -78,14 +78,13 @@ var (
 )
 
 type harness struct {
-	svc   *deploy.Service
-	st    *store.Store
-	env   deploy.Environment
-	ns    string
-	kenv  *kubetest.Env
-	cl    deploy.Cluster
-	stop  func()
-	token string
+	svc  *deploy.Service
+	st   *store.Store
+	env  deploy.Environment
+	ns   string
+	kenv *kubetest.Env
+	cl   deploy.Cluster
+	stop func()
 }
 
 var nsCounter struct {

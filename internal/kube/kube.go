@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -94,7 +93,6 @@ type Cluster struct {
 	name   string
 	dyn    dynamic.Interface
 	mapper *restmapper.DeferredDiscoveryRESTMapper
-	mu     sync.Mutex
 }
 
 var _ deploy.Cluster = (*Cluster)(nil)
