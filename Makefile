@@ -3,7 +3,7 @@
 PORTAL_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export PORTAL_TEST_DATABASE_URL
 
-.PHONY: test test-go deps-npm lint build generate bench image chart-lint chart-test config-docs
+.PHONY: test test-go deps-npm lint build generate bench image chart-lint chart-test config-docs deploy-test
 
 build:
 	CGO_ENABLED=0 go build -trimpath -o portal ./cmd/portal
@@ -46,3 +46,8 @@ chart-test:
 # techdocs/docs/portal/configuration.md from internal/config.
 config-docs:
 	go generate ./build/configdoc
+
+# Deploy tests on a real control plane with kwok nodes, AWS fakes and tofu (the first build takes minutes).
+deploy-test:
+	scripts/kube-testenv.sh build
+	go test -count=1 ./internal/deploy/... ./internal/kube/... ./internal/aws/... && go test -count=1 -run 'Deploy' ./cmd/portal
