@@ -5,6 +5,14 @@
 // It declares the ports it needs (Registry, ClusterLocator, Connector, Store, ...) and never imports an SDK: the
 // adapters live in internal/aws (ECR, EKS, STS, IAM, Secrets Manager), internal/kube (client-go) and
 // internal/store (ent).
+//
+// Entry points for other callers, such as the scaffolder's deploy:eks and OpenTofu actions (all take the principal
+// the permission policy judges):
+//
+//   - Service.Deploy (and DryRun) queue a release of an image tag; Service.Release and Service.Events follow it,
+//     Service.Subscribe signals new events; Service.Approve, Service.Rollback;
+//   - Service.Provision creates a new service's ECR repository, secret, IAM role and EKS access entry;
+//   - Infra.Plan stores an OpenTofu plan of a unit and Infra.Approve applies it once a second owner approves.
 package deploy
 
 import (
