@@ -166,6 +166,9 @@ func TestRenderEnvironments(t *testing.T) {
 			require.Equal(t, "/data", cfg.DataDir)
 			require.False(t, cfg.Auth.Guest, "no guest access in a cluster")
 			require.Contains(t, cfg.BaseURL, "https://portal.")
+			// Several replicas share TechDocs through the bucket infra/ creates for the environment.
+			require.Equal(t, "awsS3", cfg.TechDocs.Publisher)
+			require.Equal(t, map[string]string{"dev": "billpay-dev-techdocs", "staging": "billpay-staging-techdocs", "prod": "billpay-techdocs"}[env], cfg.TechDocs.S3.Bucket)
 		})
 	}
 }
