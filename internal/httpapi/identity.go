@@ -38,7 +38,9 @@ var mutatingPermissions = map[string]auth.Permission{
 	"copyFlag": auth.FlagWrite, "importFlags": auth.FlagWrite,
 	// Scaffolder: the template's owner rule is applied by the handler, which knows the template.
 	"createScaffolderTask": auth.TemplateRun, "dryRunTemplate": auth.TemplateRun,
-	"cancelScaffolderTask": auth.TaskCancel, "retryScaffolderTask": auth.TaskCancel, "scaffolderAutocomplete": auth.CatalogRead,
+	"cancelScaffolderTask": auth.TaskCancel, "retryScaffolderTask": auth.TaskCancel,
+	// Autocomplete only reads, with the caller's own token, but it is part of filling a template's form.
+	"scaffolderAutocomplete": auth.TemplateRun,
 	// Deploys: the deploy service applies the owner, protection and second-approver rules; this is the coarse gate.
 	"createRelease": auth.DeployRun, "dryRunRelease": auth.DeployRun, "rollbackRelease": auth.DeployRun,
 	"provisionService": auth.DeployRun, "planTofuRun": auth.DeployRun,
