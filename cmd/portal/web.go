@@ -20,6 +20,7 @@ func (m *Main) webHandler(authn *auth.Authenticator, signIn bool, search web.Sea
 		Catalog:       m.Catalog,
 		Auth:          authn,
 		Flags:         m.Flags,
+		Scaffolder:    m.Scaffolder,
 		Search:        search,
 		Audit:         m.Store,
 		SignIn:        signIn,

@@ -48,7 +48,7 @@ func TestWebPortalBesideTheAPI(t *testing.T) {
 		"/flags/production/refunds-enabled":          "refunds-enabled",
 		"/settings":                                  "Personal access tokens belong to people",
 		"/docs":                                      "Not configured yet",
-		"/create":                                    "Not configured yet",
+		"/create":                                    "Templates",
 		"/deploys":                                   "Not configured yet",
 	} {
 		status, body := webGet(t, c, m.URL()+path)
@@ -159,8 +159,9 @@ var chromiumArgs = "--headless --no-sandbox --disable-gpu --disable-quic --no-fi
 
 // TestWebJourneysInChromium walks the portal's main journeys in headless Chromium, driven by playwright-core
 // (test/compat/package.json), against a running Portal that signs people in through a GitHub fake: sign in, find
-// a component by search and open its page and API, filter the catalog, evaluate a flag and switch it off and on
-// again watching the preview change, create and revoke a personal access token, sign out. The steps are in
+// a component by search and open its page and API, filter the catalog, create a service from a template and
+// watch its task finish, evaluate a flag and switch it off and on again watching the preview change, create and
+// revoke a personal access token, sign out. The steps are in
 // test/compat/web/journeys.mjs; a screenshot of each page lands in test/web/out (kept out of git). In CI a missing
 // browser or npm package fails the test; elsewhere it skips.
 func TestWebJourneysInChromium(t *testing.T) {
@@ -191,6 +192,7 @@ func TestWebJourneysInChromium(t *testing.T) {
 	gh.SignInAs("lucia-fernandez")
 	addr := freeAddr(t)
 	m := billpayMain(t, func(c *config.Config) {
+		c.Catalog.Locations = append(c.Catalog.Locations, fileLocation(t, "../../test/web/templates/hello.yaml"))
 		c.Listen, c.BaseURL = addr, "http://"+addr
 		c.Auth.GitHub = config.AuthGitHub{ClientID: "portal-client-id", ClientSecret: "portal-client-secret-0123456789",
 			WebBaseURL: gh.URL(), APIBaseURL: gh.URL(), AllowedOrganizations: []string{"billpay"}, Resolver: "annotation"}

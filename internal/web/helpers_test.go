@@ -25,6 +25,9 @@ import (
 	"github.com/billpay/portal/internal/errs"
 	"github.com/billpay/portal/internal/flags"
 	flagservice "github.com/billpay/portal/internal/flags/service"
+	"github.com/billpay/portal/internal/scaffolder"
+	"github.com/billpay/portal/internal/scaffolder/action"
+	"github.com/billpay/portal/internal/scaffolder/memstore"
 	"github.com/billpay/portal/internal/web"
 )
 
@@ -263,9 +266,46 @@ func billpay() []stitched {
 			errors: []catalog.StatusItem{catalog.ErrorItem("InputError", "spec.owner: "+hostile)}},
 		{entity: entity("Template", "go-service", map[string]any{"title": "Go service", "description": "A Go HTTP service with CI and a Helm chart."},
 			map[string]any{"type": "service", "owner": "group:platform-team", "parameters": []any{}, "steps": []any{}})},
+		{entity: helloTemplate("hello-service", "Hello service", "")},
+		{entity: helloTemplate("platform-only", "Platform-only service", "owners")},
 		{entity: entity("Location", "broken-location", nil, map[string]any{"type": "url", "target": "https://github.com/billpay/missing/catalog-info.yaml"}),
 			errors: []catalog.StatusItem{catalog.ErrorItem("NotFoundError", "https://github.com/billpay/missing/catalog-info.yaml could not be read")}},
 	}
+}
+
+// helloTemplate is a template whose form uses every kind of field the wizard draws and whose step only logs, so
+// a task runs to the end anywhere.
+func helloTemplate(name, title, runPolicy string) catalog.Entity {
+	md := map[string]any{"title": title, "description": "A service that says **hello**.",
+		"annotations": map[string]any{catalog.AnnotationManagedByLocation: "file:/srv/templates/" + name + "/template.yaml"}}
+	if runPolicy != "" {
+		md["annotations"].(map[string]any)["portal.billpay.io/run-policy"] = runPolicy
+	}
+	return entity("Template", name, md, map[string]any{
+		"type": "service", "owner": "group:platform-team",
+		"parameters": []any{
+			map[string]any{"title": "About the service", "required": []any{"name", "owner"}, "properties": map[string]any{
+				"name":        map[string]any{"type": "string", "title": "Name", "description": "Lowercase letters, digits and dashes", "pattern": "^[a-z][a-z0-9-]*$", "ui:autofocus": true},
+				"owner":       map[string]any{"type": "string", "title": "Owner", "ui:field": "OwnerPicker", "ui:options": map[string]any{"catalogFilter": map[string]any{"kind": "Group"}}},
+				"description": map[string]any{"type": "string", "title": "Description", "ui:widget": "textarea"},
+			}},
+			map[string]any{"title": "How it runs", "properties": map[string]any{
+				"language": map[string]any{"type": "string", "title": "Language", "enum": []any{"go", "java"}, "enumNames": []any{"Go", "Java"}, "default": "go"},
+				"replicas": map[string]any{"type": "integer", "title": "Replicas", "minimum": 1, "maximum": 10, "default": 2},
+				"public":   map[string]any{"type": "boolean", "title": "Reachable from the internet"},
+				"tags":     map[string]any{"type": "array", "title": "Tags", "items": map[string]any{"type": "string"}},
+				"features": map[string]any{"type": "array", "title": "Features", "items": map[string]any{"type": "string", "enum": []any{"metrics", "tracing"}}},
+				"settings": map[string]any{"type": "object", "title": "Extra settings"},
+			}},
+		},
+		"steps": []any{
+			map[string]any{"id": "greet", "name": "Say hello", "action": "debug:log", "input": map[string]any{"message": "hello ${{ parameters.name }} in ${{ parameters.language }} x${{ parameters.replicas }}"}},
+		},
+		"output": map[string]any{
+			"links": []any{map[string]any{"title": "Open in catalog", "entityRef": "component:default/${{ parameters.name }}"}},
+			"text":  []any{map[string]any{"title": "Next", "content": "Push to **main** to deploy."}},
+		},
+	})
 }
 
 // billpayFlags is dev's flag set: one flag of payments-team's, one of admin-team's, one with a hostile description.
@@ -593,15 +633,33 @@ type portal struct {
 	auth    *auth.Authenticator
 	audit   *memAudit
 	tokens  *memAuth
+	// scaffolder is set by withScaffolder.
+	scaffolder *scaffolder.Service
 }
 
-type portalOption func(*web.Options, *auth.Options)
+// portalOption changes what the pages are built with; it runs once the catalog and flags exist.
+type portalOption func(*portal, *web.Options, *auth.Options)
 
-func withoutGuest(o *web.Options, a *auth.Options) { a.Guest = false }
+func withoutGuest(_ *portal, _ *web.Options, a *auth.Options) { a.Guest = false }
 
-func withSignIn(o *web.Options, a *auth.Options) { o.SignIn = true }
+func withSignIn(_ *portal, o *web.Options, _ *auth.Options) { o.SignIn = true }
 
-func withoutFlags(o *web.Options, a *auth.Options) { o.Flags = nil }
+func withoutFlags(_ *portal, o *web.Options, _ *auth.Options) { o.Flags = nil }
+
+// withScaffolder runs templates through the real scaffolder service, an in-memory task store and a worker.
+func withScaffolder(p *portal, o *web.Options, _ *auth.Options) {
+	t := p.t
+	reg, err := scaffolder.NewRegistry(action.Builtins(action.Options{})...)
+	require.NoError(t, err)
+	runner := &scaffolder.Runner{Actions: reg, Templater: scaffolder.NewTemplater(scaffolder.TemplaterOptions{}), WorkDir: t.TempDir()}
+	svc := scaffolder.NewService(scaffolder.ServiceOptions{Store: memstore.New(), Runner: runner, Catalog: p.catalog, PollInterval: 20 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	w := &scaffolder.Worker{Store: svc.Store(), Runner: runner, ID: "web-test", PollInterval: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}
+	go func() { defer close(done); _ = w.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	o.Scaffolder, p.scaffolder = svc, svc
+}
 
 // mustPortal builds the pages over the BillPay fixture catalog (plus extra entities) and dev/production flags.
 func mustPortal(t testing.TB, extra []stitched, options ...portalOption) *portal {
@@ -624,7 +682,7 @@ func mustPortal(t testing.TB, extra []stitched, options ...portalOption) *portal
 	ao := auth.Options{Guest: true, Store: p.tokens, Ownership: p.catalog, AdminGroups: []string{"group:default/admin-team"}}
 	wo := web.Options{Catalog: p.catalog, Flags: fs, Audit: p.audit, Version: "test", SessionCookie: "portal_session"}
 	for _, o := range options {
-		o(&wo, &ao)
+		o(p, &wo, &ao)
 	}
 	p.auth = auth.New(ao)
 	wo.Auth = p.auth

@@ -7,6 +7,7 @@ import (
 
 	"github.com/billpay/portal/internal/catalog"
 	"github.com/billpay/portal/internal/flags"
+	"github.com/billpay/portal/internal/scaffolder"
 	"github.com/billpay/portal/internal/search"
 )
 
@@ -24,6 +25,9 @@ type homeView struct {
 	Docs bool
 	// Errors counts entities whose processing failed.
 	Errors int
+	// Tasks are the viewer's recent scaffolder tasks; TasksOn says the scaffolder is configured.
+	Tasks   []taskRow
+	TasksOn bool
 }
 
 type kindCount struct {
@@ -89,6 +93,16 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, v *viewer) error 
 		view.Kinds = append(view.Kinds, kindCount{Kind: c.Value, Count: c.Count, URL: "/catalog?kind=" + url.QueryEscape(c.Value)})
 	}
 	view.Errors = countErrors(ix)
+	if h.opts.Scaffolder != nil {
+		view.TasksOn = true
+		tasks, _, err := h.opts.Scaffolder.ListTasks(r.Context(), scaffolder.TaskFilter{CreatedBy: []string{v.Principal.Subject}, Order: "desc:created_at", Limit: 5})
+		if err != nil {
+			h.opts.Log.Warn("home: cannot read recent tasks", "err", err)
+		}
+		for _, t := range tasks {
+			view.Tasks = append(view.Tasks, toTaskRow(t))
+		}
+	}
 	if h.opts.Flags != nil {
 		entries, err := h.opts.Flags.Audit(r.Context(), flags.AuditQuery{Limit: 8})
 		if err != nil {

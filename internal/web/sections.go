@@ -6,9 +6,10 @@ import (
 	"strings"
 
 	"github.com/billpay/portal/internal/catalog"
+	"github.com/billpay/portal/internal/errs"
 )
 
-// The docs, create and deploys sections have no pages yet (their services land separately, and may already
+// The docs and deploys sections (and create, without a scaffolder) have no pages yet (their services land separately, and may already
 // serve their APIs). Until a service is wired into Options, its section renders what it will be and what works
 // today, never sample data.
 // To plug one in: add the service to Options, give it a file of handlers beside this one, and register its routes
@@ -82,6 +83,9 @@ func (h *Handler) docs(w http.ResponseWriter, r *http.Request, v *viewer) error 
 }
 
 func (h *Handler) create(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	if h.opts.Scaffolder != nil {
+		return errs.E(errs.NotFound, "There is no page at %s", r.URL.Path)
+	}
 	return h.notConfigured(w, r, v, "create")
 }
 

@@ -350,5 +350,15 @@ func (h *Handler) funcs() template.FuncMap {
 			}{i, v}
 		},
 		"blankVariant": func() variantField { return variantField{} },
+		"hasFieldErrors": func(steps []formStep) bool {
+			for _, st := range steps {
+				for _, f := range st.Fields {
+					if len(f.Errors) > 0 {
+						return true
+					}
+				}
+			}
+			return false
+		},
 	}
 }

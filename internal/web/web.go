@@ -27,6 +27,7 @@ import (
 	"github.com/billpay/portal/internal/catalog/service"
 	"github.com/billpay/portal/internal/errs"
 	flagservice "github.com/billpay/portal/internal/flags/service"
+	"github.com/billpay/portal/internal/scaffolder"
 	"github.com/billpay/portal/internal/search"
 )
 
@@ -61,6 +62,8 @@ type Options struct {
 	Auth    *auth.Authenticator
 	// Flags serves /flags; nil renders the flags pages as not configured.
 	Flags *flagservice.Service
+	// Scaffolder serves /create (templates, their forms, tasks); nil renders it as not configured.
+	Scaffolder *scaffolder.Service
 	// Search runs the home page's search over the catalog and docs; nil searches the catalog index alone.
 	Search Searcher
 	// Audit records the changes made through the pages, as the API records its own; nil records nothing.
@@ -142,7 +145,12 @@ func (h *Handler) routes() {
 	h.page("POST /settings/signout", h.signOut)
 	h.page("GET /docs", h.docs)
 	h.page("GET /docs/{rest...}", h.docs)
-	h.page("GET /create", h.create)
+	h.page("GET /create", h.createIndex)
+	h.page("GET /create/templates/{namespace}/{name}", h.createWizard)
+	h.page("POST /create/templates/{namespace}/{name}", h.createRun)
+	h.page("GET /create/tasks/{id}", h.createTask)
+	h.page("POST /create/tasks/{id}/cancel", h.createTaskCancel)
+	h.page("POST /create/tasks/{id}/retry", h.createTaskRetry)
 	h.page("GET /create/{rest...}", h.create)
 	h.page("GET /deploys", h.deploys)
 	h.page("GET /deploys/{rest...}", h.deploys)
@@ -241,7 +249,8 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*viewer,
 		v.CSRF = h.csrfToken(w, r)
 	}
 	v.Name, v.UserURL = h.displayName(p)
-	if c, err := r.Cookie(flashCookie); err == nil && r.Method == http.MethodGet {
+	// A page's scripted updates (?fragment=1) leave the message for the page itself.
+	if c, err := r.Cookie(flashCookie); err == nil && r.Method == http.MethodGet && r.URL.Query().Get("fragment") == "" {
 		v.Flash = urlQueryUnescape(c.Value)
 		http.SetCookie(w, h.cookie(flashCookie, "", -1))
 	}

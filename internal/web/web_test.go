@@ -62,7 +62,8 @@ func TestHome(t *testing.T) {
 		got := text(p.guest().get("/").body)
 		assert.Contains(t, got, "Recent flag changes")
 		assert.Contains(t, got, "new-checkout-flow import in dev")
-		assert.Contains(t, got, "These pages do not show scaffolder tasks or deploys yet")
+		assert.Contains(t, got, "The scaffolder is not configured on this portal, so there are no tasks.")
+		assert.Contains(t, got, "Deploys are not shown in these pages yet.")
 		assert.Contains(t, got, "2 entities have processing errors")
 	})
 
@@ -697,15 +698,21 @@ func TestPagesCarryALandmarkStructure(t *testing.T) {
 		assert.Contains(t, page.body, `<html lang="en">`)
 		assert.Contains(t, page.body, `<a class="skip" href="#main">`)
 		assert.Contains(t, page.body, `<nav class="main-nav" aria-label="Main">`)
-		// Every form control is labelled.
-		for _, m := range regexp.MustCompile(`<(input|select|textarea)\b[^>]*>`).FindAllString(page.body, -1) {
-			if strings.Contains(m, `type="hidden"`) || strings.Contains(m, `type="checkbox"`) || strings.Contains(m, `type="radio"`) {
-				continue
-			}
-			id := regexp.MustCompile(`\bid="([^"]+)"`).FindStringSubmatch(m)
-			require.Len(t, id, 2, "%s: %s has an id", path, m)
-			assert.Contains(t, page.body, `for="`+id[1]+`"`, "%s: %s has a label", path, m)
+		assertLabelled(t, path, page.body)
+	}
+}
+
+// assertLabelled checks that every form control of a page has a label.
+func assertLabelled(t *testing.T, path, body string) {
+	t.Helper()
+	for _, m := range regexp.MustCompile(`<(input|select|textarea)\b[^>]*>`).FindAllString(body, -1) {
+		// Check boxes and radio buttons sit inside their label.
+		if strings.Contains(m, `type="hidden"`) || strings.Contains(m, `type="radio"`) || strings.Contains(m, `type="checkbox"`) {
+			continue
 		}
+		id := regexp.MustCompile(`\bid="([^"]+)"`).FindStringSubmatch(m)
+		require.Len(t, id, 2, "%s: %s has an id", path, m)
+		assert.Contains(t, body, `for="`+id[1]+`"`, "%s: %s has a label", path, m)
 	}
 }
 
@@ -726,7 +733,7 @@ func TestDescriptionsAreMarkdownWithMarkupShownAsText(t *testing.T) {
 }
 
 func TestChangesAreRateLimitedPerPrincipal(t *testing.T) {
-	p := mustPortal(t, nil, func(o *web.Options, _ *auth.Options) { o.MutationsPerSecond, o.MutationBurst = 0.01, 2 })
+	p := mustPortal(t, nil, func(_ *portal, o *web.Options, _ *auth.Options) { o.MutationsPerSecond, o.MutationBurst = 0.01, 2 })
 	lucia := p.session("user:default/lucia.fernandez")
 	for i, want := range []int{http.StatusSeeOther, http.StatusSeeOther, http.StatusTooManyRequests} {
 		res := lucia.post("/flags/dev/new-checkout-flow/state", url.Values{"enabled": {fmt.Sprint(i%2 == 1)}})

@@ -95,6 +95,29 @@
     el.addEventListener('focus', function () { el.select(); });
   });
 
+  // A running task's page follows it: the live part is fetched again every second until the task ends, and the
+  // page reloads once then, so its actions (cancel, run again) match the outcome.
+  var live = document.getElementById('task-live');
+  if (live && live.getAttribute('data-done') !== 'true') {
+    var wait = 1000;
+    var poll = function () {
+      fetch(live.getAttribute('data-poll'), { headers: { 'Accept': 'text/html' }, credentials: 'same-origin' })
+        .then(function (r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.text(); })
+        .then(function (html) {
+          live.innerHTML = html;
+          wait = 1000;
+          var state = live.querySelector('[data-done]');
+          if (state && state.getAttribute('data-done') === 'true') {
+            window.location.reload();
+            return;
+          }
+          setTimeout(poll, wait);
+        })
+        .catch(function () { wait = Math.min(wait * 2, 10000); setTimeout(poll, wait); });
+    };
+    setTimeout(poll, wait);
+  }
+
   // After a failed save, take keyboard and screen-reader users to the list of problems.
   var summary = document.getElementById('error-summary');
   if (summary) { summary.focus(); }

@@ -125,6 +125,25 @@ try {
   await page.goto(`${PORTAL}/catalog/errors`);
   await shot(page, '08-catalog-errors');
 
+  // Create a service from a template and watch its task finish.
+  await page.goto(`${PORTAL}/create`);
+  await shot(page, '08a-create');
+  await page.getByRole('link', { name: 'Choose Hello service' }).click();
+  await page.getByLabel('Name').fill('Not Valid');
+  await page.getByLabel('Owner').fill('group:default/payments-team');
+  await page.getByLabel('Language').selectOption('java');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.locator('#error-summary').waitFor();
+  await shot(page, '08b-create-invalid');
+  await page.getByLabel('Name').fill('journey-service');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.waitForURL(/\/create\/tasks\/[^/]+$/);
+  await page.locator('#steps-h .status-completed').waitFor();
+  assert.match(await page.locator('pre.log').innerText(), /hello journey-service owned by group:default\/payments-team, 2 replicas of java/);
+  assert.equal(await page.getByRole('link', { name: 'Open in catalog' }).getAttribute('href'), '/catalog/default/component/journey-service');
+  await shot(page, '08c-create-task');
+  say('ok created a service from a template: refused an invalid name beside its field, then watched the task finish');
+
   // A flag: evaluate it, switch it off and see the preview change, switch it on again.
   await page.goto(`${PORTAL}/flags/dev`);
   await shot(page, '09-flags');
@@ -183,7 +202,7 @@ try {
   assert.equal(me.status, 401, 'a revoked token no longer works');
   say('ok revoked it; the API refuses it');
 
-  for (const [name, path] of [['15-docs', '/docs'], ['16-create', '/create'], ['17-deploys', '/deploys']]) {
+  for (const [name, path] of [['15-docs', '/docs'], ['16-deploys', '/deploys']]) {
     await page.goto(`${PORTAL}${path}`);
     assert.equal(await page.locator('#nc-h').innerText(), 'Not configured yet');
     await shot(page, name);
