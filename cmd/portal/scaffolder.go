@@ -146,7 +146,8 @@ func prepareWorkDir(dir string) error {
 	return nil
 }
 
-// warnGitMissing names the templates that cannot run here because git is missing.
+// warnGitMissing names the catalog's templates that cannot run here because git is missing. Templates
+// the catalog has not read yet are refused, with the same explanation, when someone runs them.
 func (m *Main) warnGitMissing() {
 	var names []string
 	items, _ := m.Catalog.Index().List(catalog.ListRequest{})
@@ -164,9 +165,7 @@ func (m *Main) warnGitMissing() {
 		}
 	}
 	if len(names) > 0 {
-		m.Log.Error("git is not installed: templates that publish to GitHub will be refused", "templates", names)
-	} else {
-		m.Log.Warn("git is not installed: templates using publish:github will be refused")
+		m.Log.Error("git is not installed: tasks of templates that publish to GitHub will be refused", "templates", names)
 	}
 }
 

@@ -659,3 +659,18 @@ func TestScaffolderReplicasOnPostgres(t *testing.T) {
 	apiGet(t, a, "/api/scaffolder/v2/tasks?status=completed", &list)
 	require.Equal(t, 12, list.TotalTasks)
 }
+
+// TestScaffolderWithoutGit: where git is missing, templates that publish to GitHub are refused with a
+// message that says so, while dry runs and other templates work.
+func TestScaffolderWithoutGit(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	m := MustRunMain(t, scaffolderConfig(t, nil, ""))
+	waitForTemplates(t, m, "go-service", "wait-a-while")
+	status, _, body := createTask(t, m, testToken, map[string]any{"templateRef": "template:default/go-service",
+		"values": readValues(t, "../../templates/go-service/testdata/values.yaml")})
+	require.Equal(t, http.StatusServiceUnavailable, status, "%s", body)
+	require.Equal(t, "ServiceUnavailableError", backstageErrorName(t, body))
+	require.Contains(t, string(body), "git is not installed")
+	status, _, body = createTask(t, m, testToken, map[string]any{"templateRef": "wait-a-while", "values": map[string]any{"seconds": 0}})
+	require.Equal(t, http.StatusCreated, status, "%s", body)
+}
