@@ -117,6 +117,32 @@ func TestWorkflowsMatchRepository(t *testing.T) {
 			require.Contains(t, string(data), "name: "+app.(string))
 			require.Contains(t, runs(job(t, frontends, "publish")), app.(string))
 		}
+		// Each app is a workspace the build step can name, building into the uploaded directory.
+		angular, err := os.ReadFile(filepath.Join(root, "frontends", "angular.json"))
+		if os.IsNotExist(err) {
+			t.Log("frontends/ has no angular.json yet: the workspace layout is not checked")
+			return
+		}
+		require.NoError(t, err)
+		var ws struct {
+			Projects map[string]struct {
+				Architect struct {
+					Build struct {
+						Options struct {
+							OutputPath string `yaml:"outputPath"`
+						} `yaml:"options"`
+					} `yaml:"build"`
+				} `yaml:"architect"`
+			} `yaml:"projects"`
+		}
+		require.NoError(t, yaml.Unmarshal(angular, &ws))
+		for _, app := range apps {
+			p, ok := ws.Projects[app.(string)]
+			require.True(t, ok, "angular.json has no project %s", app)
+			require.Equal(t, "dist/"+app.(string), p.Architect.Build.Options.OutputPath)
+			_, err := os.Stat(filepath.Join(root, "frontends", "apps", app.(string), "package.json"))
+			require.NoError(t, err, "npm --workspace apps/%s", app)
+		}
 	})
 
 	t.Run("ActionsArePinned", func(t *testing.T) {
