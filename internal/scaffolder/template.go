@@ -2,11 +2,15 @@
 // `scaffolder.backstage.io/v1beta3` templates: the template model and parameter validation
 // (template.go), the ${{ }} templating of step inputs (render.go, filters.go), the Action contract and
 // registry (action.go), the step runner that turns a TaskSpec into events and output (runner.go), the
-// dry run (dryrun.go) and the ports a server implements to store and run tasks (task.go).
+// dry run (dryrun.go), the TaskStore port and the Worker that claims, heartbeats and recovers tasks
+// (task.go, worker.go), and the Service the API serves: templates read from the catalog, tasks
+// created, followed, cancelled and retried (service.go).
 //
 // The built-in actions live in scaffolder/action, the confined task workspace in
-// scaffolder/workspace, and the template engine in scaffolder/nunjucks. Nothing here talks HTTP or a
-// database.
+// scaffolder/workspace, and the template engine in scaffolder/nunjucks. scaffolder/taskstoretest is
+// the TaskStore contract as a test suite, run by the in-memory store (scaffolder/memstore) and the
+// database store (internal/store). Nothing here talks HTTP or a database: internal/httpapi serves
+// the Service, internal/github implements the GitHub ports.
 package scaffolder
 
 import (
