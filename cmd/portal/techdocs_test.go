@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/billpay/portal/internal/config"
+	"github.com/billpay/portal/internal/store/storetest"
 )
 
 // billpayDocsMain starts a portal with BillPay's catalog, whose portal component documents the
@@ -309,4 +310,47 @@ func startFakeS3(t *testing.T, bucket string) string {
 	srv := httptest.NewServer(gofakes3.New(backend).Server())
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// TestTechDocsReplicasOnPostgres runs two replicas on one PostgreSQL database and one S3 bucket, as
+// in production: a site built through one replica is served, reported and found by the other.
+func TestTechDocsReplicasOnPostgres(t *testing.T) {
+	dbURL := storetest.PostgresSchema(t, storetest.PostgresURL(t))
+	endpoint := startFakeS3(t, "billpay-techdocs")
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	mutate := func(c *config.Config) {
+		c.Database.URL = dbURL
+		c.TechDocs.Publisher = "awsS3"
+		c.TechDocs.S3 = config.TechDocsS3{Bucket: "billpay-techdocs", Region: "us-east-1", Endpoint: endpoint, ForcePathStyle: true}
+	}
+	a := billpayDocsMain(t, mutate)
+	b := billpayDocsMain(t, mutate)
+
+	stream := openSSEAuth(t, a.URL()+"/api/techdocs/sync/default/component/portal", "", testToken)
+	ev := stream.next(t, 60*time.Second)
+	for ev.event == "log" {
+		ev = stream.next(t, 60*time.Second)
+	}
+	require.Equal(t, "finish", ev.event, ev.data)
+
+	var st struct {
+		Items []struct {
+			State string `json:"state"`
+			Etag  string `json:"etag"`
+		} `json:"items"`
+	}
+	require.Equal(t, http.StatusOK, apiGet(t, b, "/api/techdocs/status?entity=component:default/portal", &st))
+	require.Equal(t, "succeeded", st.Items[0].State, "the other replica reports the build")
+	var meta struct {
+		Etag string `json:"etag"`
+	}
+	require.Equal(t, http.StatusOK, apiGet(t, b, "/api/techdocs/metadata/techdocs/default/component/portal", &meta))
+	require.Equal(t, st.Items[0].Etag, meta.Etag)
+	resp, body := apiDo(t, b, http.MethodGet, "/api/techdocs/static/docs/default/component/portal/runbooks/user-service/index.html")
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	searchUntil(t, b, "term=stop+taking+new+payments&types[0]=techdocs", func(a searchAnswer) bool { return len(a.Results) > 0 })
+	searchUntil(t, b, "term=paymnt+servce&types[0]=software-catalog", func(a searchAnswer) bool {
+		return len(a.Results) > 0 && a.Results[0].Document["name"] == "payment-service"
+	})
 }
