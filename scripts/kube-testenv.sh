@@ -232,7 +232,7 @@ cmd_start() {
     --endpoint-reconciler-type=none ${KUBE_TESTENV_APISERVER_EXTRA:-} \
     >"$D/logs/kube-apiserver.log" 2>&1 &
   echo $! > "$D/kube-apiserver.pid"
-  wait_for 60 kube-apiserver curl -skf -H "Authorization: Bearer $token" "https://127.0.0.1:$api_port/readyz"
+  wait_for 180 kube-apiserver curl -skf -H "Authorization: Bearer $token" "https://127.0.0.1:$api_port/readyz"
 
   local kc=$D/kubeconfig ca=$D/certs/apiserver.crt
   cat > "$kc" <<EOF
@@ -284,8 +284,8 @@ EOF
       tr -d ' \n' | grep -q '"type":"Ready","status":"True"'
   }
   sa_ready() { curl -skf -H "Authorization: Bearer $token" "https://127.0.0.1:$api_port/api/v1/namespaces/default/serviceaccounts/default"; }
-  wait_for 60 "kwok node" node_ready
-  wait_for 60 "kube-controller-manager (default service account)" sa_ready
+  wait_for 180 "kwok node" node_ready
+  wait_for 180 "kube-controller-manager (default service account)" sa_ready
 
   cat > "$D/env" <<EOF
 KUBE_TESTENV_DIR=$D
