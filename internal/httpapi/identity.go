@@ -52,6 +52,13 @@ var mutatingPermissions = map[string]auth.Permission{
 	"createAccessToken": auth.TokenManage, "revokeAccessToken": auth.TokenManage, "signOut": auth.CatalogRead,
 }
 
+// PermissionOf is the permission a mutating operation requires, and whether one is declared; reads that carry a
+// body declare auth.CatalogRead.
+func PermissionOf(operationID string) (auth.Permission, bool) {
+	p, ok := mutatingPermissions[operationID]
+	return p, ok
+}
+
 // coarseResource is what a route-level check knows before the handler reads the resource: enough for scope and
 // principal-kind rules, with owner rules left to the services, which know the owner.
 func coarseCheck(p auth.Principal, perm auth.Permission) error {
