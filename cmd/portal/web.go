@@ -11,11 +11,16 @@ import (
 )
 
 // webHandler builds the portal's pages over the services the API serves, so a page and an API call see the same
-// catalog index, flags and sessions. search may be nil: the home page then searches the catalog index alone.
+// catalog index, flags, tasks, search and sessions. Without the portal-wide search the home page searches the
+// catalog index alone.
 //
 // The pages' templates are embedded and parsed here; tests parse them on every run, so a failure is a defect in
 // the build, not in the configuration, and stops the portal.
-func (m *Main) webHandler(authn *auth.Authenticator, signIn bool, search web.Searcher) http.Handler {
+func (m *Main) webHandler(authn *auth.Authenticator, signIn bool) http.Handler {
+	var search web.Searcher
+	if s := m.TechDocs.search(); s != nil {
+		search = s
+	}
 	h, err := web.New(web.Options{
 		Catalog:       m.Catalog,
 		Auth:          authn,

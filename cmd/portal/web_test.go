@@ -56,6 +56,22 @@ func TestWebPortalBesideTheAPI(t *testing.T) {
 		assert.Contains(t, body, want, path)
 	}
 
+	t.Run("HomeSearchesTheCatalogAndDocsThroughThePortalSearch", func(t *testing.T) {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			status, body := webGet(t, c, m.URL()+"/?q=payment")
+			require.Equal(t, http.StatusOK, status)
+			require.Contains(t, body, "Search the catalog and docs")
+			if strings.Contains(body, `href="/catalog/default/component/payment-service"`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the search never found payment-service: %s", body)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+
 	t.Run("TheAPIAndHealthAreUntouched", func(t *testing.T) {
 		var page struct {
 			TotalItems int `json:"totalItems"`

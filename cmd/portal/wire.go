@@ -263,7 +263,7 @@ func (m *Main) startHTTP(ctx context.Context, g *errgroup.Group) error {
 		MaxBodyBytes:        cfg.Server.MaxBodyBytes,
 		Log:                 m.Log.With("component", "http"),
 		GitHubWebhook:       m.githubWebhook(),
-		Web:                 m.webHandler(authn, signIn != nil, nil),
+		Web:                 m.webHandler(authn, signIn != nil),
 		AllowedHosts:        allowedHosts(cfg),
 		TechDocs:            m.TechDocs.docs(),
 		Search:              m.TechDocs.search(),

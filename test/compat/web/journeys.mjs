@@ -93,7 +93,8 @@ try {
   await page.getByRole('button', { name: 'Search' }).click();
   await page.waitForURL(/\?q=payment/);
   await shot(page, '03-search');
-  await page.locator('ol.results').getByRole('link', { name: 'Payment Service' }).click();
+  // The search covers the catalog and the docs: open the component, not its runbook.
+  await page.locator('ol.results a[href="/catalog/default/component/payment-service"]').click();
   await page.waitForURL(`${PORTAL}/catalog/default/component/payment-service`);
   assert.equal((await page.locator('h1').innerText()).trim(), 'Payment Service');
   assert.ok(await page.locator('svg.relations-graph .node').count() >= 5, 'the relations graph is drawn');
