@@ -148,7 +148,9 @@ func (s *Service) start(parent context.Context, key string, claimed *Build) *run
 		// No background loop (an offline tool, a test): the build still outlives its caller.
 		base = context.WithoutCancel(parent)
 	}
+	s.running.Add(1)
 	go func() {
+		defer s.running.Done()
 		ctx, cancel := context.WithTimeout(base, s.opts.BuildTimeout)
 		defer cancel()
 		updated, err := s.execute(ctx, key, claimed, r)
@@ -259,6 +261,16 @@ func (s *Service) check(ctx context.Context, b Build, r *run) (bool, error) {
 	// A little jitter keeps a catalog loaded at once from being checked at once ever after.
 	out.NextCheckAt = started.Add(s.opts.CheckInterval + time.Duration(rand.Int64N(int64(s.opts.CheckInterval/10)+1)))
 	updated, err := s.checkAndBuild(ctx, b, &out, r)
+	if err != nil && ctx.Err() == context.Canceled {
+		// The server is stopping: give the entity back as it was, due again, for the next replica
+		// or start to check; an interrupted build is not a failed one.
+		out = b
+		out.Force, out.NextCheckAt = false, started
+		if ferr := s.opts.Builds.FinishDocs(context.WithoutCancel(ctx), s.opts.Owner, out); ferr != nil {
+			s.opts.Log.Warn("cannot release a docs build lease", "entity", b.EntityRef, "err", ferr)
+		}
+		return false, err
+	}
 	if err != nil {
 		out.State, out.Error = StateFailed, errs.MessageOf(err)
 		if errs.CodeOf(err) == errs.Internal {
@@ -495,6 +507,8 @@ func (s *Service) Run(ctx context.Context, poll time.Duration) error {
 		}
 		select {
 		case <-ctx.Done():
+			// Runs stop with ctx; wait for them to give their entities back.
+			s.running.Wait()
 			return nil
 		case <-t.C:
 		case <-s.wake:

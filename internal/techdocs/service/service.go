@@ -135,6 +135,8 @@ type Service struct {
 
 	mu   sync.Mutex
 	runs map[string]*run
+	// running counts the runs' goroutines, which Run waits for before it returns.
+	running sync.WaitGroup
 	// caches keep each site's rendered pages between builds on this replica, so that a rebuild
 	// renders only the pages that changed.
 	caches map[string]*techdocs.Cache

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -374,9 +375,11 @@ func TestBackgroundBuilder(t *testing.T) {
 			_, err := svc.Status(context.Background(), &other)
 			return errs.Is(err, errs.NotFound)
 		})
-		rs, err := e.search.Query(context.Background(), search.Query{Filters: map[string][]string{"name": {"other"}}})
-		require.NoError(t, err)
-		require.Empty(t, rs.Results)
+		waitFor("its pages to leave search", func() bool {
+			rs, err := e.search.Query(context.Background(), search.Query{Filters: map[string][]string{"name": {"other"}}})
+			require.NoError(t, err)
+			return len(rs.Results) == 0
+		})
 	})
 }
 
@@ -494,4 +497,42 @@ func writeSite(t *testing.T) string {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "mkdocs.yml"), []byte("site_name: Payments\n"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "docs", "index.md"), []byte("# Ledger\n\nDouble entry.\n"), 0o644))
 	return dir
+}
+
+// gatedPublisher is the real local publisher behind a gate that holds every publish until the
+// context ends: a build that is still publishing when the server stops.
+type gatedPublisher struct {
+	*localpublisher.Publisher
+	publishing chan struct{}
+}
+
+func (g *gatedPublisher) Publish(ctx context.Context, entity catalog.Ref, site fs.FS) error {
+	close(g.publishing)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func TestStoppingMidBuildGivesTheEntityBack(t *testing.T) {
+	e := newEnv(t)
+	require.NoError(t, os.Mkdir(filepath.Join(e.root, ".git"), 0o755))
+	e.docs("techdocs")
+	ref := e.fileEntity("portal", "dir:../../techdocs", "e1")
+	gate := &gatedPublisher{Publisher: e.publisher, publishing: make(chan struct{})}
+	svc := e.service(func(o *tdservice.Options) { o.Publisher = gate })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx, 10*time.Millisecond) }()
+	select {
+	case <-gate.publishing:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the build never reached publishing")
+	}
+	require.Equal(t, tdservice.StateBuilding, status(t, svc, ref).State)
+	cancel()
+	require.NoError(t, <-done, "Run returns once its builds gave their entities back")
+	b := status(t, svc, ref)
+	require.Equal(t, tdservice.StatePending, b.State, "an interrupted build is not a failure")
+	require.Empty(t, b.LeaseOwner)
+	require.Empty(t, b.Error)
 }
