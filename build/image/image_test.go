@@ -9,7 +9,9 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"log"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,12 +21,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/mod/modfile"
 )
 
 // TestImage builds the image twice from two copies of the same source tree (in different
@@ -111,6 +115,24 @@ func TestImage(t *testing.T) {
 		got, err := fromTar.ConfigName()
 		require.NoError(t, err)
 		require.Equal(t, want, got)
+	})
+
+	t.Run("PushWithCrane", func(t *testing.T) {
+		// release.yml pushes the layout with crane at the version go.mod pins; here into an
+		// in-process registry, and the registry must then serve the digest that was built.
+		reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+		defer reg.Close()
+		ref := strings.TrimPrefix(reg.URL, "http://") + "/portal:v9.9.9-test"
+		crane := "github.com/google/go-containerregistry/cmd/crane@" + moduleVersion(t, root, "github.com/google/go-containerregistry")
+		push := exec.Command("go", "run", crane, "push", out, ref)
+		push.Dir = tmp
+		b, err := push.CombinedOutput()
+		require.NoError(t, err, "%s", b)
+		dig := exec.Command("go", "run", crane, "digest", ref)
+		dig.Dir = tmp
+		b, err = dig.Output()
+		require.NoError(t, err)
+		require.Equal(t, digestA.String(), strings.TrimSpace(string(b)))
 	})
 
 	rootfs := filepath.Join(tmp, "rootfs")
@@ -301,6 +323,22 @@ func moduleRoot(t *testing.T) string {
 	_, err = os.Stat(filepath.Join(root, "go.mod"))
 	require.NoError(t, err)
 	return root
+}
+
+// moduleVersion is the version go.mod requires of a module.
+func moduleVersion(t *testing.T, root, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	require.NoError(t, err)
+	f, err := modfile.ParseLax("go.mod", data, nil)
+	require.NoError(t, err)
+	for _, r := range f.Require {
+		if r.Mod.Path == path {
+			return r.Mod.Version
+		}
+	}
+	t.Fatalf("go.mod does not require %s", path)
+	return ""
 }
 
 func keys[V any](m map[string]V) []string {
