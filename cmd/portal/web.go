@@ -11,21 +11,27 @@ import (
 )
 
 // webHandler builds the portal's pages over the services the API serves, so a page and an API call see the same
-// catalog index, flags, tasks, search and sessions. Without the portal-wide search the home page searches the
+// catalog index, flags, tasks, docs, search and sessions. Without the portal-wide search the home page searches the
 // catalog index alone.
 //
 // The pages' templates are embedded and parsed here; tests parse them on every run, so a failure is a defect in
 // the build, not in the configuration, and stops the portal.
 func (m *Main) webHandler(authn *auth.Authenticator, signIn bool) http.Handler {
+	// Interfaces are only set from non-nil services: a nil pointer in an interface is not a missing service.
 	var search web.Searcher
 	if s := m.TechDocs.search(); s != nil {
 		search = s
+	}
+	var docs web.TechDocs
+	if d := m.TechDocs.docs(); d != nil {
+		docs = d
 	}
 	h, err := web.New(web.Options{
 		Catalog:       m.Catalog,
 		Auth:          authn,
 		Flags:         m.Flags,
 		Scaffolder:    m.Scaffolder,
+		TechDocs:      docs,
 		Search:        search,
 		Audit:         m.Store,
 		SignIn:        signIn,

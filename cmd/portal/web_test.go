@@ -47,7 +47,7 @@ func TestWebPortalBesideTheAPI(t *testing.T) {
 		"/flags":                                     "new-checkout-flow",
 		"/flags/production/refunds-enabled":          "refunds-enabled",
 		"/settings":                                  "Personal access tokens belong to people",
-		"/docs":                                      "Not configured yet",
+		"/docs":                                      "Documented entities",
 		"/create":                                    "Templates",
 		"/deploys":                                   "Not configured yet",
 	} {

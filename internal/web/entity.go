@@ -214,6 +214,9 @@ func (h *Handler) entityPage(w http.ResponseWriter, r *http.Request, v *viewer) 
 		title += " · Inspect"
 	case "docs":
 		view.Docs = &docsTabView{TechDocsRef: d.Metadata.Annotations[catalog.AnnotationTechDocsRef]}
+		if h.opts.TechDocs != nil && view.Docs.TechDocsRef != "" {
+			h.docsTabStatus(r, ref, view.Docs)
+		}
 		title += " · Docs"
 	case "deployments":
 		view.Deploy = &deployTabView{KubernetesID: d.Metadata.Annotations["backstage.io/kubernetes-id"],

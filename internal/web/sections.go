@@ -9,7 +9,7 @@ import (
 	"github.com/billpay/portal/internal/errs"
 )
 
-// The docs and deploys sections (and create, without a scaffolder) have no pages yet (their services land separately, and may already
+// The deploys section (and docs and create, without their services) has no pages yet (their services land separately, and may already
 // serve their APIs). Until a service is wired into Options, its section renders what it will be and what works
 // today, never sample data.
 // To plug one in: add the service to Options, give it a file of handlers beside this one, and register its routes
@@ -59,7 +59,9 @@ var sections = map[string]sectionView{
 func (h *Handler) notConfigured(w http.ResponseWriter, r *http.Request, v *viewer, name string) error {
 	sv := sections[name]
 	// A deep link such as /docs/default/component/payment-service/ names the entity it is about.
-	if rest := r.PathValue("rest"); rest != "" && name == "docs" {
+	if ns := r.PathValue("namespace"); ns != "" && name == "docs" {
+		sv.Entity = "/catalog/" + url.PathEscape(ns) + "/" + url.PathEscape(r.PathValue("kind")) + "/" + url.PathEscape(r.PathValue("name"))
+	} else if rest := r.PathValue("rest"); rest != "" && name == "docs" {
 		parts := strings.SplitN(rest, "/", 4)
 		if len(parts) >= 3 {
 			sv.Entity = "/catalog/" + url.PathEscape(parts[0]) + "/" + url.PathEscape(parts[1]) + "/" + url.PathEscape(parts[2])
@@ -79,6 +81,12 @@ func (h *Handler) notConfigured(w http.ResponseWriter, r *http.Request, v *viewe
 }
 
 func (h *Handler) docs(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	if h.opts.TechDocs != nil {
+		if r.PathValue("rest") != "" {
+			return errs.E(errs.NotFound, "There is no page at %s: docs are at /docs/<namespace>/<kind>/<name>/", r.URL.Path)
+		}
+		return h.docsIndex(w, r, v)
+	}
 	return h.notConfigured(w, r, v, "docs")
 }
 
@@ -93,9 +101,13 @@ func (h *Handler) deploys(w http.ResponseWriter, r *http.Request, v *viewer) err
 	return h.notConfigured(w, r, v, "deploys")
 }
 
-// docsTabView is the entity page's Docs tab until TechDocs is configured.
+// docsTabView is the entity page's Docs tab: the build's state and a way to the reader once TechDocs is
+// configured, the annotation alone before.
 type docsTabView struct {
 	TechDocsRef string
+	Configured  bool
+	ReaderURL   string
+	Build       *buildView
 }
 
 // deployTabView is the entity page's Deployments tab until deploys are configured.

@@ -64,6 +64,8 @@ type Options struct {
 	Flags *flagservice.Service
 	// Scaffolder serves /create (templates, their forms, tasks); nil renders it as not configured.
 	Scaffolder *scaffolder.Service
+	// TechDocs serves /docs (the documented entities and the reader); nil renders it as not configured.
+	TechDocs TechDocs
 	// Search runs the home page's search over the catalog and docs; nil searches the catalog index alone.
 	Search Searcher
 	// Audit records the changes made through the pages, as the API records its own; nil records nothing.
@@ -144,6 +146,20 @@ func (h *Handler) routes() {
 	h.page("POST /settings/tokens/{id}/revoke", h.tokenRevoke)
 	h.page("POST /settings/signout", h.signOut)
 	h.page("GET /docs", h.docs)
+	h.page("GET /docs/{namespace}/{kind}/{name}", func(w http.ResponseWriter, r *http.Request, v *viewer) error {
+		if h.opts.TechDocs == nil {
+			return h.notConfigured(w, r, v, "docs")
+		}
+		http.Redirect(w, r, r.URL.EscapedPath()+"/", http.StatusMovedPermanently)
+		return nil
+	})
+	h.page("GET /docs/{namespace}/{kind}/{name}/{path...}", func(w http.ResponseWriter, r *http.Request, v *viewer) error {
+		if h.opts.TechDocs == nil {
+			return h.notConfigured(w, r, v, "docs")
+		}
+		return h.docsPage(w, r, v)
+	})
+	h.page("POST /docs/{namespace}/{kind}/{name}/rebuild", h.docsRebuild)
 	h.page("GET /docs/{rest...}", h.docs)
 	h.page("GET /create", h.createIndex)
 	h.page("GET /create/templates/{namespace}/{name}", h.createWizard)

@@ -288,7 +288,7 @@ func TestEntityPage(t *testing.T) {
 
 	t.Run("DocsAndDeploymentsSayTheyAreNotConfigured", func(t *testing.T) {
 		docs := text(b.get("/catalog/default/component/payment-service/docs").body)
-		assert.Contains(t, docs, "These pages do not have the TechDocs reader yet")
+		assert.Contains(t, docs, "TechDocs is not configured on this portal")
 		assert.Contains(t, docs, "dir:.")
 		deploys := text(b.get("/catalog/default/component/payment-service/deployments").body)
 		assert.Contains(t, deploys, "These pages do not show deploys yet")

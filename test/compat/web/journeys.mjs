@@ -1,5 +1,6 @@
 // Walks the developer portal's main journeys in headless Chromium against a running Portal, as a person would:
-// sign in with GitHub, find a component by search and open its page and API, filter the catalog, evaluate a flag
+// sign in with GitHub, find a component by search and open its page and API, filter the catalog, read a
+// component's docs, create a service from a template and watch its task finish, evaluate a flag
 // and switch it off and on again watching the preview change, create and revoke a personal access token, sign
 // out. cmd/portal/web_test.go starts Portal (signing people in through a GitHub fake) and runs this script.
 // A screenshot of every page goes to SCREENSHOT_DIR. Exit status 0 means every step passed.
@@ -126,6 +127,36 @@ try {
   await page.goto(`${PORTAL}/catalog/errors`);
   await shot(page, '08-catalog-errors');
 
+  // Find a component by search and open its docs (the portal documents itself).
+  await page.goto(`${PORTAL}/?q=portal`);
+  await page.locator('ol.results a[href="/catalog/default/component/portal"]').first().click();
+  await page.waitForURL(`${PORTAL}/catalog/default/component/portal`);
+  await page.locator('nav.tabs').getByRole('link', { name: 'Docs' }).click();
+  await page.getByRole('link', { name: 'Read the docs' }).click();
+  await page.waitForURL(`${PORTAL}/docs/default/component/portal/`);
+  // The portal builds docs in the background after it starts: wait for the first build.
+  const built = Date.now() + 60000;
+  while ((await page.locator('.docs-body').count()) === 0) {
+    assert.ok(Date.now() < built, 'the portal docs were built within a minute');
+    await new Promise((r) => setTimeout(r, 500));
+    await page.reload();
+  }
+  const navLinks = page.locator('nav.docs-nav a');
+  assert.ok((await navLinks.count()) > 2, 'the docs have a navigation');
+  await shot(page, '08d-docs');
+  const second = navLinks.nth(1);
+  const target = await second.getAttribute('href');
+  await second.click();
+  await page.waitForURL(`${PORTAL}${target}`);
+  assert.equal(await page.locator('nav.docs-nav a[aria-current="page"]').getAttribute('href'), target);
+  const anchors = page.locator('nav.docs-toc a');
+  if ((await anchors.count()) > 0) {
+    const id = (await anchors.first().getAttribute('href')).slice(1);
+    assert.equal(await page.locator(`[id="${id}"]`).count(), 1, 'the table of contents points at a heading on the page');
+  }
+  await shot(page, '08e-docs-page');
+  say('ok found the portal by search and read its docs: navigation, pages and anchors');
+
   // Create a service from a template and watch its task finish.
   await page.goto(`${PORTAL}/create`);
   await shot(page, '08a-create');
@@ -203,11 +234,11 @@ try {
   assert.equal(me.status, 401, 'a revoked token no longer works');
   say('ok revoked it; the API refuses it');
 
-  for (const [name, path] of [['15-docs', '/docs'], ['16-deploys', '/deploys']]) {
-    await page.goto(`${PORTAL}${path}`);
-    assert.equal(await page.locator('#nc-h').innerText(), 'Not configured yet');
-    await shot(page, name);
-  }
+  await page.goto(`${PORTAL}/docs`);
+  await shot(page, '15-docs');
+  await page.goto(`${PORTAL}/deploys`);
+  assert.equal(await page.locator('#nc-h').innerText(), 'Not configured yet');
+  await shot(page, '16-deploys');
 
   await page.goto(`${PORTAL}/settings`);
   await page.getByRole('button', { name: 'Sign out' }).click();
