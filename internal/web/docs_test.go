@@ -77,9 +77,9 @@ const pixel = "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x
 func mustDocs(t *testing.T) *publishedDocs {
 	t.Helper()
 	src := fstest.MapFS{
-		"mkdocs.yml":      {Data: []byte("site_name: Payment Service docs\nnav:\n  - Home: index.md\n  - Runbook: runbook.md\n")},
-		"docs/index.md":   {Data: []byte("# Payment Service\n\nWelcome. See the [runbook](runbook.md#when-payments-fail).\n\n## Architecture\n\nHow refunds flow.\n\n<script>alert(1)</script>\n")},
-		"docs/runbook.md": {Data: []byte("# Runbook\n\n## When payments fail\n\nCheck the provider, then retry refunds.\n\n![flow](img/flow.png)\n")},
+		"mkdocs.yml":        {Data: []byte("site_name: Payment Service docs\nnav:\n  - Home: index.md\n  - Runbook: runbook.md\n")},
+		"docs/index.md":     {Data: []byte("# Payment Service\n\nWelcome. See the [runbook](runbook.md#when-payments-fail).\n\n## Architecture\n\nHow refunds flow.\n\n<script>alert(1)</script>\n")},
+		"docs/runbook.md":   {Data: []byte("# Runbook\n\n## When payments fail\n\nCheck the provider, then retry refunds.\n\n![flow](img/flow.png)\n")},
 		"docs/img/flow.png": {Data: []byte(pixel)},
 	}
 	site, err := techdocs.Build(context.Background(), src, techdocs.Options{})
