@@ -84,7 +84,8 @@ func statusOf(code errs.Code) int {
 // isBackstagePath tells routes whose clients expect Backstage's error body.
 func isBackstagePath(path string) bool {
 	return strings.HasPrefix(path, "/api/catalog") || strings.HasPrefix(path, "/api/techdocs") ||
-		strings.HasPrefix(path, "/api/scaffolder")
+		strings.HasPrefix(path, "/api/scaffolder") || strings.HasPrefix(path, "/api/search") ||
+		strings.HasPrefix(path, "/api/kubernetes")
 }
 
 // installErrorModel makes huma's own errors (validation, body too large) take the body each route
