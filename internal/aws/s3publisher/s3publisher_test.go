@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/billpay/portal/internal/techdocs/publishertest"
 	"github.com/billpay/portal/internal/aws/s3publisher"
+	"github.com/billpay/portal/internal/techdocs/publishertest"
 )
 
 // newS3 starts gofakes3, an S3-compatible server, on loopback and returns the real aws-sdk-go-v2
