@@ -15,7 +15,8 @@ module.exports = function (config) {
       jasmine: { random: false },
       clearContext: false,
     },
-    reporters: ['progress'],
+    reporters: [process.env.CI ? 'dots' : 'progress'],
+    colors: !process.env.CI,
     browsers: ['ChromeHeadlessCI'],
     customLaunchers: {
       ChromeHeadlessCI: {

@@ -38,3 +38,18 @@ export async function useInMemoryFlags(values: Record<string, JsonValue>): Promi
 export async function setFlags(provider: InMemoryProvider, values: Record<string, JsonValue>): Promise<void> {
   await provider.putConfiguration(toConfig(values));
 }
+
+/** Waits until check() holds, running render() (e.g. fixture.detectChanges) between tries. */
+export async function until(check: () => boolean, render: () => void = () => undefined, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    render();
+    if (check()) {
+      return;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`condition not met within ${timeoutMs} ms`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
