@@ -1,0 +1,4 @@
+// Package frontendtest proves BillPay's microfrontends (frontends/) against a real Portal: the built shell and
+// remotes, served from loopback origins of their own, run in headless Chromium while flags change in Portal.
+// It has no code of its own; see frontends_test.go.
+package frontendtest
