@@ -3,7 +3,7 @@
 PORTAL_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export PORTAL_TEST_DATABASE_URL
 
-.PHONY: test test-go deps-npm lint build generate bench image chart-lint chart-test config-docs deploy-test
+.PHONY: test test-go deps-npm frontends lint build generate bench image chart-lint chart-test config-docs deploy-test
 
 build:
 	CGO_ENABLED=0 go build -trimpath -o portal ./cmd/portal
@@ -11,7 +11,13 @@ build:
 deps-npm:
 	cd test/compat && npm ci --no-audit --no-fund --loglevel=error
 
-test: deps-npm
+# BillPay's microfrontends (frontends/): npm packages, API types generated from the OpenAPI definitions, the
+# production builds internal/frontendtest serves to Chromium, the type check and the Karma unit tests.
+frontends:
+	cd frontends && npm ci --no-audit --no-fund --loglevel=error --prefer-offline
+	cd frontends && npm run --silent build && npm run --silent lint && npm test --silent
+
+test: deps-npm frontends
 	go vet ./...
 	go tool staticcheck ./...
 	go test -count=1 -timeout 20m ./...

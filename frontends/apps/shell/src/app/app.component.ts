@@ -1,5 +1,4 @@
 import { ChangeDetectionStrategy, Component, inject } from '@angular/core';
-import { KeyValuePipe } from '@angular/common';
 import { RouterLink, RouterLinkActive, RouterOutlet } from '@angular/router';
 import {
   FlagsStatusComponent,
@@ -15,15 +14,15 @@ import { REMOTES } from './remotes';
 @Component({
   selector: 'bp-root',
   standalone: true,
-  imports: [RouterOutlet, RouterLink, RouterLinkActive, KeyValuePipe, MaintenanceBannerComponent, FlagsStatusComponent, UserPickerComponent],
+  imports: [RouterOutlet, RouterLink, RouterLinkActive, MaintenanceBannerComponent, FlagsStatusComponent, UserPickerComponent],
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
     <bp-maintenance-banner />
     <header class="bp-header">
       <a class="bp-header__brand" routerLink="/">BillPay</a>
       <nav class="bp-nav" aria-label="Apps">
-        @for (r of remotes | keyvalue; track r.key) {
-          <a [routerLink]="'/' + r.value.routePath" routerLinkActive="active" [attr.data-testid]="'nav-' + r.key">{{ r.value.displayName }}</a>
+        @for (r of remotes; track r[0]) {
+          <a [routerLink]="'/' + r[1].routePath" routerLinkActive="active" [attr.data-testid]="'nav-' + r[0]">{{ r[1].displayName }}</a>
         }
       </nav>
       <span class="bp-header__spacer"></span>
@@ -40,7 +39,8 @@ import { REMOTES } from './remotes';
 })
 export class AppComponent {
   readonly config = inject(RUNTIME_CONFIG);
-  readonly remotes = inject(REMOTES, { optional: true }) ?? {};
+  /** In manifest order. */
+  readonly remotes = Object.entries(inject(REMOTES, { optional: true }) ?? {});
 
   switchEnvironment(e: Event): void {
     storeEnvironment((e.target as HTMLSelectElement).value);

@@ -1,5 +1,4 @@
 import { ChangeDetectionStrategy, Component, inject } from '@angular/core';
-import { KeyValuePipe } from '@angular/common';
 import { RouterLink } from '@angular/router';
 import { SessionService } from '@billpay/shared';
 import { REMOTES } from './remotes';
@@ -7,15 +6,15 @@ import { REMOTES } from './remotes';
 @Component({
   selector: 'bp-home',
   standalone: true,
-  imports: [RouterLink, KeyValuePipe],
+  imports: [RouterLink],
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
     <h1>Hello, {{ session.user().name }}</h1>
     <div class="cards">
-      @for (r of remotes | keyvalue; track r.key) {
-        <a class="bp-card" [routerLink]="'/' + r.value.routePath" [attr.data-testid]="'home-' + r.key">
-          <h2>{{ r.value.displayName }}</h2>
-          <span class="bp-muted">{{ r.key }}</span>
+      @for (r of remotes; track r[0]) {
+        <a class="bp-card" [routerLink]="'/' + r[1].routePath" [attr.data-testid]="'home-' + r[0]">
+          <h2>{{ r[1].displayName }}</h2>
+          <span class="bp-muted">{{ r[0] }}</span>
         </a>
       }
     </div>
@@ -24,5 +23,5 @@ import { REMOTES } from './remotes';
 })
 export class HomeComponent {
   readonly session = inject(SessionService);
-  readonly remotes = inject(REMOTES, { optional: true }) ?? {};
+  readonly remotes = Object.entries(inject(REMOTES, { optional: true }) ?? {});
 }
