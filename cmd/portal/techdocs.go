@@ -62,7 +62,8 @@ func (m *Main) startTechDocs(ctx, runCtx context.Context, g *errgroup.Group) err
 		return err
 	}
 	owner := replicaName()
-	srch := search.New(m.Store, m.Store, search.Options{Owner: owner, Log: m.Log.With("component", "search")})
+	srch := search.New(m.Store, m.Store, search.Options{Owner: owner, Log: m.Log.With("component", "search"),
+		CaughtUp: func(v int64) bool { return m.Catalog.Version() >= v }})
 	clients, err := m.githubClients()
 	if err != nil {
 		_ = closePub()

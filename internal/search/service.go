@@ -81,6 +81,9 @@ type Options struct {
 	// Lease is how long an indexer keeps the catalog to itself after its last renewal.
 	Lease time.Duration
 	Log   *slog.Logger
+	// CaughtUp, when set, reports whether this replica's catalog reads already reflect a catalog version.
+	// Indexing waits for it, so that making entities queryable is never slowed down by indexing them.
+	CaughtUp func(version int64) bool
 }
 
 // Service answers queries and keeps the index in step with the catalog.
@@ -330,18 +333,37 @@ func (s *Service) Remove(ctx context.Context, source string, version int64) erro
 	return s.store.ApplySearch(ctx, []SourceUpdate{{Source: source, Version: version}}, nil)
 }
 
+// maxIndexDeferral bounds how long a catalog that never stops changing can hold indexing back.
+const maxIndexDeferral = 10 * time.Second
+
 // indexPage is how many catalog changes one indexing transaction applies.
 const indexPage = 500
 
 // FollowCatalog keeps the catalog's documents in step with its change feed until ctx ends. Every
 // replica runs it; the one holding the indexer lease indexes, the others stand by, so each change
 // is indexed once and a replica that dies hands over when its lease runs out.
+//
+// While the catalog is still changing from one poll to the next (an ingest), indexing waits, for up to
+// maxIndexDeferral: on SQLite it would otherwise take the single write lock and a core from the ingest that
+// makes entities queryable, and search can trail the catalog by a few seconds.
 func (s *Service) FollowCatalog(ctx context.Context, poll time.Duration) error {
 	t := time.NewTicker(poll)
 	defer t.Stop()
+	var seen int64
+	var deferredSince time.Time
 	for {
-		if err := s.IndexCatalog(ctx); err != nil && ctx.Err() == nil {
-			s.opts.Log.Error("search indexing of the catalog failed", "err", err)
+		latest, _, err := s.feed.CatalogVersion(ctx)
+		moving := err == nil && (latest != seen || (s.opts.CaughtUp != nil && !s.opts.CaughtUp(latest)))
+		seen = latest
+		if moving && (deferredSince.IsZero() || time.Since(deferredSince) < maxIndexDeferral) {
+			if deferredSince.IsZero() {
+				deferredSince = time.Now()
+			}
+		} else {
+			deferredSince = time.Time{}
+			if err := s.IndexCatalog(ctx); err != nil && ctx.Err() == nil {
+				s.opts.Log.Error("search indexing of the catalog failed", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():

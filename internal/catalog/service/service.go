@@ -117,6 +117,9 @@ func New(store Store, feed ChangeFeed, p *processing.Processor, engine *processi
 // swaps it.
 func (s *Service) Index() *catalog.Index { return s.index.Load() }
 
+// Version is the catalog version this replica's reads reflect.
+func (s *Service) Version() int64 { return s.version.Load() }
+
 // Ready reports whether the index has caught up with the database at least once.
 func (s *Service) Ready() bool { return s.synced.Load() }
 
