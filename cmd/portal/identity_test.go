@@ -391,3 +391,27 @@ func TestSecretsNeverLogged(t *testing.T) {
 		}
 	}
 }
+
+func TestCatalogChangesAreAuditedPerEntity(t *testing.T) {
+	m := billpayMain(t, nil)
+	r := call(t, http.MethodPost, m.URL()+"/api/catalog/refresh", `{"entityRef":"component:default/payment-service"}`,
+		"Authorization", "Bearer "+testToken, "Content-Type", "application/json")
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	var e map[string]any
+	require.Equal(t, http.StatusOK, apiGet(t, m, "/api/catalog/entities/by-name/component/default/admin-service", &e))
+	uid := e["metadata"].(map[string]any)["uid"].(string)
+	r = call(t, http.MethodDelete, m.URL()+"/api/catalog/entities/by-uid/"+uid, "", "Authorization", "Bearer "+testToken)
+	require.Equal(t, http.StatusNoContent, r.status, "%s", r.body)
+
+	var events struct {
+		Items []map[string]any `json:"items"`
+	}
+	apiGet(t, m, "/api/audit?resource=component:default/payment-service", &events)
+	require.Len(t, events.Items, 1)
+	require.Equal(t, "refreshEntity", events.Items[0]["action"])
+	apiGet(t, m, "/api/audit?resource=component:default/admin-service", &events)
+	require.Len(t, events.Items, 1)
+	require.Equal(t, "deleteEntityByUid", events.Items[0]["action"])
+	require.Equal(t, "test", events.Items[0]["actor"])
+	require.Contains(t, string(mustJSON(events.Items[0]["before"])), `"admin-service"`, "the deleted entity is kept in the log")
+}

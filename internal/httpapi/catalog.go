@@ -13,6 +13,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/billpay/portal/internal/audit"
 	"github.com/billpay/portal/internal/catalog"
 	"github.com/billpay/portal/internal/catalog/service"
 	"github.com/billpay/portal/internal/errs"
@@ -362,9 +363,11 @@ func (s *Server) registerCatalog() {
 	del := s.catalogOp("deleteEntityByUid", http.MethodDelete, "/entities/by-uid/{uid}", "Delete an entity by uid", true)
 	del.DefaultStatus = http.StatusNoContent
 	huma.Register(s.api, del, func(ctx context.Context, in *byUIDInput) (*struct{}, error) {
+		before, _ := svc.GetByUID(in.UID)
 		if err := svc.DeleteByUID(ctx, in.UID); err != nil {
 			return nil, backstageErr(ctx, err)
 		}
+		audit.Describe(ctx, entityRefOf(before), json.RawMessage(before), nil)
 		return nil, nil
 	})
 
@@ -469,6 +472,9 @@ func (s *Server) registerCatalog() {
 		if err != nil {
 			return nil, backstageErr(ctx, err)
 		}
+		if !truthy(in.DryRun) {
+			audit.Describe(ctx, "location:"+res.Location.ID, nil, toLocationJSON(res.Location))
+		}
 		out := &addLocationOutput{}
 		out.Body.Location = toLocationJSON(res.Location)
 		if res.Exists != nil {
@@ -493,19 +499,23 @@ func (s *Server) registerCatalog() {
 
 	huma.Register(s.api, s.catalogOp("updateLocation", http.MethodPut, "/locations/{id}", "Change a registered location", true),
 		func(ctx context.Context, in *updateLocationInput) (*locationOutput, error) {
+			before, _ := svc.GetLocation(ctx, in.ID)
 			l, err := svc.UpdateLocation(ctx, in.ID, in.Body.Type, in.Body.Target)
 			if err != nil {
 				return nil, backstageErr(ctx, err)
 			}
+			audit.Describe(ctx, "location:"+in.ID, toLocationJSON(before), toLocationJSON(l))
 			return &locationOutput{Body: toLocationJSON(l)}, nil
 		})
 
 	rm := s.catalogOp("deleteLocation", http.MethodDelete, "/locations/{id}", "Unregister a location and delete what only it emitted", true)
 	rm.DefaultStatus = http.StatusNoContent
 	huma.Register(s.api, rm, func(ctx context.Context, in *locationIDInput) (*struct{}, error) {
+		before, _ := svc.GetLocation(ctx, in.ID)
 		if err := svc.RemoveLocation(ctx, in.ID); err != nil {
 			return nil, backstageErr(ctx, err)
 		}
+		audit.Describe(ctx, "location:"+in.ID, toLocationJSON(before), nil)
 		return nil, nil
 	})
 
@@ -523,6 +533,9 @@ func (s *Server) registerCatalog() {
 	huma.Register(s.api, refresh, func(ctx context.Context, in *refreshInput) (*struct{}, error) {
 		if err := svc.Refresh(ctx, in.Body.EntityRef); err != nil {
 			return nil, backstageErr(ctx, err)
+		}
+		if ref, err := catalog.ParseRef(in.Body.EntityRef, catalog.RefDefaults{}); err == nil {
+			audit.Describe(ctx, ref.Lower().String(), nil, nil)
 		}
 		return nil, nil
 	})
@@ -634,4 +647,13 @@ func nextLink(ctx context.Context, limit, offset int) string {
 	b, _ := json.Marshal(afterCursor{Limit: limit, Offset: offset})
 	q.Set("after", base64.StdEncoding.EncodeToString(b))
 	return "</entities?" + q.Encode() + `>; rel="next"`
+}
+
+// entityRefOf names an entity's JSON by its canonical ref, the resource its audit entries are filed under.
+func entityRefOf(raw []byte) string {
+	var e catalog.Entity
+	if json.Unmarshal(raw, &e) != nil || e == nil {
+		return ""
+	}
+	return e.Ref().Lower().String()
 }
