@@ -414,4 +414,10 @@ func TestCatalogChangesAreAuditedPerEntity(t *testing.T) {
 	require.Equal(t, "deleteEntityByUid", events.Items[0]["action"])
 	require.Equal(t, "test", events.Items[0]["actor"])
 	require.Contains(t, string(mustJSON(events.Items[0]["before"])), `"admin-service"`, "the deleted entity is kept in the log")
+
+	cookie, _ := signIn(t, m, "user:default/lucia.fernandez")
+	page := call(t, http.MethodGet, m.URL()+"/catalog/default/component/payment-service/inspect", "", "Cookie", "portal_session="+cookie)
+	require.Equal(t, http.StatusOK, page.status)
+	require.Contains(t, string(page.body), "History")
+	require.Contains(t, string(page.body), "refreshEntity", "the entity page shows its audit entries")
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/billpay/portal/internal/audit"
 	"github.com/billpay/portal/internal/auth"
 	"github.com/billpay/portal/internal/catalog"
 	"github.com/billpay/portal/internal/errs"
@@ -379,7 +380,19 @@ type inspectView struct {
 	Ancestry []ancestryStep
 	Raw      string
 	Problem  string
+	// History is the audit log's entries about this entity, newest first; nil when no log is kept.
+	History []historyEntry
 }
+
+type historyEntry struct {
+	At     string
+	Actor  string
+	Action string
+	Status int
+}
+
+// historyMax bounds the entity's history on the page; /api/audit pages through the rest.
+const historyMax = 20
 
 type ancestryStep struct {
 	Entity  refLink
@@ -407,6 +420,16 @@ func (h *Handler) inspect(r *http.Request, view *entityView) (*inspectView, erro
 			step.Parents = append(step.Parents, linkTo(p, view.Namespace))
 		}
 		iv.Ancestry = append(iv.Ancestry, step)
+	}
+	if h.opts.Audit != nil {
+		events, err := h.opts.Audit.ListAudit(r.Context(), audit.Query{Resource: view.Ref, Limit: historyMax})
+		if err != nil {
+			h.opts.Log.Error("cannot read an entity's history", "entity", view.Ref, "err", err)
+		}
+		iv.History = []historyEntry{}
+		for _, e := range events {
+			iv.History = append(iv.History, historyEntry{At: e.At.UTC().Format("2006-01-02 15:04 UTC"), Actor: e.Actor, Action: e.Action, Status: e.Status})
+		}
 	}
 	return iv, nil
 }
