@@ -508,7 +508,18 @@ func (s *Server) taskEventStream(hc huma.Context, id string, after int64) {
 			}
 			continue
 		}
-		for _, e := range evs {
+		// The stream ends with the final completion, as Backstage's does: a line a stopping runner logs after
+		// it is left to /events, so a client never sees a task end and then carry on.
+		last := len(evs)
+		if scaffolder.Ended(evs) {
+			for i := len(evs) - 1; i >= 0; i-- {
+				if evs[i].Type == scaffolder.EventCompletion {
+					last = i + 1
+					break
+				}
+			}
+		}
+		for _, e := range evs[:last] {
 			data, err := json.Marshal(toEventJSON(e))
 			if err != nil {
 				return
