@@ -1,10 +1,11 @@
-// Package errs holds Portal's one error type. Domain code returns *Error with a Code; the HTTP layer
-// translates codes to status codes and to Backstage's or OFREP's error bodies, and nowhere else.
+// Package errs holds Portal's one error type. Domain code returns *Error with a Code; HTTPStatus is the one
+// mapping of codes to status codes, and the transports render the bodies (Backstage's, OFREP's, pages).
 package errs
 
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // Code classifies an error by what the caller should do about it.
@@ -77,3 +78,30 @@ func MessageOf(err error) string {
 
 // Is reports whether err carries the given code.
 func Is(err error, code Code) bool { return CodeOf(err) == code }
+
+// HTTPStatus is the HTTP status an error code is answered with, the same on the API and the pages.
+func HTTPStatus(code Code) int {
+	switch code {
+	case Invalid:
+		return http.StatusBadRequest
+	case NotFound:
+		return http.StatusNotFound
+	case Conflict:
+		return http.StatusConflict
+	case Unauthenticated:
+		return http.StatusUnauthorized
+	case Forbidden:
+		return http.StatusForbidden
+	case NotModified:
+		return http.StatusNotModified
+	case PreconditionFailed:
+		return http.StatusPreconditionFailed
+	case TooManyRequests:
+		return http.StatusTooManyRequests
+	case Unavailable:
+		return http.StatusServiceUnavailable
+	case NotImplemented:
+		return http.StatusNotImplemented
+	}
+	return http.StatusInternalServerError
+}

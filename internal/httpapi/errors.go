@@ -55,31 +55,7 @@ var backstageNames = map[int]string{
 }
 
 // statusOf maps an errs code to an HTTP status.
-func statusOf(code errs.Code) int {
-	switch code {
-	case errs.Invalid:
-		return http.StatusBadRequest
-	case errs.NotFound:
-		return http.StatusNotFound
-	case errs.Conflict:
-		return http.StatusConflict
-	case errs.Unauthenticated:
-		return http.StatusUnauthorized
-	case errs.Forbidden:
-		return http.StatusForbidden
-	case errs.NotModified:
-		return http.StatusNotModified
-	case errs.PreconditionFailed:
-		return http.StatusPreconditionFailed
-	case errs.TooManyRequests:
-		return http.StatusTooManyRequests
-	case errs.Unavailable:
-		return http.StatusServiceUnavailable
-	case errs.NotImplemented:
-		return http.StatusNotImplemented
-	}
-	return http.StatusInternalServerError
-}
+func statusOf(code errs.Code) int { return errs.HTTPStatus(code) }
 
 // isBackstagePath tells routes whose clients expect Backstage's error body.
 func isBackstagePath(path string) bool {

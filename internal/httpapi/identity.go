@@ -7,11 +7,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
-	"golang.org/x/time/rate"
 
 	"github.com/billpay/portal/internal/audit"
 	"github.com/billpay/portal/internal/auth"
@@ -94,51 +92,6 @@ func isMutation(method string) bool {
 	return method != http.MethodGet && method != http.MethodHead && method != http.MethodOptions
 }
 
-// principalLimiter throttles each principal's mutations, and failed authentications per client address.
-type principalLimiter struct {
-	perSecond rate.Limit
-	burst     int
-	mu        sync.Mutex
-	buckets   map[string]*rate.Limiter
-	swept     time.Time
-}
-
-func newPrincipalLimiter(perSecond float64, burst int) *principalLimiter {
-	if burst <= 0 {
-		burst = int(math.Max(1, math.Ceil(perSecond)))
-	}
-	return &principalLimiter{perSecond: rate.Limit(perSecond), burst: burst, buckets: map[string]*rate.Limiter{}}
-}
-
-func (l *principalLimiter) allow(key string) (bool, time.Duration) {
-	if l == nil || l.perSecond <= 0 {
-		return true, 0
-	}
-	now := time.Now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.swept) > 10*time.Minute {
-		// A full bucket is the same as no bucket; dropping them bounds memory.
-		for k, b := range l.buckets {
-			if b.TokensAt(now) >= float64(l.burst) {
-				delete(l.buckets, k)
-			}
-		}
-		l.swept = now
-	}
-	b, ok := l.buckets[key]
-	if !ok {
-		b = rate.NewLimiter(l.perSecond, l.burst)
-		l.buckets[key] = b
-	}
-	r := b.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return false, d
-	}
-	return true, 0
-}
-
 // writeStatus answers with the route family's error body.
 func (s *Server) writeStatus(ctx huma.Context, status int, msg string) {
 	var se huma.StatusError
@@ -185,7 +138,7 @@ func (s *Server) authorize(ctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	if perm != auth.CatalogRead {
-		if ok, wait := s.mutations.allow(p.Subject); !ok {
+		if ok, wait := s.mutations.Allow(p.Subject); !ok {
 			retryAfter(ctx, wait)
 			s.writeStatus(ctx, http.StatusTooManyRequests, "too many changes from "+p.Subject+"; slow down")
 			return
@@ -230,24 +183,6 @@ func sessionCookieValue(ctx huma.Context) string {
 }
 
 func failedAuthKey(ctx huma.Context) string { return remoteHost(ctx.RemoteAddr()) }
-
-// exhausted reports whether key has used up its bucket, without spending from it.
-func (l *principalLimiter) exhausted(key string) (bool, time.Duration) {
-	if l == nil || l.perSecond <= 0 {
-		return false, 0
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b, ok := l.buckets[key]
-	if !ok {
-		return false, 0
-	}
-	now := time.Now()
-	if tokens := b.TokensAt(now); tokens < 1 {
-		return true, time.Duration((1 - tokens) / float64(l.perSecond) * float64(time.Second))
-	}
-	return false, 0
-}
 
 // secureCookies tells whether cookies get the Secure attribute: always, except on plain-HTTP local setups.
 func (s *Server) secureCookies() bool { return !strings.HasPrefix(s.opts.BaseURL, "http://") }

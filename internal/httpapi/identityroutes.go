@@ -94,13 +94,13 @@ func (s *Server) registerIdentity() {
 			// Failed sign-ins count against the address like failed tokens, so codes and states cannot be
 			// tried at speed.
 			addr := remoteAddrFrom(ctx)
-			if blocked, _ := s.failures.exhausted(addr); blocked {
+			if blocked, _ := s.failures.Exhausted(addr); blocked {
 				return nil, huma.Error429TooManyRequests("too many failed sign-in attempts from this address; try again later")
 			}
 			done, err := s.opts.SignIn.Finish(ctx, in.Code, in.State, in.Cookie.Value)
 			if err != nil {
 				if errs.Is(err, errs.Unauthenticated) {
-					s.failures.allow(addr)
+					s.failures.Allow(addr)
 				}
 				return nil, portalErr(err)
 			}

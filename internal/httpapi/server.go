@@ -25,6 +25,7 @@ import (
 	"github.com/billpay/portal/internal/catalog/service"
 	"github.com/billpay/portal/internal/errs"
 	flagservice "github.com/billpay/portal/internal/flags/service"
+	"github.com/billpay/portal/internal/ratelimit"
 	"github.com/billpay/portal/internal/scaffolder"
 	"github.com/billpay/portal/internal/search"
 	tdservice "github.com/billpay/portal/internal/techdocs/service"
@@ -82,8 +83,8 @@ type Server struct {
 	mux       *http.ServeMux
 	api       huma.API
 	metrics   *httpMetrics
-	mutations *principalLimiter
-	failures  *principalLimiter
+	mutations *ratelimit.Keyed
+	failures  *ratelimit.Keyed
 	// streams ends long-lived event streams when the server shuts down, which would otherwise wait for them.
 	streams     context.Context
 	stopStreams context.CancelFunc
@@ -113,8 +114,8 @@ func New(opts Options) *Server {
 	api := humago.New(mux, cfg)
 	s := &Server{opts: opts, mux: mux, api: api}
 	s.streams, s.stopStreams = context.WithCancel(context.Background())
-	s.mutations = newPrincipalLimiter(opts.MutationsPerSecond, opts.MutationBurst)
-	s.failures = newPrincipalLimiter(opts.FailedAuthPerMinute/60, int(math.Max(1, opts.FailedAuthPerMinute)))
+	s.mutations = ratelimit.New(opts.MutationsPerSecond, opts.MutationBurst, nil)
+	s.failures = ratelimit.New(opts.FailedAuthPerMinute/60, int(math.Max(1, opts.FailedAuthPerMinute)), nil)
 	s.metrics = &httpMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "portal_http_requests_total", Help: "HTTP requests by route and status code.",
@@ -341,7 +342,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	key := failedAuthKey(ctx)
-	if blocked, wait := s.failures.exhausted(key); blocked {
+	if blocked, wait := s.failures.Exhausted(key); blocked {
 		retryAfter(ctx, wait)
 		s.writeStatus(ctx, http.StatusTooManyRequests, "too many failed sign-in attempts from this address; try again later")
 		return
@@ -350,7 +351,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		Authorization: ctx.Header("Authorization"), Session: sessionCookieValue(ctx), BackstageRoute: isBackstagePath(ctx.URL().Path)})
 	if err != nil {
 		if errs.Is(err, errs.Unauthenticated) && ctx.Header("Authorization") != "" {
-			s.failures.allow(key)
+			s.failures.Allow(key)
 		}
 		ctx.SetHeader("WWW-Authenticate", `Bearer realm="portal"`)
 		var status huma.StatusError

@@ -27,6 +27,7 @@ import (
 	"github.com/billpay/portal/internal/catalog/service"
 	"github.com/billpay/portal/internal/errs"
 	flagservice "github.com/billpay/portal/internal/flags/service"
+	"github.com/billpay/portal/internal/ratelimit"
 	"github.com/billpay/portal/internal/scaffolder"
 	"github.com/billpay/portal/internal/search"
 )
@@ -93,7 +94,7 @@ type Handler struct {
 	pages  map[string]*template.Template
 	assets map[string]*asset
 	origin *http.CrossOriginProtection
-	limits *changeLimiter
+	limits *ratelimit.Keyed
 }
 
 // New parses the templates and registers the pages.
@@ -111,7 +112,7 @@ func New(opts Options) (*Handler, error) {
 		opts.Now = time.Now
 	}
 	h := &Handler{opts: opts, mux: http.NewServeMux(), origin: http.NewCrossOriginProtection(),
-		limits: newChangeLimiter(opts.MutationsPerSecond, opts.MutationBurst)}
+		limits: ratelimit.New(opts.MutationsPerSecond, opts.MutationBurst, nil)}
 	var err error
 	if h.assets, err = loadAssets(); err != nil {
 		return nil, err
@@ -198,7 +199,7 @@ func (h *Handler) page(pattern string, fn pageFunc) {
 				h.renderError(w, r, v, err)
 				return
 			}
-			if ok, wait := h.limits.allow(v.Principal.Subject); !ok {
+			if ok, wait := h.limits.Allow(v.Principal.Subject); !ok {
 				w.Header().Set("Retry-After", strconv.Itoa(int(math.Max(1, math.Ceil(wait.Seconds())))))
 				h.renderError(w, r, v, errs.E(errs.TooManyRequests, "too many changes from %s; wait a moment and try again", v.Principal.Subject))
 				return
@@ -506,29 +507,8 @@ func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, v *viewer,
 	}
 }
 
-func statusOf(code errs.Code) int {
-	switch code {
-	case errs.Invalid:
-		return http.StatusBadRequest
-	case errs.NotFound:
-		return http.StatusNotFound
-	case errs.Conflict:
-		return http.StatusConflict
-	case errs.Unauthenticated:
-		return http.StatusUnauthorized
-	case errs.Forbidden:
-		return http.StatusForbidden
-	case errs.PreconditionFailed:
-		return http.StatusPreconditionFailed
-	case errs.TooManyRequests:
-		return http.StatusTooManyRequests
-	case errs.Unavailable:
-		return http.StatusServiceUnavailable
-	case errs.NotImplemented:
-		return http.StatusNotImplemented
-	}
-	return http.StatusInternalServerError
-}
+// statusOf maps an errs code to an HTTP status.
+func statusOf(code errs.Code) int { return errs.HTTPStatus(code) }
 
 // parsePages builds one template set per page: the layout and shared partials, plus the page's own file.
 func (h *Handler) parsePages() (map[string]*template.Template, error) {

@@ -6,69 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"math"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/billpay/portal/internal/errs"
 )
-
-// limiter keeps a token bucket per key. Buckets idle for longer than it takes to refill are forgotten, so
-// guests cycling addresses cannot grow the map without bound.
-type limiter struct {
-	perSecond rate.Limit
-	burst     int
-	now       func() time.Time
-	mu        sync.Mutex
-	buckets   map[string]*bucket
-	lastSweep time.Time
-}
-
-type bucket struct {
-	lim  *rate.Limiter
-	used time.Time
-}
-
-func newLimiter(perSecond float64, burst int, now func() time.Time) *limiter {
-	if burst <= 0 {
-		burst = int(math.Max(1, math.Ceil(perSecond)))
-	}
-	return &limiter{perSecond: rate.Limit(perSecond), burst: burst, now: now, buckets: map[string]*bucket{}}
-}
-
-func (l *limiter) allow(id string) (bool, time.Duration) {
-	if l.perSecond <= 0 {
-		return true, 0
-	}
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.lastSweep) > time.Minute {
-		idle := time.Duration(float64(l.burst)/float64(l.perSecond)*float64(time.Second)) + time.Minute
-		for k, b := range l.buckets {
-			if now.Sub(b.used) > idle {
-				delete(l.buckets, k)
-			}
-		}
-		l.lastSweep = now
-	}
-	b, ok := l.buckets[id]
-	if !ok {
-		b = &bucket{lim: rate.NewLimiter(l.perSecond, l.burst)}
-		l.buckets[id] = b
-	}
-	b.used = now
-	r := b.lim.ReserveN(now, 1)
-	if delay := r.DelayFrom(now); delay > 0 {
-		r.CancelAt(now)
-		return false, delay
-	}
-	return true, 0
-}
 
 func randomSecret() (string, error) {
 	b := make([]byte, 32)

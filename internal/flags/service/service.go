@@ -21,6 +21,7 @@ import (
 	"github.com/billpay/portal/internal/catalog"
 	"github.com/billpay/portal/internal/errs"
 	"github.com/billpay/portal/internal/flags"
+	"github.com/billpay/portal/internal/ratelimit"
 )
 
 // Environment configures one flag environment.
@@ -93,7 +94,7 @@ type Service struct {
 	envs   map[string]*environment
 	order  []string
 	keys   map[[32]byte]Key
-	limits *limiter
+	limits *ratelimit.Keyed
 	bus    broker
 	signer atomic.Pointer[[]byte]
 	wake   chan struct{}
@@ -147,7 +148,7 @@ func New(repo flags.Repository, cfg Config) (*Service, error) {
 			return nil, errs.E(errs.Invalid, "flags: guest environment %q is not configured", cfg.GuestEnvironment)
 		}
 	}
-	s.limits = newLimiter(cfg.RatePerSecond, cfg.Burst, cfg.Now)
+	s.limits = ratelimit.New(cfg.RatePerSecond, cfg.Burst, cfg.Now)
 	return s, nil
 }
 
@@ -344,7 +345,7 @@ func (s *Service) Allow(k Key, remoteAddr string) (bool, time.Duration) {
 	if k.Kind == GuestKey {
 		id = "guest:" + remoteAddr
 	}
-	return s.limits.allow(id)
+	return s.limits.Allow(id)
 }
 
 // Subscribe follows committed changes of one environment, or of all with "". The channel closes when the
