@@ -42,8 +42,21 @@ func TestActionlint(t *testing.T) {
 	}
 	files, err := filepath.Glob(filepath.Join(root, ".github", "workflows", "*.yml"))
 	require.NoError(t, err)
-	require.Len(t, files, 3, "ci.yml, release.yml, frontends.yml")
+	var names []string
+	for _, f := range files {
+		names = append(names, filepath.Base(f))
+	}
+	want := []string{"ci.yml", "release.yml", "frontends-pipeline.yml"}
+	for _, app := range frontendApps {
+		want = append(want, "frontends-"+app+".yml")
+	}
+	require.ElementsMatch(t, want, names, "the workflows actionlint checked")
 }
+
+// frontendApps are the four microfrontends under frontends/apps, each with a workflow of its own
+// (frontends-<app>.yml) calling frontends-pipeline.yml. The shell is the host; the other three are the
+// catalog's components.
+var frontendApps = []string{"shell", "payment-app", "admin-panel", "feature-flags"}
 
 // TestActionlintFindsMistakes makes sure the linter is really checking: a workflow with a typo in
 // an expression and a shell bug must be reported.
@@ -64,13 +77,14 @@ jobs:
 
 // TestWorkflowsMatchRepository holds the workflows to the repository: CI runs the README's command
 // against PostgreSQL; the release builds with build/image and pushes with the crane and deploys with
-// the Helm versions go.mod pins; the frontends workflow publishes the three frontends the catalog
-// knows; every action is pinned to a version.
+// the Helm versions go.mod pins; each microfrontend has a workflow of its own that tests, builds and
+// deploys it through the shared pipeline to the site infra/live gives it; every action is pinned to a
+// version.
 func TestWorkflowsMatchRepository(t *testing.T) {
 	root := repoRoot(t)
 	ci := readWorkflow(t, root, "ci.yml")
 	release := readWorkflow(t, root, "release.yml")
-	frontends := readWorkflow(t, root, "frontends.yml")
+	pipeline := readWorkflow(t, root, "frontends-pipeline.yml")
 
 	t.Run("CIRunsMakeTestWithPostgreSQL", func(t *testing.T) {
 		test := job(t, ci, "test")
@@ -108,21 +122,48 @@ func TestWorkflowsMatchRepository(t *testing.T) {
 		}
 	})
 
-	t.Run("FrontendsAreTheCatalogs", func(t *testing.T) {
-		apps := job(t, frontends, "build")["strategy"].(map[string]any)["matrix"].(map[string]any)["app"].([]any)
-		require.Len(t, apps, 3)
-		for _, app := range apps {
-			data, err := os.ReadFile(filepath.Join(root, "catalog-info", "components", app.(string)+".yaml"))
-			require.NoError(t, err, "frontend %s has no catalog entry", app)
-			require.Contains(t, string(data), "name: "+app.(string))
-			require.Contains(t, runs(job(t, frontends, "publish")), app.(string))
+	t.Run("EachFrontendHasItsOwnWorkflow", func(t *testing.T) {
+		for _, app := range frontendApps {
+			w := readWorkflow(t, root, "frontends-"+app+".yml")
+			// yaml.v3 reads the key "on" as the string "on".
+			on := w["on"].(map[string]any)
+			for _, event := range []string{"push", "pull_request"} {
+				paths := on[event].(map[string]any)["paths"].([]any)
+				require.Contains(t, paths, "frontends/apps/"+app+"/**", "%s runs on changes to the app", event)
+				require.Contains(t, paths, "frontends/libs/shared/**", "%s runs on changes to libs/shared", event)
+				for _, other := range frontendApps {
+					if other != app {
+						require.NotContains(t, paths, "frontends/apps/"+other+"/**", "%s: not on another app's changes", event)
+					}
+				}
+			}
+			input := on["workflow_dispatch"].(map[string]any)["inputs"].(map[string]any)["environment"].(map[string]any)
+			require.Equal(t, []any{"dev", "staging", "production"}, input["options"])
+			call := job(t, w, "pipeline")
+			require.Equal(t, "./.github/workflows/frontends-pipeline.yml", call["uses"])
+			require.Equal(t, app, call["with"].(map[string]any)["app"])
+			require.Equal(t, "write", call["permissions"].(map[string]any)["id-token"], "OIDC, no stored AWS keys")
 		}
+
+		// The three catalog frontends are catalog components and sites of infra/live's static-sites
+		// unit (bucket <name_prefix>-<app>, distribution "<name_prefix> <app>"). The shell is neither.
+		sites, err := os.ReadFile(filepath.Join(root, "infra", "live", "_envcommon", "static-sites.hcl"))
+		require.NoError(t, err)
+		site := func(name string) bool {
+			return regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(name) + `\s*=\s*\{`).Match(sites)
+		}
+		for _, app := range frontendApps[1:] {
+			data, err := os.ReadFile(filepath.Join(root, "catalog-info", "components", app+".yaml"))
+			require.NoError(t, err, "frontend %s has no catalog entry", app)
+			require.Contains(t, string(data), "name: "+app)
+			require.True(t, site(app), "infra/live/_envcommon/static-sites.hcl has no site %s", app)
+		}
+		if !site("shell") {
+			t.Log(`infra/live/_envcommon/static-sites.hcl has no site "shell" yet: frontends-shell.yml tests and builds, and its deploy stops at the missing bucket`)
+		}
+
 		// Each app is a workspace the build step can name, building into the uploaded directory.
 		angular, err := os.ReadFile(filepath.Join(root, "frontends", "angular.json"))
-		if os.IsNotExist(err) {
-			t.Log("frontends/ has no angular.json yet: the workspace layout is not checked")
-			return
-		}
 		require.NoError(t, err)
 		var ws struct {
 			Projects map[string]struct {
@@ -136,19 +177,54 @@ func TestWorkflowsMatchRepository(t *testing.T) {
 			} `yaml:"projects"`
 		}
 		require.NoError(t, yaml.Unmarshal(angular, &ws))
-		for _, app := range apps {
-			p, ok := ws.Projects[app.(string)]
+		for _, app := range frontendApps {
+			p, ok := ws.Projects[app]
 			require.True(t, ok, "angular.json has no project %s", app)
-			require.Equal(t, "dist/"+app.(string), p.Architect.Build.Options.OutputPath)
-			_, err := os.Stat(filepath.Join(root, "frontends", "apps", app.(string), "package.json"))
+			require.Equal(t, "dist/"+app, p.Architect.Build.Options.OutputPath)
+			_, err := os.Stat(filepath.Join(root, "frontends", "apps", app, "package.json"))
 			require.NoError(t, err, "npm --workspace apps/%s", app)
 		}
 	})
 
+	t.Run("PipelineTestsBuildsAndDeploysPerEnvironment", func(t *testing.T) {
+		call := pipeline["on"].(map[string]any)["workflow_call"].(map[string]any)["inputs"].(map[string]any)
+		require.Contains(t, call, "app")
+		require.Contains(t, call, "environment")
+		build := runs(job(t, pipeline, "build"))
+		require.Contains(t, build, "npm run generate")
+		require.Contains(t, build, `npm test --workspace "apps/$APP"`)
+		require.Contains(t, build, `npm run build --workspace "apps/$APP"`)
+		// Runtime configuration is written at deploy time, never into the build.
+		require.NotContains(t, build, "config.json")
+
+		require.Contains(t, runs(job(t, pipeline, "targets")), `["dev","staging","production"]`, "dev → staging → production, in order")
+		deploy := job(t, pipeline, "deploy")
+		require.Equal(t, "write", deploy["permissions"].(map[string]any)["id-token"], "OIDC, no stored AWS keys")
+		require.Equal(t, "${{ matrix.environment }}", deploy["environment"].(map[string]any)["name"], "a GitHub environment per target")
+		require.EqualValues(t, 1, deploy["strategy"].(map[string]any)["max-parallel"])
+		script := runs(deploy)
+		for _, want := range []string{
+			`"$DIST/config.json"`, "ofrepClientKey", "portalUrl", "apiBaseUrl", `"$DIST/mf.manifest.json"`, // runtime config
+			`bucket="$NAME_PREFIX-$SITE"`, `Comment=='$NAME_PREFIX $SITE'`, // static-sites names
+			"public, max-age=31536000, immutable", "--cache-control 'no-cache'", // cache headers
+			"create-invalidation",
+		} {
+			require.Contains(t, script, want)
+		}
+		// The distribution comment the pipeline looks for is the one infra/modules/static-sites writes.
+		module, err := os.ReadFile(filepath.Join(root, "infra", "modules", "static-sites", "main.tf"))
+		require.NoError(t, err)
+		require.Contains(t, string(module), `comment             = "${var.name_prefix} ${each.key}"`)
+		require.Contains(t, string(module), `bucket        = "${var.name_prefix}-${each.key}"`)
+	})
+
 	t.Run("ActionsArePinned", func(t *testing.T) {
 		uses := regexp.MustCompile(`(?m)^\s*(?:-\s+)?uses:\s*(\S+)`)
-		for _, name := range []string{"ci.yml", "release.yml", "frontends.yml"} {
-			data, err := os.ReadFile(filepath.Join(root, ".github", "workflows", name))
+		files, err := filepath.Glob(filepath.Join(root, ".github", "workflows", "*.yml"))
+		require.NoError(t, err)
+		for _, file := range files {
+			name := filepath.Base(file)
+			data, err := os.ReadFile(file)
 			require.NoError(t, err)
 			for _, m := range uses.FindAllStringSubmatch(string(data), -1) {
 				ref := m[1]
