@@ -115,7 +115,7 @@ func TestPublishGitHub(t *testing.T) {
 		t.Fatalf("protection body = %v", prot)
 	}
 
-	// The token went to git as a header only: never in a URL, the log, or the repository's config.
+	// The token went to the remote as Basic auth only: never in a URL, the log, or the repository's config.
 	if len(pushAuth) == 0 {
 		t.Fatal("git never reached the server")
 	}
