@@ -1,18 +1,25 @@
-// End-to-end check of BillPay's microfrontends in headless Chromium (playwright-core) against a running Portal.
-// internal/frontendtest (go test) starts Portal, serves the production builds of the four apps from four loopback
-// origins and runs this script twice; see that test for the variables.
+// End-to-end check of BillPay's microfrontends in headless Chromium (playwright-core) against a running Portal and
+// a mock of BillPay's Backend API that Prism serves from its OpenAPI definition (tools/mock-api.mjs; the answers are
+// the definition's examples). internal/frontendtest (go test) starts Portal and the mock, serves the production
+// builds of the four apps from four loopback origins with config.json pointing at both, and runs this script
+// twice; see that test for the variables (PORTAL_URL, API_URL, SHELL_URL, PAYMENT_URL, ADMIN_URL, FLAGS_URL).
 //
 // PHASE=live (Portal running):
 //   1. the shell loads all three remotes named in mf.manifest.json, each remoteEntry.js from its own origin
 //   2. payment-app shows the classic checkout to a customer and the new one to staff (new-checkout-flow targeting
 //      on the signed-in user's e-mail), switching when the user picker changes the OpenFeature context
 //   3. turning new-checkout-flow on for everyone through Portal's management API switches the customer's page to
-//      the new checkout without a reload (Portal's event stream → re-fetch → PROVIDER_CONFIGURATION_CHANGED)
+//      the new checkout without a reload (Portal's event stream → re-fetch → PROVIDER_CONFIGURATION_CHANGED); a
+//      bill paid there goes to the Backend API mock and its answer is the receipt
 //   4. the maintenance-banner object flag shows and hides the banner live
 //   5. the feature-flags console lists every flag of the environment from Portal; switching bulk-refunds off there
-//      changes it in Portal, and the admin panel's bulk refund control follows live when it is switched on again
+//      changes it in Portal, and the admin panel's bulk refund control follows live when it is switched on again;
+//      the admin panel's payments come from the mock, and a bulk refund goes to it
 //   6. the console's editor shows validation errors and saves a change, which its audit view then lists
+//   6b. payment-app's history asks the API for payment-history-page-size (10) rows at a time
 //   7. each remote also runs on its own origin, outside the shell
+// The Backend API calls go to API_URL, and the mock accepts every one of them (Prism checks each against the
+// definition, so a call the definition does not allow fails the run).
 // PHASE=offline (Portal stopped): the shell and payment-app still render, with default flag values (the classic
 //   checkout) and the "flags offline" indicator.
 // Screenshots of each app go to OUT_DIR. Exit status 0 means every step passed.
@@ -31,6 +38,7 @@ const env = (name, fallback) => {
 
 const PHASE = env('PHASE', 'live');
 const PORTAL = env('PORTAL_URL').replace(/\/$/, '');
+const API = env('API_URL').replace(/\/$/, '');
 const SHELL = env('SHELL_URL');
 const REMOTES = { 'payment-app': env('PAYMENT_URL'), 'admin-panel': env('ADMIN_URL'), 'feature-flags': env('FLAGS_URL') };
 const OUT = env('OUT_DIR', 'test-output');
@@ -79,9 +87,16 @@ const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-s
 const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
 context.setDefaultTimeout(TIMEOUT);
 const page = await context.newPage();
+// Every request the page made, and the Backend API's answers to it ("METHOD path?query" → status).
 const requests = [];
+const apiCalls = [];
 const errors = [];
 page.on('request', (r) => requests.push(r.url()));
+page.on('response', (r) => {
+  if (r.url().startsWith(`${API}/`) && r.request().method() !== 'OPTIONS') {
+    apiCalls.push({ call: `${r.request().method()} ${r.url().slice(API.length)}`, status: r.status() });
+  }
+});
 page.on('pageerror', (e) => errors.push(e.message));
 page.on('console', (m) => {
   if (m.type() === 'error') {
@@ -91,6 +106,17 @@ page.on('console', (m) => {
 
 async function shot(name) {
   await page.screenshot({ path: join(OUT, `${PHASE}-${name}.png`), fullPage: true });
+}
+
+/** Waits for a Backend API call to the mock that matches, and checks its status. */
+async function apiCall(what, match, status) {
+  await until(`${what} at the Backend API mock`, async () => apiCalls.some((c) => match.test(c.call)));
+  const calls = apiCalls.filter((c) => match.test(c.call));
+  assert.ok(
+    calls.every((c) => c.status === status),
+    `${what}: the mock answered ${calls.map((c) => `${c.call} → ${c.status}`).join(', ')}`,
+  );
+  return calls;
 }
 
 async function pickUser(name) {
@@ -156,6 +182,17 @@ async function live() {
   ok(`new-checkout-flow turned on in Portal → the customer's page switched to the new checkout live in ${Date.now() - t0} ms`);
   await shot('payment-app-new-checkout');
 
+  // Pay a bill in the new checkout: the generated client posts it to the Backend API mock, whose example answer
+  // (catalog-info/apis/openapi/backend-api.yaml, payBill 201) is the receipt.
+  await page.locator(testid('reference')).fill('7712-0093');
+  await page.locator(testid('amount')).fill('45.99');
+  await page.locator(testid('pay')).click();
+  await page.locator(testid('receipt'), { hasText: 'ACME Telecom' }).waitFor();
+  assert.match(await page.locator(testid('receipt')).innerText(), /45\.99.*COMPLETED/s);
+  await apiCall('POST /payments', /^POST \/payments$/, 201);
+  ok('a bill paid in the new checkout went to the Backend API mock (Prism), which answered 201 with the receipt');
+  await shot('payment-app-receipt');
+
   // 4. An object flag: the maintenance banner.
   await patchFlag('maintenance-banner', { defaultVariant: 'incident' });
   await page.locator(testid('maintenance-banner'), { hasText: 'investigating delays' }).waitFor();
@@ -190,7 +227,9 @@ async function live() {
   await page.locator(testid('select-payment')).first().check();
   await page.locator(testid('bulk-refund')).click();
   await page.locator(testid('refund-result'), { hasText: '1 of 1' }).waitFor();
-  ok('admin-panel: a bulk refund went through the generated Backend API client');
+  await apiCall('GET /admin/payments', /^GET \/admin\/payments\?/, 200);
+  await apiCall('the refund', /^POST \/admin\/payments\/[0-9a-f-]{36}\/refunds$/, 201);
+  ok('admin-panel: payments listed from the Backend API mock, and a bulk refund went to it through the generated client');
   await shot('admin-panel-payments');
 
   // 6. Edit a flag in the console: validation errors, then a saved change that the audit log shows.
@@ -220,8 +259,12 @@ async function live() {
   await page.locator(testid('nav-payment-app')).click();
   await pickUser('Ana García');
   await page.getByRole('link', { name: 'Payment history' }).click();
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="history"] tbody tr').length === 10);
-  ok('payment history shows 10 rows per page (payment-history-page-size: small)');
+  await page.locator('p', { hasText: '10 per page' }).waitFor();
+  const history = await apiCall('GET /me/payments', /^GET \/me\/payments\?/, 200);
+  assert.ok(history.some((c) => new URL(c.call.split(' ')[1], API).searchParams.get('limit') === '10'), 'the history asked for 10 rows');
+  await page.locator(`${testid('history')} tbody tr`, { hasText: 'Northwind Energy' }).waitFor();
+  ok('payment history asks the Backend API mock for 10 rows per page (payment-history-page-size: small) and lists its answer');
+  await shot('payment-app-history');
 
   // 7. Each remote on its own origin, without the shell.
   for (const [name, url] of Object.entries(REMOTES)) {
@@ -234,6 +277,7 @@ async function live() {
   }
   ok('payment-app, admin-panel and feature-flags each run on their own as well');
   assert.deepEqual(errors.filter((e) => !/EventSource|ERR_|net::|Failed to load resource/.test(e)), [], 'no page errors');
+  assert.deepEqual(apiCalls.filter((c) => c.status >= 400), [], 'the mock accepted every Backend API call (Prism validates them against the definition)');
 }
 
 async function offline() {
@@ -255,5 +299,6 @@ async function offline() {
   await page.locator(testid('refund')).first().waitFor();
   assert.equal(await page.locator(testid('refunds-disabled')).count(), 0, 'refunds stay on by default');
   assert.equal(await page.locator(testid('bulk-refund')).count(), 0, 'no bulk refunds by default');
-  ok('admin-panel renders with its defaults');
+  await apiCall('GET /admin/payments', /^GET \/admin\/payments\?/, 200);
+  ok('admin-panel renders with its defaults, its payments from the Backend API mock');
 }

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -31,10 +32,11 @@ const (
 var apps = []string{"shell", "payment-app", "admin-panel", "feature-flags"}
 
 // TestMicrofrontendsAgainstPortal builds and starts a real Portal (guest access on, BillPay's flags seeded from
-// flags/), serves the production builds of the shell and the three remotes from four loopback origins other than
-// Portal's, and runs frontends/e2e/e2e.mjs (playwright-core driving Debian's chromium) twice: once against the
-// running Portal, once after Portal has stopped. What each phase asserts is listed at the top of the script;
-// screenshots land in frontends/test-output/ (or $FRONTENDS_TEST_OUTPUT).
+// flags/) and a mock of BillPay's Backend API served from its OpenAPI definition by Prism (frontends/tools/
+// mock-api.mjs), serves the production builds of the shell and the three remotes from four loopback origins of
+// their own, and runs frontends/e2e/e2e.mjs (playwright-core driving Debian's chromium) twice: once against the
+// running Portal, once after Portal has stopped (the mock keeps running). What each phase asserts is listed at the
+// top of the script; screenshots land in frontends/test-output/ (or $FRONTENDS_TEST_OUTPUT).
 //
 // It builds no frontend itself: `make frontends` (run by .ci/run) installs and builds them. In CI missing builds,
 // packages or browser fail the test; elsewhere it skips with the command to run.
@@ -57,8 +59,10 @@ func TestMicrofrontendsAgainstPortal(t *testing.T) {
 			missing("frontends/dist/" + app + " is not built: run make frontends")
 		}
 	}
-	if _, err := os.Stat(filepath.Join(frontends, "node_modules", "playwright-core", "package.json")); err != nil {
-		missing("frontends/node_modules is not installed: run make frontends")
+	for _, pkg := range []string{"playwright-core", "@stoplight/prism-cli"} {
+		if _, err := os.Stat(filepath.Join(frontends, "node_modules", pkg, "package.json")); err != nil {
+			missing("frontends/node_modules has no " + pkg + ": run make frontends")
+		}
 	}
 	if _, err := os.Stat(chromiumPath); err != nil {
 		missing(chromiumPath + " is missing: apt-get install chromium")
@@ -69,6 +73,7 @@ func TestMicrofrontendsAgainstPortal(t *testing.T) {
 	}
 
 	portal := startPortal(t, root)
+	api := startMockAPI(t, frontends, node)
 
 	out := os.Getenv("FRONTENDS_TEST_OUTPUT")
 	if out == "" {
@@ -76,9 +81,9 @@ func TestMicrofrontendsAgainstPortal(t *testing.T) {
 	}
 	require.NoError(t, os.MkdirAll(out, 0o755))
 
-	// Each app's origin gets its own config.json (Portal's URL and the dev client key, never baked into a build);
-	// the shell's manifest points at the three remote origins. /portal/ on every origin proxies to Portal's
-	// management API, as CloudFront's behaviour (or the dev server's proxy.conf.json) does.
+	// Each app's origin gets its own config.json (Portal's URL, the dev client key and the Backend API mock's URL,
+	// never baked into a build); the shell's manifest points at the three remote origins. /portal/ on every origin
+	// proxies to Portal's management API, as CloudFront's behaviour (or the dev server's proxy.conf.json) does.
 	servers := map[string]*httptest.Server{}
 	for _, app := range apps {
 		servers[app] = httptest.NewUnstartedServer(nil)
@@ -86,7 +91,7 @@ func TestMicrofrontendsAgainstPortal(t *testing.T) {
 	config, err := json.Marshal(map[string]any{
 		"environment": "dev",
 		"environments": map[string]any{
-			"dev": map[string]string{"portalUrl": portal.String(), "ofrepClientKey": devClientKey, "portalApiUrl": "/portal", "apiBaseUrl": ""},
+			"dev": map[string]string{"portalUrl": portal.String(), "ofrepClientKey": devClientKey, "portalApiUrl": "/portal", "apiBaseUrl": api.String()},
 		},
 	})
 	require.NoError(t, err)
@@ -117,6 +122,7 @@ func TestMicrofrontendsAgainstPortal(t *testing.T) {
 		cmd.Env = append(os.Environ(),
 			"PHASE="+phase,
 			"PORTAL_URL="+portal.String(),
+			"API_URL="+api.String(),
 			"SHELL_URL="+servers["shell"].URL+"/",
 			"PAYMENT_URL="+servers["payment-app"].URL+"/",
 			"ADMIN_URL="+servers["admin-panel"].URL+"/",
@@ -168,6 +174,78 @@ func appHandler(dir string, portal *url.URL, config, manifest []byte) http.Handl
 		}
 		files.ServeHTTP(w, r)
 	})
+}
+
+// startMockAPI runs frontends/tools/mock-api.mjs — Prism serving catalog-info's backend-api definition, the one
+// the apps' Backend API client is generated from — on a free loopback port until the test ends, and returns its
+// base URL (the definition's paths are served from its root).
+func startMockAPI(t *testing.T, frontends, node string) *url.URL {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().(*net.TCPAddr)
+	require.NoError(t, l.Close())
+
+	log := &lockedBuffer{}
+	cmd := exec.Command(node, filepath.Join("tools", "mock-api.mjs"))
+	cmd.Dir = frontends
+	cmd.Env = append(os.Environ(), "MOCK_API_HOST=127.0.0.1", fmt.Sprintf("MOCK_API_PORT=%d", addr.Port))
+	cmd.Stdout, cmd.Stderr = log, log
+	// Its own process group: the wrapper and Prism stop together, whatever happens to the wrapper.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("Backend API mock (Prism):\n%s", log.String())
+		}
+	})
+
+	base := &url.URL{Scheme: "http", Host: addr.String()}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		// Any answer means Prism is listening: without a bearer token this one is 401.
+		resp, err := http.Get(base.String() + "/me/payments")
+		if err == nil {
+			resp.Body.Close()
+			return base
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the Backend API mock exited: %v\n%s", err, log.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the Backend API mock did not start: %v\n%s", err, log.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// lockedBuffer collects a child's output while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 type portalProcess struct {

@@ -4,9 +4,10 @@ import type { components } from './generated/backend-api';
 type S = components['schemas'];
 
 /**
- * A small in-browser stand-in for BillPay's Backend API, used when the runtime config has no apiBaseUrl (local
- * runs, the end-to-end test). It answers the operations the apps call with bodies of the generated types, so the
- * apps go through the same generated client either way. State lives for the page.
+ * A small in-browser stand-in for BillPay's Backend API, used when the runtime config has no apiBaseUrl: `npm start`
+ * with the committed config.json files, and the Karma specs. It answers the operations the apps call with bodies of
+ * the generated types, so the apps go through the same generated client either way. State lives for the page. The
+ * end-to-end test uses the Prism mock served from the OpenAPI definition instead (tools/mock-api.mjs).
  */
 const BILLERS = [
   { billerId: 'acme-telecom', name: 'ACME Telecom' },
