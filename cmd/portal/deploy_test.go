@@ -19,6 +19,7 @@ import (
 	"github.com/sivchari/kumo"
 	"github.com/stretchr/testify/require"
 
+	"github.com/billpay/portal/internal/auth"
 	"github.com/billpay/portal/internal/config"
 	"github.com/billpay/portal/internal/deploy"
 	"github.com/billpay/portal/internal/kube"
@@ -102,6 +103,7 @@ func TestDeployOverHTTP(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(values, env+".yaml"), []byte("defaults: {replicas: 1, progressDeadlineSeconds: 30}\n"), 0o644))
 	}
 	m := billpayMain(t, func(c *config.Config) {
+		c.Catalog.Locations = append(c.Catalog.Locations, fileLocation(t, "../../templates/all.yaml"))
 		c.Deploy.ValuesDir = values
 		c.Deploy.Poll = config.Duration(100 * time.Millisecond)
 		c.Deploy.Environments = []config.DeployEnvironment{
@@ -212,4 +214,122 @@ func TestDeployOverHTTP(t *testing.T) {
 		require.Equal(t, http.StatusOK, r.status)
 		require.Contains(t, string(r.body), `"requireApproval":true`)
 	})
+
+	t.Run("TemplateDeploysAndFollowsTheRollout", func(t *testing.T) {
+		_, err := ecrClient.PutImage(t.Context(), &awsecr.PutImageInput{RepositoryName: aws.String("payment-service"), ImageTag: aws.String("1.1.0"),
+			ImageManifest: aws.String(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"size":1},"layers":[]}`)})
+		require.NoError(t, err)
+		waitForTemplates(t, m, "deploy-component")
+		task := func(cookie, csrf, tag string) (int, []byte) {
+			body := fmt.Sprintf(`{"templateRef":"template:default/deploy-component","values":{"component":"component:default/payment-service","environment":"dev","tag":%q}}`, tag)
+			r := call(t, http.MethodPost, m.URL()+"/api/scaffolder/v2/tasks", body, withSession(cookie, csrf)...)
+			return r.status, r.body
+		}
+
+		status, body := task(lucia, luciaCSRF, "1.1.0")
+		require.Equal(t, http.StatusCreated, status, "%s", body)
+		var created struct{ ID string }
+		require.NoError(t, json.Unmarshal(body, &created))
+		evs := follow(t, m, created.ID, nil, "")
+		log := messagesOf(evs)
+		waitTaskStatus(t, m, created.ID, "completed", 10*time.Second)
+		require.Contains(t, log, "Normal] Succeeded", "the step logs the release's events as they happen")
+		require.Contains(t, log, "Release ")
+		got := getTask(t, m, created.ID)
+		out, _ := json.Marshal(got["output"])
+		require.Contains(t, string(out), "/deploys/releases/", "the output links to the release")
+		require.Contains(t, string(out), "is **succeeded** in\\ndev")
+
+		r := call(t, http.MethodGet, api+"/releases?component=payment-service&environment=dev", "", "Cookie", "portal_session="+lucia)
+		var list struct {
+			Items []deploy.Release `json:"items"`
+		}
+		require.NoError(t, json.Unmarshal(r.body, &list))
+		require.Equal(t, "1.1.0", list.Items[0].Image.Tag, "the template's release is the newest")
+		require.Equal(t, deploy.StatusSucceeded, list.Items[0].Status)
+		require.Equal(t, "user:default/lucia.fernandez", list.Items[0].RequestedBy, "the task deploys as the person who ran it")
+
+		// Someone outside the owning team may run the template, but its deploy step is refused as they are.
+		status, body = task(sofia, sofiaCSRF, "1.1.0")
+		require.Equal(t, http.StatusCreated, status, "%s", body)
+		require.NoError(t, json.Unmarshal(body, &created))
+		follow(t, m, created.ID, nil, "")
+		waitTaskStatus(t, m, created.ID, "failed", 10*time.Second)
+		failed, _ := json.Marshal(getTask(t, m, created.ID))
+		require.Contains(t, string(failed), "payments-team")
+
+		// A token scoped to running templates cannot deploy through one.
+		p, err := m.Auth.ActAs("user:default/lucia.fernandez")
+		require.NoError(t, err)
+		_, pat, err := m.Auth.CreateAccessToken(t.Context(), p, auth.NewAccessTokenRequest{Name: "templates only", Scopes: []string{"scaffolder:run"}, ExpiresIn: time.Hour})
+		require.NoError(t, err)
+		r = call(t, http.MethodPost, m.URL()+"/api/scaffolder/v2/tasks",
+			`{"templateRef":"template:default/deploy-component","values":{"component":"payment-service","environment":"dev","tag":"1.1.0"}}`,
+			"Authorization", "Bearer "+pat, "Content-Type", "application/json")
+		require.Equal(t, http.StatusForbidden, r.status, "%s", r.body)
+		require.Contains(t, string(r.body), "deploy:run scope")
+	})
+}
+
+// TestInfrastructureChangeTemplate runs BillPay's infrastructure-change template with the real tofu: the task plans a
+// unit and stores the plan, waits while only the planner has seen it, and finishes once a second member of the
+// platform team approves, which applies exactly the stored plan.
+func TestInfrastructureChangeTemplate(t *testing.T) {
+	bin, err := kubetest.BinDir()
+	if errors.Is(err, kubetest.ErrNotBuilt) && os.Getenv("CI") != "true" {
+		t.Skipf("skipping: %v", err)
+	}
+	require.NoError(t, err)
+	root := t.TempDir()
+	unit := filepath.Join(root, "infra/live/dev/marker")
+	require.NoError(t, os.MkdirAll(unit, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(unit, "main.tf"), []byte(`resource "terraform_data" "marker" {
+  input = "from-a-template"
+}
+`), 0o644))
+	m := billpayMain(t, func(c *config.Config) {
+		c.Catalog.Locations = append(c.Catalog.Locations, fileLocation(t, "../../templates/all.yaml"))
+		c.Deploy.Tofu.Root = root
+		c.Deploy.Tofu.Binary = filepath.Join(bin, "tofu")
+		c.Deploy.Tofu.Owner = "group:default/platform-team"
+	})
+	waitForTemplates(t, m, "infrastructure-change")
+	elena, elenaCSRF := signIn(t, m, "user:default/elena.navarro")
+	pablo, pabloCSRF := signIn(t, m, "user:default/pablo.ortega")
+
+	r := call(t, http.MethodPost, m.URL()+"/api/scaffolder/v2/tasks",
+		`{"templateRef":"template:default/infrastructure-change","values":{"unit":"infra/live/dev/marker"}}`, withSession(elena, elenaCSRF)...)
+	require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
+	taskID := r.json(t)["id"].(string)
+
+	var run deploy.TofuRun
+	require.Eventually(t, func() bool {
+		var runs []deploy.TofuRun
+		res := call(t, http.MethodGet, m.URL()+"/api/deploy/tofu/runs?unit=infra/live/dev/marker", "", "Cookie", "portal_session="+elena)
+		if json.Unmarshal(res.body, &runs) != nil || len(runs) == 0 {
+			return false
+		}
+		run = runs[0]
+		return run.Status == deploy.TofuPlanned
+	}, 120*time.Second, 200*time.Millisecond, "the task stores a plan")
+	require.Equal(t, deploy.PlanSummary{Add: 1}, run.Summary)
+	require.Equal(t, "user:default/elena.navarro", run.RequestedBy)
+	require.Equal(t, "running", getTask(t, m, taskID)["status"], "the task waits for the approval")
+
+	approve := fmt.Sprintf("%s/api/deploy/tofu/runs/%d/approve", m.URL(), run.ID)
+	res := call(t, http.MethodPost, approve, "", withSession(elena, elenaCSRF)...)
+	require.Equal(t, http.StatusForbidden, res.status, "the planner cannot approve: %s", res.body)
+	res = call(t, http.MethodPost, approve, "", withSession(pablo, pabloCSRF)...)
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+
+	evs := follow(t, m, taskID, nil, "")
+	waitTaskStatus(t, m, taskID, "completed", 10*time.Second)
+	log := messagesOf(evs)
+	require.Contains(t, log, "terraform_data.marker will be created", "the plan is shown in the task's log")
+	require.Contains(t, log, "Waiting for a second owner to approve plan")
+	require.Contains(t, log, "Apply complete! Resources: 1 added")
+	out, _ := json.Marshal(getTask(t, m, taskID)["output"])
+	require.Contains(t, string(out), fmt.Sprintf("/deploys/tofu/%d", run.ID))
+	_, err = os.Stat(filepath.Join(unit, "terraform.tfstate"))
+	require.NoError(t, err, "the apply wrote the unit's state")
 }

@@ -42,7 +42,7 @@ func (c catalogRegistrar) AddLocation(ctx context.Context, target string, dryRun
 
 // scaffolderActions builds the built-in actions with the configured GitHub integrations (publish:github
 // and template archives) and, when catalog is set, catalog:register.
-func scaffolderActions(cfg config.Config, registrar action.CatalogRegistrar) (*scaffolder.Registry, scaffolder.Integrations, map[string]scaffolder.GitHubArchives, error) {
+func scaffolderActions(cfg config.Config, registrar action.CatalogRegistrar, deployments *action.Deployments) (*scaffolder.Registry, scaffolder.Integrations, map[string]scaffolder.GitHubArchives, error) {
 	integrations := scaffolder.Integrations{}
 	for h, typ := range scaffolder.DefaultIntegrations {
 		integrations[h] = typ
@@ -65,7 +65,7 @@ func scaffolderActions(cfg config.Config, registrar action.CatalogRegistrar) (*s
 	}
 	acts := action.Builtins(action.Options{
 		Catalog: registrar, GitHub: hosts, Integrations: integrations,
-		Git: action.Git{AllowHTTP: allowHTTP}, MaxWait: time.Duration(cfg.Scaffolder.MaxWait),
+		Git: action.Git{AllowHTTP: allowHTTP}, MaxWait: time.Duration(cfg.Scaffolder.MaxWait), Deploy: deployments,
 	})
 	reg, err := scaffolder.NewRegistry(acts...)
 	return reg, integrations, archives, err
@@ -86,7 +86,12 @@ func (m *Main) startScaffolder(ctx, runCtx context.Context, g *errgroup.Group) e
 	if err := prepareWorkDir(workDir); err != nil {
 		return err
 	}
-	reg, integrations, archives, err := scaffolderActions(m.Config, catalogRegistrar{m.Catalog})
+	var deployments *action.Deployments
+	if m.Deploy != nil {
+		deployments = &action.Deployments{Service: m.Deploy.Service, Provisioning: m.Deploy.Provisioning, Infra: m.Deploy.Infra,
+			ActAs: m.Auth.ActAs, BaseURL: m.Config.BaseURL}
+	}
+	reg, integrations, archives, err := scaffolderActions(m.Config, catalogRegistrar{m.Catalog}, deployments)
 	if err != nil {
 		return err
 	}
@@ -283,7 +288,7 @@ func scaffolderDryRun(ctx context.Context, templatePath, valuesPath, outDir, use
 		return err
 	}
 	cfg := config.Default()
-	reg, integrations, _, err := scaffolderActions(cfg, refusingCatalog{})
+	reg, integrations, _, err := scaffolderActions(cfg, refusingCatalog{}, nil)
 	if err != nil {
 		return err
 	}

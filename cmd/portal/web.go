@@ -26,7 +26,12 @@ func (m *Main) webHandler(authn *auth.Authenticator, signIn bool) http.Handler {
 	if d := m.TechDocs.docs(); d != nil {
 		docs = d
 	}
+	var deploys *web.Deploys
+	if m.Deploy != nil && m.Deploy.Service != nil {
+		deploys = &web.Deploys{Service: m.Deploy.Service, Infra: m.Deploy.Infra}
+	}
 	h, err := web.New(web.Options{
+		Deploys:       deploys,
 		Catalog:       m.Catalog,
 		Auth:          authn,
 		Flags:         m.Flags,

@@ -87,6 +87,7 @@ type Main struct {
 	// Scaffolder runs templates: the API's service; its workers run under the errgroup.
 	Scaffolder *scaffolder.Service
 
+	signIn    *auth.SignInFlow
 	discovery []*discoveryRunner
 	listener  net.Listener
 	http      *http.Server
@@ -141,6 +142,17 @@ func (m *Main) Start(ctx context.Context) error {
 		_ = st.Close()
 		return err
 	}
+	// Identity comes before the services whose background work acts for people (scaffolder tasks that deploy).
+	if m.Auth, m.signIn, err = m.identity(ctx); err != nil {
+		cancel()
+		_ = st.Close()
+		return err
+	}
+	if err := m.startDeploy(ctx, gctx, g); err != nil {
+		cancel()
+		_ = st.Close()
+		return err
+	}
 	if err := m.startScaffolder(ctx, gctx, g); err != nil {
 		cancel()
 		_ = st.Close()
@@ -152,11 +164,6 @@ func (m *Main) Start(ctx context.Context) error {
 		return err
 	}
 	if err := m.startFlagdSync(gctx, g); err != nil {
-		cancel()
-		_ = st.Close()
-		return err
-	}
-	if err := m.startDeploy(ctx, gctx, g); err != nil {
 		cancel()
 		_ = st.Close()
 		return err
@@ -239,11 +246,7 @@ func (m *Main) purgeTombstones(ctx context.Context) error {
 
 func (m *Main) startHTTP(ctx context.Context, g *errgroup.Group) error {
 	cfg := m.Config
-	authn, signIn, err := m.identity(ctx)
-	if err != nil {
-		return err
-	}
-	m.Auth = authn
+	authn, signIn := m.Auth, m.signIn
 	m.Server = httpapi.New(httpapi.Options{
 		Version:             version,
 		Catalog:             m.Catalog,

@@ -292,6 +292,36 @@ func (a *Authenticator) backstageToken(token string) (Principal, bool) {
 	return Principal{}, false
 }
 
+// ActAs returns the principal that work someone started earlier (a scaffolder task) acts as: the subject it
+// recorded, with the group memberships and admin standing it has now. A static token's subject keeps its
+// token's scopes and admin flag; the guest acts only while guest access is on. Scopes of the credentials that
+// started the work are checked when it starts (CheckScope), as they are not recorded.
+func (a *Authenticator) ActAs(subject string) (Principal, error) {
+	switch {
+	case subject == "":
+		return Principal{}, errs.E(errs.Unauthenticated, "the work was started by nobody Portal knows, so it cannot act for them")
+	case strings.EqualFold(subject, GuestRef):
+		if !a.opts.Guest {
+			return Principal{}, errs.E(errs.Unauthenticated, "the work was started by the guest, and guest access is now off")
+		}
+		p := GuestPrincipal
+		p.Ownership = a.ownership(GuestRef)
+		p.Admin = a.opts.GuestAdmin || a.isAdmin(p.Ownership)
+		return p, nil
+	case strings.HasPrefix(strings.ToLower(subject), "user:"):
+		return a.person(subject, "task"), nil
+	}
+	for _, t := range a.tokens {
+		if t.token.Subject == subject {
+			p := Principal{Subject: subject, Kind: KindService, Via: "static", Scopes: t.scopes, Admin: t.token.Admin}
+			p.Ownership = a.ownership(subject)
+			p.Admin = p.Admin || a.isAdmin(p.Ownership)
+			return p, nil
+		}
+	}
+	return Principal{}, errs.E(errs.Unauthenticated, "%s, who started the work, has no credentials configured any more", subject)
+}
+
 func (a *Authenticator) person(userRef, via string) Principal {
 	p := Principal{Subject: userRef, Kind: KindUser, Via: via, Ownership: a.ownership(userRef)}
 	p.Admin = a.isAdmin(p.Ownership)

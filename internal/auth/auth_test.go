@@ -272,3 +272,50 @@ func TestSafeReturnTo(t *testing.T) {
 		require.Equal(t, want, SafeReturnTo(in), in)
 	}
 }
+
+// TestActAs rebuilds the principal of someone who started work earlier, with what they are now.
+func TestActAs(t *testing.T) {
+	chart := orgChart{"user:default/ana": {"group:default/payments-team"}, "user:default/root": {"group:default/platform-team"}}
+	a := New(Options{Guest: true, AdminGroups: []string{"group:default/platform-team"}, Ownership: chart,
+		Tokens: []StaticToken{{Token: "ci-secret", Subject: "service:ci", Scopes: []Scope{ScopeCatalogWrite}}}})
+
+	ana, err := a.ActAs("user:default/ana")
+	require.NoError(t, err)
+	require.Equal(t, KindUser, ana.Kind)
+	require.True(t, ana.Owns("group:default/payments-team"))
+	require.False(t, ana.Admin)
+	root, err := a.ActAs("user:default/root")
+	require.NoError(t, err)
+	require.True(t, root.Admin, "admin standing comes from current membership")
+
+	chart["user:default/ana"] = nil
+	ana, err = a.ActAs("user:default/ana")
+	require.NoError(t, err)
+	require.False(t, ana.Owns("group:default/payments-team"), "someone who left a team no longer acts for it")
+
+	ci, err := a.ActAs("service:ci")
+	require.NoError(t, err)
+	require.Equal(t, KindService, ci.Kind)
+	require.Equal(t, []Scope{ScopeCatalogWrite}, ci.Scopes, "a static token's subject keeps its token's scopes")
+	require.Error(t, Decide(ci, DeployRun, Resource{Owner: "service:ci"}))
+
+	guest, err := a.ActAs(GuestRef)
+	require.NoError(t, err)
+	require.True(t, guest.Guest)
+
+	_, err = a.ActAs("service:removed")
+	require.True(t, errs.Is(err, errs.Unauthenticated), "%v", err)
+	_, err = a.ActAs("")
+	require.True(t, errs.Is(err, errs.Unauthenticated), "%v", err)
+	_, err = New(Options{}).ActAs(GuestRef)
+	require.True(t, errs.Is(err, errs.Unauthenticated), "work a guest started stops when guest access is off: %v", err)
+}
+
+func TestCheckScope(t *testing.T) {
+	scoped := Principal{Subject: "user:default/ana", Kind: KindUser, Scopes: []Scope{ScopeScaffolderRun}}
+	require.NoError(t, CheckScope(scoped, TemplateRun))
+	err := CheckScope(scoped, DeployRun)
+	require.True(t, errs.Is(err, errs.Forbidden), "%v", err)
+	require.Contains(t, errs.MessageOf(err), "deploy:run scope")
+	require.NoError(t, CheckScope(Principal{Subject: "user:default/ana", Kind: KindUser}, DeployRun), "unscoped credentials pass")
+}

@@ -103,8 +103,8 @@ type Resource struct {
 //   - a deploy needs ownership of the component; approving one needs ownership too and must not be the
 //     requester's own.
 func Decide(p Principal, perm Permission, r Resource) error {
-	if scope, ok := scopeFor[perm]; ok && p.Scopes != nil && !slices.Contains(p.Scopes, scope) {
-		return deny(perm, "the token lacks the %s scope", scope)
+	if err := CheckScope(p, perm); err != nil {
+		return err
 	}
 	if perm == TokenManage {
 		if p.Kind != KindUser {
@@ -158,6 +158,15 @@ func Decide(p Principal, perm Permission, r Resource) error {
 		return nil
 	}
 	return deny(perm, "no rule allows it")
+}
+
+// CheckScope is the token-scope rule of Decide alone: whether the credentials may be used for perm at all,
+// before the resource it will act on is known (a template whose steps will deploy, say).
+func CheckScope(p Principal, perm Permission) error {
+	if scope, ok := scopeFor[perm]; ok && p.Scopes != nil && !slices.Contains(p.Scopes, scope) {
+		return deny(perm, "the token lacks the %s scope", scope)
+	}
+	return nil
 }
 
 func deny(perm Permission, format string, args ...any) error {

@@ -263,7 +263,7 @@ func (s *Server) registerScaffolder() {
 		if err := auth.Decide(p, auth.TemplateRun, auth.Resource{Owner: tpl.Owner, OwnersOnly: tpl.OwnersOnly}); err != nil {
 			return nil, backstageErr(ctx, err)
 		}
-		req := scaffolder.CreateTaskRequest{Template: tpl, Values: values, Secrets: in.Body.Secrets, CreatedBy: p.Subject}
+		req := scaffolder.CreateTaskRequest{Template: tpl, Values: values, Secrets: in.Body.Secrets, CreatedBy: p.Subject, MayUse: scopeCheck(p)}
 		if p.Kind == auth.KindUser || p.Kind == auth.KindGuest {
 			req.UserRef = p.Subject
 		}
@@ -445,7 +445,7 @@ func (s *Server) registerScaffolder() {
 		if err != nil {
 			return nil, err
 		}
-		req := scaffolder.DryRunRequest{Template: tpl, Values: values, Secrets: in.Body.Secrets}
+		req := scaffolder.DryRunRequest{Template: tpl, Values: values, Secrets: in.Body.Secrets, CreatedBy: p.Subject, MayUse: scopeCheck(p)}
 		if p.Kind == auth.KindUser || p.Kind == auth.KindGuest {
 			req.User = scaffolder.UserInfo{Ref: p.Subject}
 		}
@@ -531,4 +531,10 @@ func (s *Server) taskEventStream(hc huma.Context, id string, after int64) {
 			return
 		}
 	}
+}
+
+// scopeCheck lets a task use actions that act beyond running a template (deploys) only when the caller's token
+// carries their scope; ownership of what they act on is judged when the step runs.
+func scopeCheck(p auth.Principal) func(string) error {
+	return func(perm string) error { return auth.CheckScope(p, auth.Permission(perm)) }
 }

@@ -31,6 +31,9 @@ type ActionInfo struct {
 	Output *Schema
 	// SupportsDryRun says the action runs in a dry run; others are skipped there.
 	SupportsDryRun bool
+	// Permission names what the action does on its creator's behalf beyond running a template (such as
+	// "deploy.run"); a task that uses it is only created for someone whose credentials allow that too.
+	Permission string
 }
 
 // ActionExample is an example use of an action, YAML in Example.
@@ -75,9 +78,12 @@ type ActionContext struct {
 	Templater    *Templater
 	TemplateInfo TemplateInfo
 	User         UserInfo
-	TaskID       string
-	StepID       string
-	StepName     string
+	// CreatedBy is the principal that created the task (a user, guest or service ref); actions that act
+	// on someone's behalf act as them.
+	CreatedBy string
+	TaskID    string
+	StepID    string
+	StepName  string
 	// DryRun is set when the task is a dry run; actions that support one must not change anything
 	// outside the workspace.
 	DryRun bool

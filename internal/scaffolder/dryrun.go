@@ -32,6 +32,10 @@ type DryRunRequest struct {
 	// DirectoryContents are the template's own files (skeletons), which relative fetch URLs read.
 	DirectoryContents []SerializedFile
 	User              UserInfo
+	// CreatedBy is who asks for the dry run, for actions that act on their behalf.
+	CreatedBy string
+	// MayUse judges actions that declare a Permission, as CreateTaskRequest.MayUse does.
+	MayUse func(permission string) error
 }
 
 // LogEntry is one line of a dry run's log: {body: {message, stepId?, status?}}.
@@ -109,7 +113,7 @@ func (r *Runner) DryRun(ctx context.Context, req DryRunRequest) (*DryRunResult, 
 		return nil
 	})
 	result := r.Run(ctx, RunRequest{
-		TaskID: "dry-run-" + id, Spec: spec, Secrets: req.Secrets, DryRun: true, Sink: sink,
+		TaskID: "dry-run-" + id, CreatedBy: req.CreatedBy, Spec: spec, Secrets: req.Secrets, DryRun: true, Sink: sink,
 		Workspace: ws, Files: DirFiles(contents.Path()),
 	})
 	res.Status, res.Err, res.Output = result.Status, result.Err, result.Output

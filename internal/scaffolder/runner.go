@@ -32,11 +32,13 @@ type Runner struct {
 
 // RunRequest is one task to run.
 type RunRequest struct {
-	TaskID  string
-	Spec    TaskSpec
-	Secrets map[string]string
-	DryRun  bool
-	Sink    EventSink
+	TaskID string
+	// CreatedBy is who created the task, for actions that act on their behalf.
+	CreatedBy string
+	Spec      TaskSpec
+	Secrets   map[string]string
+	DryRun    bool
+	Sink      EventSink
 	// Workspace is the task's working directory. When nil the runner makes one under WorkDir and
 	// deletes it afterwards.
 	Workspace *workspace.Dir
@@ -370,7 +372,7 @@ func (ru *run) runStep(ctx context.Context, step Step) error {
 		}
 		ac := &ActionContext{
 			Input: it.input, Workspace: ru.ws, Files: ru.files, Secrets: secrets, Templater: ru.r.Templater,
-			TemplateInfo: ru.req.Spec.TemplateInfo, User: ru.req.Spec.User, TaskID: ru.req.TaskID,
+			TemplateInfo: ru.req.Spec.TemplateInfo, User: ru.req.Spec.User, CreatedBy: ru.req.CreatedBy, TaskID: ru.req.TaskID,
 			StepID: step.ID, StepName: step.Name, DryRun: ru.req.DryRun,
 		}
 		ac.log = func(msg string) { _ = ru.emit(ctx, msg, step.ID, "") }

@@ -160,6 +160,10 @@ type CreateTaskRequest struct {
 	UserRef string
 	// CreatedBy records who created the task.
 	CreatedBy string
+	// MayUse judges, for each action the template uses that declares a Permission, whether the
+	// creator's credentials allow it (a token scoped to running templates cannot deploy through one).
+	// nil allows everything.
+	MayUse func(permission string) error
 }
 
 // CreateTask validates the values against every parameter page (ValidationErrors for the first
@@ -169,10 +173,8 @@ func (s *Service) CreateTask(ctx context.Context, req CreateTaskRequest) (string
 	if verrs := req.Template.ValidateValues(req.Values); len(verrs) > 0 {
 		return "", verrs
 	}
-	for _, st := range req.Template.Steps {
-		if err := s.missing[st.Action]; err != nil {
-			return "", err
-		}
+	if err := s.usable(req.Template.Template, req.MayUse); err != nil {
+		return "", err
 	}
 	user := UserInfo{Ref: req.UserRef}
 	if req.UserRef != "" {
@@ -305,7 +307,29 @@ func (s *Service) WaitEvents(ctx context.Context, id string, after int64) ([]Sto
 
 // DryRun runs a template given in full (not from the catalog) in a throw-away workspace.
 func (s *Service) DryRun(ctx context.Context, req DryRunRequest) (*DryRunResult, error) {
+	if err := s.usable(req.Template, req.MayUse); err != nil {
+		return nil, err
+	}
 	return s.runner.DryRun(ctx, req)
+}
+
+// usable refuses a template that uses an action this installation cannot run, or one that acts beyond
+// what the caller's credentials allow.
+func (s *Service) usable(tpl *Template, mayUse func(string) error) error {
+	for _, st := range tpl.Steps {
+		if err := s.missing[st.Action]; err != nil {
+			return err
+		}
+		if mayUse == nil || s.runner == nil || s.runner.Actions == nil {
+			continue
+		}
+		if a, ok := s.runner.Actions.Get(st.Action); ok && a.Info().Permission != "" {
+			if err := mayUse(a.Info().Permission); err != nil {
+				return errs.Wrap(errs.Forbidden, err, "step %s (%s): %s", st.ID, st.Action, errs.MessageOf(err))
+			}
+		}
+	}
+	return nil
 }
 
 // Autocomplete answers an autocomplete request; errs.Invalid for a provider nobody serves.

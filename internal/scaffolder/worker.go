@@ -114,7 +114,7 @@ func (w *Worker) RunOnce(ctx context.Context) (ran bool, err error) {
 		_, err := w.Store.AppendEvent(ctx, task.ID, e)
 		return err
 	})
-	res := w.Runner.Run(taskCtx, RunRequest{TaskID: task.ID, Spec: task.Spec, Secrets: task.Secrets, Sink: sink})
+	res := w.Runner.Run(taskCtx, RunRequest{TaskID: task.ID, CreatedBy: task.CreatedBy, Spec: task.Spec, Secrets: task.Secrets, Sink: sink})
 	cancel(nil)
 	wg.Wait()
 	if errors.Is(context.Cause(taskCtx), errTaskLost) {

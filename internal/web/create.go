@@ -528,7 +528,9 @@ func (h *Handler) createRun(w http.ResponseWriter, r *http.Request, v *viewer) e
 		if perr != nil || obj == nil {
 			return errs.E(errs.Invalid, "the form's values could not be read")
 		}
-		req := scaffolder.CreateTaskRequest{Template: tpl, Values: obj, CreatedBy: v.Principal.Subject}
+		p := v.Principal
+		req := scaffolder.CreateTaskRequest{Template: tpl, Values: obj, CreatedBy: p.Subject,
+			MayUse: func(perm string) error { return auth.CheckScope(p, auth.Permission(perm)) }}
 		if v.Principal.Kind == auth.KindUser || v.Principal.Kind == auth.KindGuest {
 			req.UserRef = v.Principal.Subject
 		}

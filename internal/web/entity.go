@@ -220,8 +220,7 @@ func (h *Handler) entityPage(w http.ResponseWriter, r *http.Request, v *viewer) 
 		}
 		title += " · Docs"
 	case "deployments":
-		view.Deploy = &deployTabView{KubernetesID: d.Metadata.Annotations["backstage.io/kubernetes-id"],
-			Namespace: d.Metadata.Annotations["backstage.io/kubernetes-namespace"]}
+		view.Deploy = h.entityDeployments(r, v, ref, d.Metadata.Annotations)
 		title += " · Deployments"
 	}
 	return h.render(w, r, http.StatusOK, "entity", pageData{Title: title, Section: "catalog", Viewer: v, Data: view})

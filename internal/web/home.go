@@ -28,6 +28,9 @@ type homeView struct {
 	// Tasks are the viewer's recent scaffolder tasks; TasksOn says the scaffolder is configured.
 	Tasks   []taskRow
 	TasksOn bool
+	// Releases are the newest deploys; DeploysOn says deploys are configured.
+	Releases  []releaseRow
+	DeploysOn bool
 }
 
 type kindCount struct {
@@ -93,6 +96,8 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, v *viewer) error 
 		view.Kinds = append(view.Kinds, kindCount{Kind: c.Value, Count: c.Count, URL: "/catalog?kind=" + url.QueryEscape(c.Value)})
 	}
 	view.Errors = countErrors(ix)
+	view.DeploysOn = h.deploysConfigured()
+	view.Releases = h.recentReleases(r)
 	if h.opts.Scaffolder != nil {
 		view.TasksOn = true
 		tasks, _, err := h.opts.Scaffolder.ListTasks(r.Context(), scaffolder.TaskFilter{CreatedBy: []string{v.Principal.Subject}, Order: "desc:created_at", Limit: 5})

@@ -9,12 +9,8 @@ import (
 	"github.com/billpay/portal/internal/errs"
 )
 
-// The deploys section (and docs and create, without their services) has no pages yet (their services land separately, and may already
-// serve their APIs). Until a service is wired into Options, its section renders what it will be and what works
-// today, never sample data.
-// To plug one in: add the service to Options, give it a file of handlers beside this one, and register its routes
-// in routes() in place of the placeholder; the entity page's Docs and Deployments tabs (docsTabView,
-// deployTabView) and the home page's "recent" cards read the same service.
+// Sections whose service is not wired into Options (a portal started without TechDocs, the scaffolder, flags or
+// deploys) render what the section is and what works today, never sample data.
 
 // untilItem is something that works today, with a link when there is one.
 type untilItem struct{ Text, URL, Label string }
@@ -97,10 +93,6 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, v *viewer) erro
 	return h.notConfigured(w, r, v, "create")
 }
 
-func (h *Handler) deploys(w http.ResponseWriter, r *http.Request, v *viewer) error {
-	return h.notConfigured(w, r, v, "deploys")
-}
-
 // docsTabView is the entity page's Docs tab: the build's state and a way to the reader once TechDocs is
 // configured, the annotation alone before.
 type docsTabView struct {
@@ -108,10 +100,4 @@ type docsTabView struct {
 	Configured  bool
 	ReaderURL   string
 	Build       *buildView
-}
-
-// deployTabView is the entity page's Deployments tab until deploys are configured.
-type deployTabView struct {
-	KubernetesID string
-	Namespace    string
 }

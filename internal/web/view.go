@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/billpay/portal/internal/catalog"
+	"github.com/billpay/portal/internal/deploy"
 )
 
 // text is a JSON string read leniently: a value of another type (which validation should have refused) becomes
@@ -292,9 +293,11 @@ func (h *Handler) funcs() template.FuncMap {
 			}
 			return s
 		},
-		"add":      func(a, b int) int { return a + b },
-		"markdown": markdown,
-		"join":     strings.Join,
+		"add":             func(a, b int) int { return a + b },
+		"deployFormData":  deployFormData,
+		"releaseStatuses": func() []deploy.Status { return releaseStatuses },
+		"markdown":        markdown,
+		"join":            strings.Join,
 		"firstTags": func(tags []string, n int) []string {
 			if len(tags) > n {
 				return tags[:n]

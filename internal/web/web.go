@@ -67,6 +67,9 @@ type Options struct {
 	Scaffolder *scaffolder.Service
 	// TechDocs serves /docs (the documented entities and the reader); nil renders it as not configured.
 	TechDocs TechDocs
+	// Deploys serves /deploys (environments, releases, rollouts, rollbacks, OpenTofu runs) and the entity page's
+	// Deployments tab; nil renders them as not configured.
+	Deploys *Deploys
 	// Search runs the home page's search over the catalog and docs; nil searches the catalog index alone.
 	Search Searcher
 	// Audit records the changes made through the pages, as the API records its own; nil records nothing.
@@ -170,6 +173,12 @@ func (h *Handler) routes() {
 	h.page("POST /create/tasks/{id}/retry", h.createTaskRetry)
 	h.page("GET /create/{rest...}", h.create)
 	h.page("GET /deploys", h.deploys)
+	h.page("POST /deploys", h.deployCreate)
+	h.page("GET /deploys/releases/{id}", h.deployRelease)
+	h.page("POST /deploys/releases/{id}/approve", h.deployApprove)
+	h.page("POST /deploys/rollback", h.deployRollback)
+	h.page("GET /deploys/tofu/{id}", h.tofuRun)
+	h.page("POST /deploys/tofu/{id}/approve", h.tofuApprove)
 	h.page("GET /deploys/{rest...}", h.deploys)
 	// Anything else under the portal's prefixes is a page that does not exist.
 	h.page("/", func(w http.ResponseWriter, r *http.Request, v *viewer) error {

@@ -63,7 +63,7 @@ func TestHome(t *testing.T) {
 		assert.Contains(t, got, "Recent flag changes")
 		assert.Contains(t, got, "new-checkout-flow import in dev")
 		assert.Contains(t, got, "The scaffolder is not configured on this portal, so there are no tasks.")
-		assert.Contains(t, got, "Deploys are not shown in these pages yet.")
+		assert.Contains(t, got, "Deploys are not configured on this portal.")
 		assert.Contains(t, got, "2 entities have processing errors")
 	})
 
@@ -291,7 +291,7 @@ func TestEntityPage(t *testing.T) {
 		assert.Contains(t, docs, "TechDocs is not configured on this portal")
 		assert.Contains(t, docs, "dir:.")
 		deploys := text(b.get("/catalog/default/component/payment-service/deployments").body)
-		assert.Contains(t, deploys, "These pages do not show deploys yet")
+		assert.Contains(t, deploys, "Deploys are not configured on this portal")
 		assert.Contains(t, deploys, "On Kubernetes this component is payment-service")
 	})
 

@@ -1,6 +1,7 @@
 // Package action holds Portal's built-in scaffolder actions, with Backstage's ids, inputs and
 // outputs: fetch:plain, fetch:plain:file, fetch:template, fetch:template:file, fetch:cookiecutter,
-// fs:rename, fs:delete, debug:log, debug:wait, catalog:write, catalog:register and publish:github.
+// fs:rename, fs:delete, debug:log, debug:wait, catalog:write, catalog:register and publish:github; and
+// Portal's own deploy:eks, deploy:provision, opentofu:plan and opentofu:apply.
 // Builtins returns them for a scaffolder.Registry. Each declares JSON Schemas for its input and
 // output; inputs reject unknown keys, as Backstage's do.
 package action
@@ -21,6 +22,9 @@ type Options struct {
 	GitHub map[string]GitHubHost
 	// Integrations are the SCM hosts repoUrl may name; nil means scaffolder.DefaultIntegrations.
 	Integrations scaffolder.Integrations
+	// Deploy is the deploy service behind deploy:eks, deploy:provision and the opentofu actions; nil leaves
+	// them out.
+	Deploy *Deployments
 	// Git runs the git binary for publish actions; the zero value finds git on PATH.
 	Git Git
 	// MaxWait bounds debug:wait; 0 means Backstage's 10 minutes.
@@ -49,6 +53,9 @@ func Builtins(opts Options) []scaffolder.Action {
 	}
 	if opts.GitHub != nil {
 		out = append(out, publishGitHub(opts))
+	}
+	if opts.Deploy != nil && opts.Deploy.Service != nil {
+		out = append(out, deployActions(opts.Deploy)...)
 	}
 	return out
 }

@@ -95,9 +95,9 @@
     el.addEventListener('focus', function () { el.select(); });
   });
 
-  // A running task's page follows it: the live part is fetched again every second until the task ends, and the
-  // page reloads once then, so its actions (cancel, run again) match the outcome.
-  var live = document.getElementById('task-live');
+  // A running task's or release's page follows it: the live part is fetched again every second until the work
+  // ends, and the page reloads once then, so its actions (cancel, run again, roll back) match the outcome.
+  var live = document.querySelector('[data-poll]');
   if (live && live.getAttribute('data-done') !== 'true') {
     var wait = 1000;
     var poll = function () {
