@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -107,14 +105,8 @@ func (m *Main) startScaffolder(ctx, runCtx context.Context, g *errgroup.Group) e
 	for _, in := range m.Config.GitHub.Integrations {
 		apiBases[strings.ToLower(in.Host)] = in.APIBaseURL
 	}
-	unavailable := map[string]error{}
-	if _, err := exec.LookPath("git"); err != nil {
-		unavailable["publish:github"] = errs.E(errs.Unavailable,
-			"this template publishes with publish:github, which needs git, and git is not installed where Portal runs (install git in the image or host)")
-		m.warnGitMissing()
-	}
 	m.Scaffolder = scaffolder.NewService(scaffolder.ServiceOptions{
-		Store: tasks, Runner: runner, Catalog: m.Catalog, Unavailable: unavailable,
+		Store: tasks, Runner: runner, Catalog: m.Catalog,
 		Autocomplete: map[string]scaffolder.Autocompleter{"github": github.Autocomplete{APIBaseURLs: apiBases}},
 	})
 	host, _ := os.Hostname()
@@ -149,29 +141,6 @@ func prepareWorkDir(dir string) error {
 		}
 	}
 	return nil
-}
-
-// warnGitMissing names the catalog's templates that cannot run here because git is missing. Templates
-// the catalog has not read yet are refused, with the same explanation, when someone runs them.
-func (m *Main) warnGitMissing() {
-	var names []string
-	items, _ := m.Catalog.Index().List(catalog.ListRequest{})
-	for _, raw := range items {
-		var e catalog.Entity
-		if json.Unmarshal(raw, &e) != nil || e.Kind() != "Template" {
-			continue
-		}
-		steps, _ := e.Spec()["steps"].([]any)
-		for _, s := range steps {
-			if st, _ := s.(map[string]any); st["action"] == "publish:github" {
-				names = append(names, e.Ref().String())
-				break
-			}
-		}
-	}
-	if len(names) > 0 {
-		m.Log.Error("git is not installed: tasks of templates that publish to GitHub will be refused", "templates", names)
-	}
 }
 
 func (m *Main) purgeTasks(ctx context.Context, purge func(context.Context, time.Time) (int, error), retention time.Duration) error {

@@ -57,8 +57,8 @@ type ServiceOptions struct {
 	PollInterval time.Duration
 	// Autocomplete maps providers ("github") to what answers their autocomplete requests.
 	Autocomplete map[string]Autocompleter
-	// Unavailable maps action ids to why they cannot run on this installation (publish:github
-	// without git); tasks of templates using them are refused with that error.
+	// Unavailable maps action ids to why they cannot run on this installation; tasks of templates
+	// using them are refused with that error.
 	Unavailable map[string]error
 }
 
