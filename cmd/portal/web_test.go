@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -17,11 +18,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awsecr "github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/sivchari/kumo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/billpay/portal/internal/config"
+	"github.com/billpay/portal/internal/deploy"
 	"github.com/billpay/portal/internal/github/githubtest"
+	"github.com/billpay/portal/internal/kube"
+	"github.com/billpay/portal/internal/kube/kubetest"
 )
 
 // webGet fetches a page the way a browser without a session does.
@@ -207,14 +215,27 @@ func TestWebJourneysInChromium(t *testing.T) {
 		githubtest.OAuthUser{Login: "lucia-fernandez", Name: "Lucía Fernández", Orgs: []string{"billpay"}, Teams: []string{"billpay/payments"}})
 	gh.SignInAs("lucia-fernandez")
 	addr := freeAddr(t)
+	// The deploy journey needs the local control plane; it runs wherever scripts/kube-testenv.sh built it (always in CI).
+	deployJourney, kubeconfig := "0", ""
+	if _, err := kubetest.BinDir(); err == nil || os.Getenv("CI") == "true" {
+		deployJourney, kubeconfig = "1", journeyCluster(t)
+	}
 	m := billpayMain(t, func(c *config.Config) {
 		c.Catalog.Locations = append(c.Catalog.Locations, fileLocation(t, "../../test/web/templates/hello.yaml"))
+		if kubeconfig != "" {
+			values := t.TempDir()
+			require.NoError(t, os.WriteFile(filepath.Join(values, "dev.yaml"), []byte("defaults: {replicas: 1, progressDeadlineSeconds: 60}\n"), 0o644))
+			c.Deploy.ValuesDir = values
+			c.Deploy.Poll = config.Duration(200 * time.Millisecond)
+			c.Deploy.Environments = []config.DeployEnvironment{
+				{Name: "dev", Region: "us-east-1", Account: "111111111111", Cluster: "local", Namespace: "billpay", Kubeconfig: kubeconfig}}
+		}
 		c.Listen, c.BaseURL = addr, "http://"+addr
 		c.Auth.GitHub = config.AuthGitHub{ClientID: "portal-client-id", ClientSecret: "portal-client-secret-0123456789",
 			WebBaseURL: gh.URL(), APIBaseURL: gh.URL(), AllowedOrganizations: []string{"billpay"}, Resolver: "annotation"}
 	})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, filepath.Join("web", "journeys.mjs"))
 	cmd.Dir = compat
@@ -224,6 +245,7 @@ func TestWebJourneysInChromium(t *testing.T) {
 		"CHROMIUM_ARGS="+chromiumArgs,
 		"SCREENSHOT_DIR="+out,
 		"OFREP_CLIENT_KEY="+devClientKey,
+		"DEPLOY_JOURNEY="+deployJourney,
 	)
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
@@ -233,4 +255,31 @@ func TestWebJourneysInChromium(t *testing.T) {
 	shots, err := filepath.Glob(filepath.Join(out, "*.png"))
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, len(shots), 10, "a screenshot of each page: %s", strings.Join(shots, ", "))
+}
+
+// journeyCluster starts a control plane with kwok nodes and ECR on loopback (kumo, driven through the real SDK) holding
+// payment-service 1.0.0 and 1.1.0, for the deploy journey; it returns the kubeconfig Portal reaches the cluster with.
+func journeyCluster(t *testing.T) string {
+	t.Helper()
+	kenv := mustKubeEnv(t)
+	ecrSrv := kumo.NewServer()
+	t.Cleanup(ecrSrv.Close)
+	t.Setenv("AWS_ENDPOINT_URL_ECR", ecrSrv.URL)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAPORTAL0000000001")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "portal-secret")
+	t.Setenv("AWS_REGION", "us-east-1")
+	client := awsecr.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(ecrSrv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIAPORTAL0000000001", "portal-secret", "")})
+	_, err := client.CreateRepository(t.Context(), &awsecr.CreateRepositoryInput{RepositoryName: aws.String("payment-service")})
+	require.NoError(t, err)
+	for i, tag := range []string{"1.0.0", "1.1.0"} {
+		_, err := client.PutImage(t.Context(), &awsecr.PutImageInput{RepositoryName: aws.String("payment-service"), ImageTag: aws.String(tag),
+			ImageManifest: aws.String(fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"size":%d},"layers":[]}`, i))})
+		require.NoError(t, err)
+	}
+	admin, err := kube.Connector{}.Connect(kenv.Endpoint("admin"))
+	require.NoError(t, err)
+	_, err = admin.Apply(t.Context(), []deploy.Object{{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "billpay"}}}, false)
+	require.NoError(t, err)
+	return kenv.Kubeconfig
 }

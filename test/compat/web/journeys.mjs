@@ -1,8 +1,8 @@
 // Walks the developer portal's main journeys in headless Chromium against a running Portal, as a person would:
 // sign in with GitHub, find a component by search and open its page and API, filter the catalog, read a
 // component's docs, create a service from a template and watch its task finish, evaluate a flag
-// and switch it off and on again watching the preview change, create and revoke a personal access token, sign
-// out. cmd/portal/web_test.go starts Portal (signing people in through a GitHub fake) and runs this script.
+// and switch it off and on again watching the preview change, create and revoke a personal access token, deploy
+// a component to the test cluster and watch the rollout (then deploy a new tag and roll back), sign out. cmd/portal/web_test.go starts Portal (signing people in through a GitHub fake) and runs this script.
 // A screenshot of every page goes to SCREENSHOT_DIR. Exit status 0 means every step passed.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -23,6 +23,7 @@ const ARGS = env('CHROMIUM_ARGS', '--headless --no-sandbox --disable-gpu').split
 const SHOTS = env('SCREENSHOT_DIR', 'out');
 const TIMEOUT_MS = Number(env('WEB_TIMEOUT_MS', '15000'));
 const OFREP_KEY = env('OFREP_CLIENT_KEY');
+const DEPLOY_JOURNEY = env('DEPLOY_JOURNEY', '0') === '1';
 
 mkdirSync(SHOTS, { recursive: true });
 
@@ -236,9 +237,54 @@ try {
 
   await page.goto(`${PORTAL}/docs`);
   await shot(page, '15-docs');
-  await page.goto(`${PORTAL}/deploys`);
-  assert.equal(await page.locator('#nc-h').innerText(), 'Not configured yet');
-  await shot(page, '16-deploys');
+  if (DEPLOY_JOURNEY) {
+    // Deploy to the test cluster: dry run first, then the release page follows the rollout live.
+    await page.goto(`${PORTAL}/deploys`);
+    await shot(page, '16-deploys');
+    await page.getByLabel('Component').first().fill('component:default/payment-service');
+    await page.getByLabel('Image tag').fill('1.0.0');
+    await page.getByRole('button', { name: 'Dry run' }).click();
+    await page.locator('#plan-h').waitFor();
+    assert.match(await page.locator('#plan-h').innerText(), /would change/);
+    assert.match(await page.locator('#dry-run').innerText(), /Deployment\/billpay\/payment-service/);
+    await shot(page, '17-deploy-dry-run');
+    say('ok a dry run shows what the deploy would create, changing nothing');
+
+    await page.getByRole('button', { name: 'Deploy 1.0.0 to dev' }).click();
+    await page.waitForURL(/\/deploys\/releases\/\d+$/);
+    const first = page.url();
+    await page.locator('#status-h .status-succeeded').waitFor({ timeout: 90000 });
+    const events = await page.locator('.events').innerText();
+    assert.match(events, /Requested/);
+    assert.match(events, /Succeeded/);
+    await shot(page, '18-deploy-release');
+    say('ok deployed payment-service 1.0.0 to dev and watched the rollout succeed on its page');
+
+    // The component's Deployments tab shows the release and the pod running in the cluster; deploy a new tag from it.
+    await page.goto(`${PORTAL}/catalog/default/component/payment-service/deployments`);
+    await page.locator('td', { hasText: 'Running' }).first().waitFor();
+    await shot(page, '19-entity-deployments');
+    await page.getByLabel('Image tag').fill('1.1.0');
+    await page.getByRole('button', { name: 'Deploy', exact: true }).click();
+    await page.waitForURL(/\/deploys\/releases\/\d+$/);
+    await page.locator('#status-h .status-succeeded').waitFor({ timeout: 90000 });
+    say('ok deployed 1.1.0 from the component page: it shows the pod Running');
+
+    // Roll back to the first release.
+    await page.goto(first);
+    page.once('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: 'Roll back to this release' }).click();
+    await page.waitForURL(/\/deploys\/releases\/\d+$/);
+    assert.notEqual(page.url(), first);
+    await page.locator('#status-h .status-succeeded').waitFor({ timeout: 90000 });
+    assert.match(await page.locator('h1').innerText(), /Rollback of payment-service to release/);
+    await shot(page, '20-deploy-rollback');
+    say('ok rolled back to the first release and watched it succeed');
+  } else {
+    await page.goto(`${PORTAL}/deploys`);
+    await shot(page, '16-deploys');
+    say('skip the deploy journey: the local Kubernetes control plane is not built (scripts/kube-testenv.sh build)');
+  }
 
   await page.goto(`${PORTAL}/settings`);
   await page.getByRole('button', { name: 'Sign out' }).click();
