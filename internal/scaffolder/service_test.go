@@ -162,3 +162,70 @@ func asValidation(err error, out *scaffolder.ValidationErrors) bool {
 	}
 	return ok
 }
+
+// permissionAction stands for an action that acts beyond running a template, as deploy:eks does.
+type permissionAction struct{}
+
+func (permissionAction) Info() scaffolder.ActionInfo {
+	return scaffolder.ActionInfo{ID: "test:deploy", Permission: "deploy.run"}
+}
+
+func (permissionAction) Run(_ context.Context, ac *scaffolder.ActionContext) error {
+	ac.Log("acting for %s", ac.CreatedBy)
+	return nil
+}
+
+// TestServiceChecksActionPermissions refuses a task whose steps act beyond what its creator's credentials allow,
+// before anything is stored, and hands the creator to the actions that act for them.
+func TestServiceChecksActionPermissions(t *testing.T) {
+	reg, err := scaffolder.NewRegistry(append(action.Builtins(action.Options{}), permissionAction{})...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl := strings.Replace(serviceTemplate, `"action": "debug:log", "input": {"message": "hi ${{ user.entity.spec.profile.displayName }}"}`, `"action": "test:deploy"`, 1)
+	store := memstore.New()
+	svc := scaffolder.NewService(scaffolder.ServiceOptions{Store: store,
+		Runner:  &scaffolder.Runner{Actions: reg, Templater: scaffolder.NewTemplater(scaffolder.TemplaterOptions{}), WorkDir: t.TempDir()},
+		Catalog: entities{"template:default/svc": tpl}, PollInterval: time.Hour})
+	ctx := context.Background()
+	ct, err := svc.TemplateByRef(ctx, "svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked []string
+	refuse := func(perm string) error {
+		asked = append(asked, perm)
+		return errs.E(errs.Forbidden, "the token lacks the deploy:run scope")
+	}
+	_, err = svc.CreateTask(ctx, scaffolder.CreateTaskRequest{Template: ct, Values: nunjucks.ObjectOf("name", "ledger"), CreatedBy: "user:default/jane", MayUse: refuse})
+	if !errs.Is(err, errs.Forbidden) || !strings.Contains(errs.MessageOf(err), "step log (test:deploy): the token lacks the deploy:run scope") {
+		t.Fatalf("want Forbidden naming the step: %v", err)
+	}
+	if len(asked) != 1 || asked[0] != "deploy.run" {
+		t.Fatalf("asked %v", asked)
+	}
+	if tasks, _, _ := svc.ListTasks(ctx, scaffolder.TaskFilter{}); len(tasks) != 0 {
+		t.Fatalf("a refused task is not stored: %+v", tasks)
+	}
+
+	id, err := svc.CreateTask(ctx, scaffolder.CreateTaskRequest{Template: ct, Values: nunjucks.ObjectOf("name", "ledger"), CreatedBy: "user:default/jane",
+		MayUse: func(string) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &scaffolder.Worker{Store: svc.Store(), Runner: svc.Runner(), ID: "test"}
+	if ran, err := w.RunOnce(ctx); !ran || err != nil {
+		t.Fatalf("ran %v %v", ran, err)
+	}
+	evs, err := store.ListEvents(ctx, id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log []string
+	for _, e := range evs {
+		log = append(log, e.Body.Message)
+	}
+	if !strings.Contains(strings.Join(log, "\n"), "acting for user:default/jane") {
+		t.Fatalf("the action did not see its creator:\n%s", strings.Join(log, "\n"))
+	}
+}

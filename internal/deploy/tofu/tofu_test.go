@@ -88,6 +88,17 @@ func TestRunner(t *testing.T) {
 		require.Contains(t, errs.MessageOf(err), "tofu plan")
 	})
 
+	// Terragrunt cannot be installed on these machines (the module proxy refuses it), so only the dispatch is
+	// tested: a unit with a terragrunt.hcl is never planned by tofu directly, and a missing terragrunt says so.
+	t.Run("ErrTerragruntNotInstalled", func(t *testing.T) {
+		tg := t.TempDir()
+		unit(t, tg, "v1")
+		require.NoError(t, os.WriteFile(filepath.Join(tg, "terragrunt.hcl"), []byte("inputs = {}\n"), 0o644))
+		_, err := tofu.Runner{Tofu: mustTofu(t), Terragrunt: "terragrunt-not-here"}.Plan(ctx, tg)
+		require.True(t, errs.Is(err, errs.Unavailable), "%v", err)
+		require.Contains(t, errs.MessageOf(err), "is a Terragrunt unit, but terragrunt is not installed")
+	})
+
 	t.Run("ErrNotInstalled", func(t *testing.T) {
 		_, err := tofu.Runner{Tofu: "tofu-not-here"}.Plan(ctx, dir)
 		require.True(t, errs.Is(err, errs.Unavailable), "%v", err)
