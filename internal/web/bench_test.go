@@ -1,12 +1,16 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/billpay/portal/internal/auth"
+	"github.com/billpay/portal/internal/deploy"
 )
 
 // generated builds n entities shaped like bench/ data: 2 % groups owning everything else, 15 % users, 3 %
@@ -63,8 +67,19 @@ func generated(n int) []stitched {
 func benchPortal(b *testing.B) *portal {
 	b.Helper()
 	start := time.Now()
-	p := mustPortal(b, generated(10000))
+	var parts deployParts
+	p := mustPortal(b, generated(10000), withDeploys(&parts))
 	b.Logf("loaded %d entities in %s", p.catalog.Index().Len(), time.Since(start).Round(time.Millisecond))
+	// A release history to page through: 200 successful releases of 50 components in dev.
+	admin := auth.Principal{Subject: "user:default/bench", Kind: auth.KindUser, Admin: true}
+	for i := range 200 {
+		rel, err := parts.svc.Deploy(context.Background(), admin, deploy.DeployInput{Component: fmt.Sprintf("component-%05d", i%50),
+			Environment: "dev", Tag: fmt.Sprintf("1.%d.0", i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		markSucceeded(b, &parts, rel.ID)
+	}
 	return p
 }
 
@@ -108,6 +123,9 @@ func BenchmarkPages(b *testing.B) {
 		{"Home", "/?q=payments"},
 		{"CatalogErrors", "/catalog/errors"},
 		{"Flags", "/flags/dev"},
+		{"Deploys", "/deploys"},
+		{"DeploysFiltered", "/deploys?component=component-00007&status=succeeded"},
+		{"EntityDeployments", "/catalog/default/component/component-00007/deployments"},
 	} {
 		path := c.path
 		if c.name == "CatalogPage2" {

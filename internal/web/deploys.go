@@ -161,14 +161,14 @@ func (h *Handler) deploys(w http.ResponseWriter, r *http.Request, v *viewer) err
 	}
 	q := r.URL.Query()
 	form := deployForm{Component: q.Get("component"), Environment: q.Get("environment"), Tag: q.Get("tag")}
-	view, err := h.deploysView(r, q, form)
+	view, err := h.deploysView(r, v, q, form)
 	if err != nil {
 		return err
 	}
 	return h.render(w, r, http.StatusOK, "deploys", pageData{Title: "Deploys", Section: "deploys", Viewer: v, Data: view})
 }
 
-func (h *Handler) deploysView(r *http.Request, q url.Values, form deployForm) (*deploysView, error) {
+func (h *Handler) deploysView(r *http.Request, v *viewer, q url.Values, form deployForm) (*deploysView, error) {
 	svc := h.opts.Deploys.Service
 	ctx := r.Context()
 	view := &deploysView{Component: q.Get("component"), Environment: q.Get("environment"), Status: q.Get("status"), Form: form,
@@ -220,13 +220,14 @@ func (h *Handler) deploysView(r *http.Request, q url.Values, form deployForm) (*
 	if offset+len(releases) < total {
 		view.NextURL = page(offset + releasePageSize)
 	}
-	// The form suggests components that run on Kubernetes; the catalog index answers without reading them all.
-	res, err := h.opts.Catalog.Index().Query(catalog.QueryRequest{Filter: catalog.FilterKeyIn("kind", "component"),
-		Fields: []string{"kind", "metadata.namespace", "metadata.name"}, Limit: 500, LimitSet: true})
-	if err == nil {
-		for _, raw := range res.Items {
-			row := toRow(raw)
-			view.Components = append(view.Components, row.Ref)
+	// The form suggests the viewer's own components (those their user or groups own): the ones they may deploy.
+	if owned := v.Principal.Ownership; len(owned) > 0 {
+		res, err := h.opts.Catalog.Index().Query(catalog.QueryRequest{Filter: catalog.FilterAllOf(catalog.FilterKeyIn("kind", "component"),
+			catalog.FilterKeyIn("relations.ownedby", owned...)), Limit: 200, LimitSet: true, SkipTotal: true})
+		if err == nil {
+			for _, raw := range res.Items {
+				view.Components = append(view.Components, toRow(raw).Ref)
+			}
 		}
 	}
 	if h.opts.Deploys.Infra != nil {
@@ -263,7 +264,7 @@ func (h *Handler) deployCreate(w http.ResponseWriter, r *http.Request, v *viewer
 			return err
 		}
 		form.Problem = errs.MessageOf(err)
-		view, verr := h.deploysView(r, url.Values{}, form)
+		view, verr := h.deploysView(r, v, url.Values{}, form)
 		if verr != nil {
 			return verr
 		}
@@ -274,7 +275,7 @@ func (h *Handler) deployCreate(w http.ResponseWriter, r *http.Request, v *viewer
 		if err != nil {
 			return formProblem(err)
 		}
-		view, err := h.deploysView(r, url.Values{}, form)
+		view, err := h.deploysView(r, v, url.Values{}, form)
 		if err != nil {
 			return err
 		}

@@ -70,7 +70,7 @@ func withDeploys(parts *deployParts) portalOption {
 	}
 }
 
-func markSucceeded(t *testing.T, parts *deployParts, id int64) {
+func markSucceeded(t testing.TB, parts *deployParts, id int64) {
 	t.Helper()
 	ok := deploy.StatusSucceeded
 	_, err := parts.store.UpdateRelease(context.Background(), id, deploy.ReleaseUpdate{Status: &ok})
