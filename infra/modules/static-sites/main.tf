@@ -1,9 +1,12 @@
-# Private S3 buckets for BillPay's static sites (the three Angular microfrontends and the
-# TechDocs output), each frontend served through its own CloudFront distribution with origin
-# access control, HTTPS only, and /api/* forwarded to the ALB.
+# Private S3 buckets for BillPay's static sites (the shell, the three Angular microfrontends and
+# the TechDocs output), each frontend served through its own CloudFront distribution with origin
+# access control, HTTPS only, /api/* forwarded to the ALB and, where a site asks, /portal/*
+# forwarded to Portal. Remotes the shell loads at run time answer its origin with CORS headers.
 
 locals {
-  cdn_sites = { for name, site in var.sites : name => site if site.cdn }
+  cdn_sites    = { for name, site in var.sites : name => site if site.cdn }
+  cors_sites   = { for name, site in local.cdn_sites : name => site if length(site.cors_allowed_origins) > 0 }
+  portal_proxy = var.portal_origin_domain_name != null
 }
 
 ################################################################################
@@ -156,6 +159,74 @@ data "aws_cloudfront_response_headers_policy" "security_headers" {
   name = "Managed-SecurityHeadersPolicy"
 }
 
+# The managed security headers plus CORS for the origins a site names: the shell fetches each
+# remote's remoteEntry.js and chunks from the remote's own domain.
+resource "aws_cloudfront_response_headers_policy" "cors" {
+  for_each = local.cors_sites
+
+  name    = "${var.name_prefix}-${each.key}-cors"
+  comment = "Security headers and CORS for ${join(", ", each.value.cors_allowed_origins)}."
+
+  cors_config {
+    access_control_allow_credentials = false
+    access_control_max_age_sec       = 600
+    origin_override                  = true
+
+    access_control_allow_headers {
+      items = ["*"]
+    }
+
+    access_control_allow_methods {
+      items = ["GET", "HEAD", "OPTIONS"]
+    }
+
+    access_control_allow_origins {
+      items = each.value.cors_allowed_origins
+    }
+  }
+
+  security_headers_config {
+    content_type_options {
+      override = true
+    }
+
+    frame_options {
+      frame_option = "SAMEORIGIN"
+      override     = true
+    }
+
+    referrer_policy {
+      referrer_policy = "strict-origin-when-cross-origin"
+      override        = true
+    }
+
+    strict_transport_security {
+      access_control_max_age_sec = 31536000
+      include_subdomains         = true
+      override                   = true
+    }
+
+    xss_protection {
+      mode_block = true
+      protection = true
+      override   = true
+    }
+  }
+}
+
+# Portal is reached as /portal/* on a site's own domain, so the flag console calls Portal's
+# /api/flags same-origin (Portal's session cookie and CSRF rules apply, no CORS); the function
+# drops the prefix before the request reaches Portal.
+resource "aws_cloudfront_function" "portal_prefix" {
+  count = local.portal_proxy ? 1 : 0
+
+  name    = "${var.name_prefix}-portal-prefix"
+  runtime = "cloudfront-js-2.0"
+  comment = "Strip /portal from requests forwarded to Portal."
+  publish = true
+  code    = file("${path.module}/functions/portal-prefix.js")
+}
+
 resource "aws_cloudfront_origin_access_control" "site" {
   for_each = local.cdn_sites
 
@@ -193,6 +264,21 @@ resource "aws_cloudfront_distribution" "site" {
   }
 
   dynamic "origin" {
+    for_each = local.portal_proxy && each.value.portal_proxy ? [var.portal_origin_domain_name] : []
+    content {
+      origin_id   = "portal"
+      domain_name = origin.value
+
+      custom_origin_config {
+        http_port              = 80
+        https_port             = 443
+        origin_protocol_policy = "https-only"
+        origin_ssl_protocols   = ["TLSv1.2"]
+      }
+    }
+  }
+
+  dynamic "origin" {
     for_each = var.api_origin_domain_name == null ? [] : [var.api_origin_domain_name]
     content {
       origin_id   = "api"
@@ -214,7 +300,7 @@ resource "aws_cloudfront_distribution" "site" {
     viewer_protocol_policy     = "redirect-to-https"
     compress                   = true
     cache_policy_id            = data.aws_cloudfront_cache_policy.caching_optimized.id
-    response_headers_policy_id = data.aws_cloudfront_response_headers_policy.security_headers.id
+    response_headers_policy_id = contains(keys(local.cors_sites), each.key) ? aws_cloudfront_response_headers_policy.cors[each.key].id : data.aws_cloudfront_response_headers_policy.security_headers.id
 
     dynamic "function_association" {
       for_each = each.value.spa ? [aws_cloudfront_function.spa_rewrite.arn] : []
@@ -236,6 +322,25 @@ resource "aws_cloudfront_distribution" "site" {
       compress                 = true
       cache_policy_id          = data.aws_cloudfront_cache_policy.caching_disabled.id
       origin_request_policy_id = data.aws_cloudfront_origin_request_policy.all_viewer_except_host.id
+    }
+  }
+
+  dynamic "ordered_cache_behavior" {
+    for_each = local.portal_proxy && each.value.portal_proxy ? ["/portal/*"] : []
+    content {
+      path_pattern             = ordered_cache_behavior.value
+      target_origin_id         = "portal"
+      allowed_methods          = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+      cached_methods           = ["GET", "HEAD"]
+      viewer_protocol_policy   = "https-only"
+      compress                 = true
+      cache_policy_id          = data.aws_cloudfront_cache_policy.caching_disabled.id
+      origin_request_policy_id = data.aws_cloudfront_origin_request_policy.all_viewer_except_host.id
+
+      function_association {
+        event_type   = "viewer-request"
+        function_arn = aws_cloudfront_function.portal_prefix[0].arn
+      }
     }
   }
 

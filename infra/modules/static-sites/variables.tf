@@ -19,17 +19,26 @@ variable "sites" {
     Static sites by name; each gets a private S3 bucket <name_prefix>-<name>. With cdn = true
     the bucket is served only through its own CloudFront distribution (origin access control),
     under domain_names when acm_certificate_arn is set. spa = true rewrites extension-less paths
-    to /index.html for client-side routing.
+    to /index.html for client-side routing. cors_allowed_origins (https://host) may fetch the
+    site's files from another origin: the shell loading a remote. portal_proxy = true forwards
+    /portal/* to portal_origin_domain_name.
   EOT
   type = map(object({
-    cdn          = optional(bool, true)
-    spa          = optional(bool, true)
-    domain_names = optional(list(string), [])
+    cdn                  = optional(bool, true)
+    spa                  = optional(bool, true)
+    domain_names         = optional(list(string), [])
+    cors_allowed_origins = optional(list(string), [])
+    portal_proxy         = optional(bool, false)
   }))
 
   validation {
     condition     = alltrue([for name in keys(var.sites) : can(regex("^[a-z0-9][a-z0-9-]{1,40}$", name))])
     error_message = "Site names must be lowercase letters, digits and hyphens."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for site in values(var.sites) : [for o in site.cors_allowed_origins : can(regex("^https://[a-z0-9.-]+$", o))]]))
+    error_message = "cors_allowed_origins must be https origins (https://host, no path and no wildcard)."
   }
 }
 
@@ -46,6 +55,12 @@ variable "acm_certificate_arn" {
 
 variable "api_origin_domain_name" {
   description = "Domain name of the ALB (HTTPS) that CloudFront forwards /api/* to; null serves static assets only."
+  type        = string
+  default     = null
+}
+
+variable "portal_origin_domain_name" {
+  description = "Domain name of Portal (its ALB ingress, HTTPS) that sites with portal_proxy forward /portal/* to; null forwards nothing."
   type        = string
   default     = null
 }
