@@ -26,6 +26,40 @@ import (
 	"github.com/billpay/portal/internal/kube/kubetest"
 )
 
+// fakeECR serves ECR on loopback (kumo, driven through the real SDK), points the portal's AWS configuration at it,
+// and pushes one image manifest per tag to repo; it returns the client and the tags' digests.
+func fakeECR(t *testing.T, repo string, tags ...string) (*awsecr.Client, []string) {
+	t.Helper()
+	srv := kumo.NewServer()
+	t.Cleanup(srv.Close)
+	t.Setenv("AWS_ENDPOINT_URL_ECR", srv.URL)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAPORTAL0000000001")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "portal-secret")
+	t.Setenv("AWS_REGION", "us-east-1")
+	client := awsecr.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIAPORTAL0000000001", "portal-secret", "")})
+	_, err := client.CreateRepository(t.Context(), &awsecr.CreateRepositoryInput{RepositoryName: aws.String(repo)})
+	require.NoError(t, err)
+	var digests []string
+	for i, tag := range tags {
+		// Each tag gets a manifest of its own, so tags never share a digest.
+		put, err := client.PutImage(t.Context(), &awsecr.PutImageInput{RepositoryName: aws.String(repo), ImageTag: aws.String(tag),
+			ImageManifest: aws.String(fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"size":%d},"layers":[]}`, i))})
+		require.NoError(t, err)
+		digests = append(digests, aws.ToString(put.Image.ImageId.ImageDigest))
+	}
+	return client, digests
+}
+
+// billpayNamespace creates the namespace BillPay's services deploy to.
+func billpayNamespace(t *testing.T, kenv *kubetest.Env) {
+	t.Helper()
+	admin, err := kube.Connector{}.Connect(kenv.Endpoint("admin"))
+	require.NoError(t, err)
+	_, err = admin.Apply(t.Context(), []deploy.Object{{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "billpay"}}}, false)
+	require.NoError(t, err)
+}
+
 // mustKubeEnv starts a control plane of the test's own (skipped outside CI when the binaries are not built).
 func mustKubeEnv(t *testing.T) *kubetest.Env {
 	t.Helper()
@@ -78,25 +112,9 @@ func sseEvents(t *testing.T, url string, headers ...string) [][2]string {
 // production deploy that only a second owner can approve.
 func TestDeployOverHTTP(t *testing.T) {
 	kenv := mustKubeEnv(t)
-	ecrSrv := kumo.NewServer()
-	t.Cleanup(ecrSrv.Close)
-	t.Setenv("AWS_ENDPOINT_URL_ECR", ecrSrv.URL)
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAPORTAL0000000001")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "portal-secret")
-	t.Setenv("AWS_REGION", "us-east-1")
-	ecrClient := awsecr.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(ecrSrv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("AKIAPORTAL0000000001", "portal-secret", "")})
-	_, err := ecrClient.CreateRepository(t.Context(), &awsecr.CreateRepositoryInput{RepositoryName: aws.String("payment-service")})
-	require.NoError(t, err)
-	put, err := ecrClient.PutImage(t.Context(), &awsecr.PutImageInput{RepositoryName: aws.String("payment-service"), ImageTag: aws.String("1.0.0"),
-		ImageManifest: aws.String(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}`)})
-	require.NoError(t, err)
-	digest := aws.ToString(put.Image.ImageId.ImageDigest)
-
-	admin, err := kube.Connector{}.Connect(kenv.Endpoint("admin"))
-	require.NoError(t, err)
-	_, err = admin.Apply(t.Context(), []deploy.Object{{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "billpay"}}}, false)
-	require.NoError(t, err)
+	ecrClient, digests := fakeECR(t, "payment-service", "1.0.0")
+	digest := digests[0]
+	billpayNamespace(t, kenv)
 
 	values := t.TempDir()
 	for _, env := range []string{"dev", "prod"} {
@@ -217,7 +235,7 @@ func TestDeployOverHTTP(t *testing.T) {
 
 	t.Run("TemplateDeploysAndFollowsTheRollout", func(t *testing.T) {
 		_, err := ecrClient.PutImage(t.Context(), &awsecr.PutImageInput{RepositoryName: aws.String("payment-service"), ImageTag: aws.String("1.1.0"),
-			ImageManifest: aws.String(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"size":1},"layers":[]}`)})
+			ImageManifest: aws.String(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"size":9},"layers":[]}`)})
 		require.NoError(t, err)
 		waitForTemplates(t, m, "deploy-component")
 		task := func(cookie, csrf, tag string) (int, []byte) {

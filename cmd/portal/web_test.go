@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -18,17 +17,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	awsecr "github.com/aws/aws-sdk-go-v2/service/ecr"
-	"github.com/sivchari/kumo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/billpay/portal/internal/config"
-	"github.com/billpay/portal/internal/deploy"
 	"github.com/billpay/portal/internal/github/githubtest"
-	"github.com/billpay/portal/internal/kube"
 	"github.com/billpay/portal/internal/kube/kubetest"
 )
 
@@ -257,29 +250,12 @@ func TestWebJourneysInChromium(t *testing.T) {
 	assert.GreaterOrEqual(t, len(shots), 10, "a screenshot of each page: %s", strings.Join(shots, ", "))
 }
 
-// journeyCluster starts a control plane with kwok nodes and ECR on loopback (kumo, driven through the real SDK) holding
-// payment-service 1.0.0 and 1.1.0, for the deploy journey; it returns the kubeconfig Portal reaches the cluster with.
+// journeyCluster starts a control plane with kwok nodes and ECR on loopback holding payment-service 1.0.0 and 1.1.0,
+// for the deploy journey; it returns the kubeconfig Portal reaches the cluster with.
 func journeyCluster(t *testing.T) string {
 	t.Helper()
 	kenv := mustKubeEnv(t)
-	ecrSrv := kumo.NewServer()
-	t.Cleanup(ecrSrv.Close)
-	t.Setenv("AWS_ENDPOINT_URL_ECR", ecrSrv.URL)
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAPORTAL0000000001")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "portal-secret")
-	t.Setenv("AWS_REGION", "us-east-1")
-	client := awsecr.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(ecrSrv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("AKIAPORTAL0000000001", "portal-secret", "")})
-	_, err := client.CreateRepository(t.Context(), &awsecr.CreateRepositoryInput{RepositoryName: aws.String("payment-service")})
-	require.NoError(t, err)
-	for i, tag := range []string{"1.0.0", "1.1.0"} {
-		_, err := client.PutImage(t.Context(), &awsecr.PutImageInput{RepositoryName: aws.String("payment-service"), ImageTag: aws.String(tag),
-			ImageManifest: aws.String(fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"size":%d},"layers":[]}`, i))})
-		require.NoError(t, err)
-	}
-	admin, err := kube.Connector{}.Connect(kenv.Endpoint("admin"))
-	require.NoError(t, err)
-	_, err = admin.Apply(t.Context(), []deploy.Object{{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "billpay"}}}, false)
-	require.NoError(t, err)
+	fakeECR(t, "payment-service", "1.0.0", "1.1.0")
+	billpayNamespace(t, kenv)
 	return kenv.Kubeconfig
 }
