@@ -73,6 +73,8 @@ func TestChecksRejectBrokenFixtures(t *testing.T) {
 		{"sg-open-inline", RuleOpenIngress, "main.tf:1", "ingress from anywhere"},
 		{"cloudfront-http", RuleCloudFrontHTTPS, "main.tf:10", "viewer_protocol_policy"},
 		{"cloudfront-oai", RuleCloudFrontOrigin, "main.tf:4", "origin access control"},
+		{"rds-encryption", RuleRDSEncryption, "main.tf:1", "storage_encrypted = true and a kms_key_id"},
+		{"rds-public", RuleRDSPublic, "main.tf:13", "publicly_accessible must be literally false"},
 		{"tg-unknown-output", RuleTGDependency, "live/env/b/terragrunt.hcl:18", `has no output "subnet_ids"`},
 		{"tg-missing-mock", RuleTGMocks, "live/env/b/terragrunt.hcl:18", "has no mock output"},
 		{"tg-bad-mock", RuleTGMocks, "live/env/b/terragrunt.hcl:14", `mock output "vpc" of dependency "a" is not an output`},

@@ -25,6 +25,8 @@ const (
 	RuleOpenIngress      = "sg-open-ingress"
 	RuleCloudFrontHTTPS  = "cloudfront-https"
 	RuleCloudFrontOrigin = "cloudfront-origin"
+	RuleRDSEncryption    = "rds-encryption"
+	RuleRDSPublic        = "rds-public"
 )
 
 // resource is a resource or data block of a module.
@@ -52,7 +54,7 @@ func checkSecurity(m *module) []Finding {
 	var findings []Finding
 	for _, rule := range []func(*module) []Finding{
 		checkS3, checkEKSSecrets, checkEBS, checkECR, checkSecrets, checkKMSRotation,
-		checkIAM, checkIngress, checkCloudFront,
+		checkIAM, checkIngress, checkCloudFront, checkRDS,
 	} {
 		findings = append(findings, rule(m)...)
 	}
@@ -529,6 +531,25 @@ func checkCloudFront(m *module) []Finding {
 			}
 			if len(custom) == 0 && (!set(o, "origin_access_control_id") || len(blocksOf(o, "s3_origin_config")) > 0) {
 				findings = append(findings, findingAt(RuleCloudFrontOrigin, o.SrcRange, "distribution %s: S3 origins must use origin access control (origin_access_control_id), not an origin access identity", d.name))
+			}
+		}
+	}
+	return findings
+}
+
+// checkRDS requires KMS-encrypted storage on every RDS instance and cluster, and refuses one
+// that is reachable from the internet.
+func checkRDS(m *module) []Finding {
+	var findings []Finding
+	for _, typ := range []string{"aws_db_instance", "aws_rds_cluster"} {
+		for _, r := range m.blocks("resource", typ) {
+			if !literalTrue(r.body(), "storage_encrypted") || !set(r.body(), "kms_key_id") {
+				findings = append(findings, findingAt(RuleRDSEncryption, r.rng(), "%s %s needs storage_encrypted = true and a kms_key_id", typ, r.name))
+			}
+			if a := r.body().Attributes["publicly_accessible"]; a != nil {
+				if v, ok := literal(a.Expr); !ok || v.IsNull() || v.Type() != cty.Bool || v.True() {
+					findings = append(findings, findingAt(RuleRDSPublic, a.SrcRange, "%s %s: publicly_accessible must be literally false", typ, r.name))
+				}
 			}
 		}
 	}

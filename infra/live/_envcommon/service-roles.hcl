@@ -1,5 +1,5 @@
-# Service roles unit: an IAM role per workload, bound with EKS Pod Identity. The portal also
-# publishes TechDocs, resolves image digests in ECR and deploys into the billpay namespace.
+# Service roles unit: an IAM role per BillPay service, bound with EKS Pod Identity. Portal's
+# own role is in the portal unit (infra/modules/portal), with the rest of Portal's AWS side.
 
 locals {
   env = read_terragrunt_config(find_in_parent_folders("env.hcl")).locals
@@ -30,28 +30,6 @@ dependency "secrets" {
   mock_outputs_allowed_terraform_commands = ["init", "validate", "plan"]
 }
 
-dependency "ecr" {
-  config_path = "${get_terragrunt_dir()}/../ecr"
-
-  mock_outputs = {
-    repository_arns = {
-      payment-service = "arn:aws:ecr:us-east-1:000000000000:repository/payment-service"
-    }
-  }
-  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan"]
-}
-
-dependency "static_sites" {
-  config_path = "${get_terragrunt_dir()}/../static-sites"
-
-  mock_outputs = {
-    bucket_arns = {
-      techdocs = "arn:aws:s3:::billpay-mock-techdocs"
-    }
-  }
-  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan"]
-}
-
 inputs = {
   cluster_name        = dependency.eks.outputs.cluster_name
   secret_arns         = dependency.secrets.outputs.secret_arns
@@ -62,16 +40,5 @@ inputs = {
     user-service    = { namespace = "billpay", service_account = "user-service" }
     admin-service   = { namespace = "billpay", service_account = "admin-service" }
     backend-api     = { namespace = "billpay", service_account = "backend-api" }
-    portal = {
-      namespace                 = "portal"
-      service_account           = "portal"
-      s3_read_write_bucket_arns = [dependency.static_sites.outputs.bucket_arns["techdocs"]]
-      ecr_read_repository_arns  = values(dependency.ecr.outputs.repository_arns)
-      eks_describe_cluster      = true
-      eks_access = {
-        policy     = "AmazonEKSEditPolicy"
-        namespaces = ["billpay"]
-      }
-    }
   }
 }

@@ -55,4 +55,18 @@ locals {
   log_retention_days    = 30
   alarm_email_addresses = ["platform-team@billpay.example.com"]
   alb_arn_suffix        = null
+
+  # Portal's own AWS side (infra/modules/portal). Prod's Portal deploys here as this account's
+  # Portal role (deploy.environments[].roleArn); GitHub jobs of the "dev" environment deploy the
+  # microfrontends (release.yml does not deploy Portal to dev).
+  portal = {
+    github_environment       = "dev"
+    assume_role_arns         = []
+    trusted_role_arns        = ["arn:aws:iam::333333333333:role/billpay-portal"]
+    db_instance_class        = "db.t4g.small"
+    db_multi_az              = false
+    db_backup_retention_days = 7
+    db_deletion_protection   = false
+    db_skip_final_snapshot   = true
+  }
 }

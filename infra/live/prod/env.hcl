@@ -56,4 +56,20 @@ locals {
   log_retention_days    = 365
   alarm_email_addresses = ["platform-team@billpay.example.com"]
   alb_arn_suffix        = null
+
+  # Portal's own AWS side (infra/modules/portal). This Portal deploys to dev and staging as their
+  # Portal roles; release.yml deploys it from the GitHub environment "production".
+  portal = {
+    github_environment = "production"
+    assume_role_arns = [
+      "arn:aws:iam::111111111111:role/billpay-dev-portal",
+      "arn:aws:iam::222222222222:role/billpay-staging-portal",
+    ]
+    trusted_role_arns        = []
+    db_instance_class        = "db.m7g.large"
+    db_multi_az              = true
+    db_backup_retention_days = 30
+    db_deletion_protection   = true
+    db_skip_final_snapshot   = false
+  }
 }

@@ -55,4 +55,18 @@ locals {
   log_retention_days    = 90
   alarm_email_addresses = ["platform-team@billpay.example.com"]
   alb_arn_suffix        = null
+
+  # Portal's own AWS side (infra/modules/portal). Prod's Portal deploys here as this account's
+  # Portal role (deploy.environments[].roleArn); release.yml deploys Portal from the GitHub
+  # environment "staging".
+  portal = {
+    github_environment       = "staging"
+    assume_role_arns         = []
+    trusted_role_arns        = ["arn:aws:iam::333333333333:role/billpay-portal"]
+    db_instance_class        = "db.t4g.medium"
+    db_multi_az              = false
+    db_backup_retention_days = 14
+    db_deletion_protection   = true
+    db_skip_final_snapshot   = false
+  }
 }

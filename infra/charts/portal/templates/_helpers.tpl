@@ -49,6 +49,13 @@ backstage.io/kubernetes-id: {{ .Chart.Name }}
 {{- end -}}
 
 {{/* The Secret the pods read their PORTAL_* variables from; empty when secrets.mode is none. */}}
+{{/* The Secret with PORTAL_DATABASE_URL built from the database's own secret; empty when there is none. */}}
+{{- define "portal.databaseSecretName" -}}
+{{- if and (eq .Values.secrets.mode "externalSecret") .Values.secrets.externalSecret.database.secretKey -}}
+{{- printf "%s-database" (include "portal.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "portal.secretName" -}}
 {{- $mode := .Values.secrets.mode -}}
 {{- if eq $mode "existing" -}}
@@ -91,10 +98,16 @@ env:
   {{- with .Values.extraEnv }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
+{{- $databaseSecret := include "portal.databaseSecretName" . }}
 {{- with (include "portal.secretName" .) }}
 envFrom:
   - secretRef:
       name: {{ . }}
+  {{- with $databaseSecret }}
+  # Last, so its PORTAL_DATABASE_URL wins over one left in the runtime secret.
+  - secretRef:
+      name: {{ . }}
+  {{- end }}
 {{- end }}
 securityContext:
   {{- toYaml .Values.securityContext | nindent 2 }}
