@@ -241,7 +241,8 @@ try {
     // Deploy to the test cluster: dry run first, then the release page follows the rollout live.
     await page.goto(`${PORTAL}/deploys`);
     await shot(page, '16-deploys');
-    await page.getByLabel('Component').first().fill('component:default/payment-service');
+    // Two fields are labelled Component (the deploy form's and the releases filter's): take the form's.
+    await page.locator('form.deploy-form').getByLabel('Component').fill('component:default/payment-service');
     await page.getByLabel('Image tag').fill('1.0.0');
     await page.getByRole('button', { name: 'Dry run' }).click();
     await page.locator('#plan-h').waitFor();
@@ -272,7 +273,6 @@ try {
 
     // Roll back to the first release.
     await page.goto(first);
-    page.once('dialog', (d) => d.accept());
     await page.getByRole('button', { name: 'Roll back to this release' }).click();
     await page.waitForURL(/\/deploys\/releases\/\d+$/);
     assert.notEqual(page.url(), first);
