@@ -158,6 +158,12 @@ func TestDeployOverHTTP(t *testing.T) {
 			reasons = append(reasons, ev["reason"].(string))
 		}
 		require.Subset(t, reasons, []string{"Requested", "Applying", "Applied", "Succeeded"})
+		count := map[string]int{}
+		for _, r := range reasons {
+			count[r]++
+		}
+		require.Equal(t, 1, count["Applying"], "one worker runs a release: %v", reasons)
+		require.Equal(t, 1, count["Succeeded"], "%v", reasons)
 	})
 
 	t.Run("ErrImageNotInECR", func(t *testing.T) {

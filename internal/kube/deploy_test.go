@@ -382,8 +382,10 @@ func TestDeployResumesAfterRestart(t *testing.T) {
 		r, err := h.st.CreateRelease(ctx, deploy.Release{Component: "component:default/" + component, Environment: "dev", Kind: deploy.KindDeploy,
 			Image: img, Status: deploy.StatusQueued, RequestedBy: owner.Subject, Namespace: h.ns, Workload: component, Objects: objs})
 		require.NoError(t, err)
-		for range claims {
-			_, ok, err := h.st.ClaimRelease(ctx, "dead-replica", time.Now().Add(-time.Hour), time.Minute)
+		for i := range claims {
+			// Each claim is taken after the previous one's lease ran out, as when replicas keep dying.
+			at := time.Now().Add(-time.Hour + time.Duration(i)*2*time.Minute)
+			_, ok, err := h.st.ClaimRelease(ctx, "dead-replica", at, time.Minute)
 			require.NoError(t, err)
 			require.True(t, ok)
 		}

@@ -194,12 +194,12 @@ func (s *Store) ClaimRelease(ctx context.Context, worker string, now time.Time, 
 	var out deploy.Release
 	found := false
 	err := s.withTx(ctx, func(tx *ent.Tx) error {
-		running := []string{string(deploy.StatusApplying), string(deploy.StatusRollingOut)}
-		q := tx.DeployRelease.Query().Where(deployrelease.Or(
-			deployrelease.Status(string(deploy.StatusQueued)),
-			deployrelease.And(deployrelease.StatusIn(running...),
-				deployrelease.Or(deployrelease.LeaseUntilIsNil(), deployrelease.LeaseUntilLT(now))),
-		)).Order(ent.Asc(deployrelease.FieldID)).Limit(1)
+		// A queued release stays queued until its worker starts it, so the lease must guard it too: otherwise the
+		// same worker's next claim (or another replica's) would take it again before it leaves the queue.
+		claimable := []string{string(deploy.StatusQueued), string(deploy.StatusApplying), string(deploy.StatusRollingOut)}
+		q := tx.DeployRelease.Query().Where(deployrelease.StatusIn(claimable...),
+			deployrelease.Or(deployrelease.LeaseUntilIsNil(), deployrelease.LeaseUntilLT(now)),
+		).Order(ent.Asc(deployrelease.FieldID)).Limit(1)
 		if s.dialect == dialect.Postgres {
 			q = q.ForUpdate(entsql.WithLockAction(entsql.SkipLocked))
 		}
