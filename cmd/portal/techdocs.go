@@ -63,7 +63,9 @@ func (m *Main) startTechDocs(ctx, runCtx context.Context, g *errgroup.Group) err
 	}
 	owner := replicaName()
 	srch := search.New(m.Store, m.Store, search.Options{Owner: owner, Log: m.Log.With("component", "search"),
-		CaughtUp: func(v int64) bool { return m.Catalog.Version() >= v }})
+		// Indexing waits for the end of a processing burst (an ingest) as well as for the local index: on SQLite
+		// its writes would otherwise queue behind the catalog's, and slow both.
+		CaughtUp: func(v int64) bool { return !m.Engine.Busy() && m.Catalog.Version() >= v }})
 	clients, err := m.githubClients()
 	if err != nil {
 		_ = closePub()

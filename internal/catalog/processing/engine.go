@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,7 +46,13 @@ type Engine struct {
 	// committed is told after every stitch, so readers can follow changes at once.
 	committed func()
 	metrics   *engineMetrics
+	// busy is set while the loop works through a backlog, so that background work sharing the database
+	// (search indexing) can wait for the end of an ingest instead of competing for its writes.
+	busy atomic.Bool
 }
+
+// Busy reports whether the loop is working through due entities right now.
+func (en *Engine) Busy() bool { return en.busy.Load() }
 
 // EngineConfig tunes the loop; zero values take the defaults.
 type EngineConfig struct {
@@ -138,6 +145,9 @@ func (en *Engine) Run(ctx context.Context, poll time.Duration) error {
 	burst, gcPercent := 0, 0
 	for {
 		n, err := en.RunOnce(ctx)
+		if n > 0 {
+			en.busy.Store(true)
+		}
 		burst += n
 		if burst >= releaseAfter && gcPercent == 0 {
 			// A big ingest allocates far more than it keeps: collect less often until it is over,
@@ -175,6 +185,7 @@ func (en *Engine) Run(ctx context.Context, poll time.Duration) error {
 			debug.FreeOSMemory()
 		}
 		burst = 0
+		en.busy.Store(false)
 		timer.Reset(poll)
 		select {
 		case <-ctx.Done():
