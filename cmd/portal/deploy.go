@@ -147,7 +147,7 @@ func (m *Main) startDeploy(ctx, runCtx context.Context, g *errgroup.Group) error
 	}
 	m.Deploy = &httpapi.DeployOptions{Service: svc, Provisioning: deploy.Provisioning{
 		Repositories: registry, Secrets: secrets.New(configs.For), Roles: iam.New(configs.For), AccessEntries: loc.eks,
-		AccessPolicy: cfg.AccessPolicy,
+		AccessPolicy: cfg.AccessPolicy, RolePath: cfg.RolePath, BoundaryPolicyName: cfg.BoundaryPolicyName,
 	}}
 	if cfg.Tofu.Root != "" {
 		m.Deploy.Infra = &deploy.Infra{Store: m.Store, Runner: tofu.Runner{Tofu: cfg.Tofu.Binary}, Root: cfg.Tofu.Root,

@@ -55,8 +55,15 @@ type Deploy struct {
 	// Poll is how often a rollout is checked.
 	Poll Duration `yaml:"poll"`
 	// AccessPolicy is the EKS access policy a provisioned service's role gets in its namespace.
-	AccessPolicy string     `yaml:"accessPolicy"`
-	Tofu         DeployTofu `yaml:"tofu"`
+	AccessPolicy string `yaml:"accessPolicy"`
+	// RolePath is the IAM path provisioning creates service roles under; Portal's own role may create and change
+	// roles under this path only (infra/modules/portal, service_role_path).
+	RolePath string `yaml:"rolePath"`
+	// BoundaryPolicyName is the managed policy, in each environment's account, set as every provisioned service
+	// role's permissions boundary; Portal's own role may create roles only with it (infra/modules/portal,
+	// service_boundary_name).
+	BoundaryPolicyName string     `yaml:"boundaryPolicyName"`
+	Tofu               DeployTofu `yaml:"tofu"`
 }
 
 // DeployEnvironment is one environment: an EKS cluster in an AWS account and region.
@@ -395,10 +402,12 @@ func Default() Config {
 				{Name: "prod", Region: "us-east-1", Account: "333333333333", Cluster: "billpay-eks-cluster", Namespace: "billpay",
 					Protected: true, RequireApproval: true},
 			},
-			Lease:        Duration(30 * time.Second),
-			Poll:         Duration(time.Second),
-			AccessPolicy: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
-			Tofu:         DeployTofu{Owner: "group:default/platform-team"},
+			Lease:              Duration(30 * time.Second),
+			Poll:               Duration(time.Second),
+			AccessPolicy:       "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
+			RolePath:           "/billpay/services/",
+			BoundaryPolicyName: "billpay-service-boundary",
+			Tofu:               DeployTofu{Owner: "group:default/platform-team"},
 		},
 	}
 }
@@ -841,5 +850,39 @@ func (d Deploy) validate(bad func(key, format string, args ...any) error) error 
 	if d.AccessPolicy != "" && !strings.HasPrefix(d.AccessPolicy, "arn:aws:eks::aws:cluster-access-policy/") {
 		return bad("deploy.accessPolicy", "%q is not an EKS access policy ARN", d.AccessPolicy)
 	}
+	if !validIAMPath(d.RolePath) {
+		return bad("deploy.rolePath", "%q must be an IAM path below the root: starting and ending with / (such as "+
+			"/billpay/services/), at most 512 printable characters without spaces", d.RolePath)
+	}
+	if !validIAMName(d.BoundaryPolicyName) {
+		return bad("deploy.boundaryPolicyName", "%q is not an IAM policy name: 1 to 128 letters, digits and +=,.@_-",
+			d.BoundaryPolicyName)
+	}
 	return nil
+}
+
+// validIAMPath follows IAM's rule for paths; "/" alone is one, but a service role there would be outside any path
+// Portal's own role can be limited to, so it is refused.
+func validIAMPath(p string) bool {
+	if len(p) < 3 || len(p) > 512 || p[0] != '/' || p[len(p)-1] != '/' || strings.Contains(p, "//") {
+		return false
+	}
+	for _, r := range p {
+		if r < 0x21 || r > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func validIAMName(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("+=,.@_-", r)) {
+			return false
+		}
+	}
+	return true
 }

@@ -23,6 +23,8 @@ func TestLoad(t *testing.T) {
 		require.Equal(t, "data", cfg.DataDir)
 		require.False(t, cfg.Auth.Guest)
 		require.Equal(t, Duration(100*time.Second), cfg.Catalog.ProcessingInterval)
+		require.Equal(t, "/billpay/services/", cfg.Deploy.RolePath)
+		require.Equal(t, "billpay-service-boundary", cfg.Deploy.BoundaryPolicyName)
 	})
 
 	t.Run("the shipped portal.yaml is valid and turns guest on for loopback", func(t *testing.T) {
@@ -71,6 +73,10 @@ func TestLoad(t *testing.T) {
 		{"an unknown location type is refused", "catalog: {locations: [{type: git, target: x}]}\n", nil, "catalog.locations[0].type"},
 		{"a database URL of another engine is refused", "database: {url: 'mysql://x'}\n", nil, "database.url"},
 		{"a bad listen address is refused", "listen: nowhere\n", nil, "listen"},
+		{"service roles at the root path are refused", "deploy: {rolePath: /}\n", nil, "deploy.rolePath"},
+		{"a role path without its last slash is refused", "", []string{"PORTAL_DEPLOY_ROLE_PATH=/billpay/services"}, "deploy.rolePath"},
+		{"no boundary policy is refused", "deploy: {boundaryPolicyName: ''}\n", nil, "deploy.boundaryPolicyName"},
+		{"a boundary given as an ARN is refused", "deploy: {boundaryPolicyName: 'arn:aws:iam::1:policy/b'}\n", nil, "deploy.boundaryPolicyName"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := ""

@@ -35,6 +35,13 @@ type (
 // RoleSpec describes a service's IAM role.
 type RoleSpec struct {
 	Name string
+	// Path is the IAM path the role is created under (Provisioning.RolePath): Portal's own role may create and change
+	// roles under that path only, so a role elsewhere is out of its reach even when the name matches.
+	Path string
+	// PermissionsBoundary is the ARN of the managed policy that caps whatever the role is ever granted. Portal's own
+	// role may create roles and set their policies only with this boundary, which is what keeps it from granting
+	// itself (through a role it creates) more than a service may have.
+	PermissionsBoundary string
 	// Namespace and ServiceAccount are what the role is for; the trust policy admits EKS Pod Identity.
 	Namespace      string
 	ServiceAccount string
@@ -82,11 +89,42 @@ type Provisioning struct {
 	AccessEntries AccessEntries
 	// AccessPolicy is the EKS access policy a service's role gets in its namespace. Default: AmazonEKSViewPolicy.
 	AccessPolicy string
+	// RolePath is the IAM path service roles are created under. Default: DefaultRolePath.
+	RolePath string
+	// BoundaryPolicyName is the customer managed policy, in each environment's account, that is every service role's
+	// permissions boundary. Default: DefaultBoundaryPolicyName.
+	BoundaryPolicyName string
+}
+
+const (
+	// DefaultRolePath is where service roles live; infra/modules/portal grants Portal's role IAM rights on it only.
+	DefaultRolePath = "/billpay/services/"
+	// DefaultBoundaryPolicyName is the boundary infra/modules/portal creates (its service_boundary_name).
+	DefaultBoundaryPolicyName = "billpay-service-boundary"
+)
+
+// Partition is the AWS partition of a region's ARNs: the boundary's ARN is built before any call returns one.
+func Partition(region string) string {
+	for _, p := range []struct{ prefix, partition string }{
+		{"cn-", "aws-cn"}, {"us-gov-", "aws-us-gov"}, {"us-isob-", "aws-iso-b"}, {"us-isof-", "aws-iso-f"},
+		{"eu-isoe-", "aws-iso-e"}, {"us-iso-", "aws-iso"},
+	} {
+		if strings.HasPrefix(region, p.prefix) {
+			return p.partition
+		}
+	}
+	return "aws"
+}
+
+// BoundaryARN is the ARN of the boundary policy name in env's account.
+func BoundaryARN(env Environment, name string) string {
+	return fmt.Sprintf("arn:%s:iam::%s:policy/%s", Partition(env.Region), env.Account, name)
 }
 
 // Provision ensures, for component in env: its ECR repository, its Secrets Manager secret (<name>/app), its IAM role
-// (Pod Identity trust, read access to that secret only) and an EKS access entry for the role scoped to its
-// namespace. It stops at the first failure and reports what it had done.
+// (under prov.RolePath, bounded by prov.BoundaryPolicyName, Pod Identity trust, read access to that secret only) and
+// an EKS access entry for the role scoped to its namespace. It stops at the first failure and reports what it had
+// done.
 func (s *Service) Provision(ctx context.Context, p auth.Principal, prov Provisioning, in ProvisionInput) (ProvisionResult, error) {
 	env, err := s.Environment(in.Environment)
 	if err != nil {
@@ -130,8 +168,16 @@ func (s *Service) Provision(ctx context.Context, p auth.Principal, prov Provisio
 		return res, missing("IAM")
 	}
 	ns := comp.Namespace(env)
+	rolePath, boundary := prov.RolePath, prov.BoundaryPolicyName
+	if rolePath == "" {
+		rolePath = DefaultRolePath
+	}
+	if boundary == "" {
+		boundary = DefaultBoundaryPolicyName
+	}
 	roleARN, created, err := prov.Roles.EnsureServiceRole(ctx, env, RoleSpec{
-		Name: ServiceRoleName(env, comp), Namespace: ns, ServiceAccount: comp.KubernetesID(), SecretARNs: []string{secretARN}, Tags: tags,
+		Name: ServiceRoleName(env, comp), Path: rolePath, PermissionsBoundary: BoundaryARN(env, boundary),
+		Namespace: ns, ServiceAccount: comp.KubernetesID(), SecretARNs: []string{secretARN}, Tags: tags,
 	})
 	if err != nil {
 		return res, err
@@ -155,7 +201,12 @@ func (s *Service) Provision(ctx context.Context, p auth.Principal, prov Provisio
 	return res, nil
 }
 
-// ServiceRoleName is the IAM role a component's pods run as in env: <env>-<component>, at most 64 characters.
+// ServiceRoleName is the name of the IAM role a component's pods run as in env: <env>-<component>, at most 64
+// characters, or the component's billpay.io/iam-role annotation. It is a name, not a path: provisioning creates the
+// role under Provisioning.RolePath, so its ARN is arn:<partition>:iam::<account>:role/billpay/services/<name> by
+// default, and whatever names the role by ARN (a Pod Identity association, an IRSA role-arn annotation) must include
+// that path. IAM names are unique in an account whatever the path, so a role of that name elsewhere (say, from the
+// service-roles unit) makes provisioning refuse instead of creating a second one.
 func ServiceRoleName(env Environment, c Component) string {
 	if r := c.Annotations[AnnotationIAMRole]; r != "" {
 		return r

@@ -71,6 +71,9 @@ inputs = {
   ofrep_client_key_secret_arn = dependency.secrets.outputs.secret_arns["portal/ofrep-client-key"]
   secrets_kms_key_arn         = dependency.secrets.outputs.kms_key_arn
 
+  # service_role_path, service_boundary_name and service_access_policy keep their defaults:
+  # portal.yaml names the same path, boundary and access policy for every environment.
+
   github_environment = local.env.portal.github_environment
   assume_role_arns   = local.env.portal.assume_role_arns
   trusted_role_arns  = local.env.portal.trusted_role_arns

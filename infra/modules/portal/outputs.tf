@@ -38,6 +38,16 @@ output "pod_role_name" {
   value       = aws_iam_role.pod.name
 }
 
+output "service_boundary_arn" {
+  description = "Permissions boundary of provisioned service roles (portal.yaml deploy.boundaryPolicyName is its name)."
+  value       = aws_iam_policy.service_boundary.arn
+}
+
+output "service_role_path" {
+  description = "IAM path of provisioned service roles (portal.yaml deploy.rolePath)."
+  value       = var.service_role_path
+}
+
 output "cluster_oidc_provider_arn" {
   description = "IAM OIDC provider of the cluster (IRSA)."
   value       = local.cluster_oidc_provider_arn

@@ -131,6 +131,43 @@ variable "trusted_role_arns" {
 }
 
 ################################################################################
+# Provisioning (service roles and their access entries)
+################################################################################
+
+variable "service_role_path" {
+  description = "IAM path of the service roles Portal provisions (portal.yaml deploy.rolePath); Portal may create roles and put their policies under this path only."
+  type        = string
+  default     = "/billpay/services/"
+
+  validation {
+    condition     = can(regex("^/[!-~]+/$", var.service_role_path)) && !strcontains(var.service_role_path, "//") && length(var.service_role_path) <= 512
+    error_message = "service_role_path must be an IAM path below the root, starting and ending with / (such as /billpay/services/)."
+  }
+}
+
+variable "service_boundary_name" {
+  description = "Name of the managed policy this module creates as the permissions boundary of every provisioned service role (portal.yaml deploy.boundaryPolicyName); the same name in every account."
+  type        = string
+  default     = "billpay-service-boundary"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,128}$", var.service_boundary_name))
+    error_message = "service_boundary_name must be an IAM policy name: 1-128 letters, digits and +=,.@_-."
+  }
+}
+
+variable "service_access_policy" {
+  description = "EKS access policy Portal may associate with a provisioned service role, in deploy_namespaces only (portal.yaml deploy.accessPolicy names its ARN)."
+  type        = string
+  default     = "AmazonEKSViewPolicy"
+
+  validation {
+    condition     = contains(["AmazonEKSViewPolicy", "AmazonEKSEditPolicy"], var.service_access_policy)
+    error_message = "service_access_policy must be AmazonEKSViewPolicy or AmazonEKSEditPolicy: Portal may give a service no more than it has itself."
+  }
+}
+
+################################################################################
 # Delivery from GitHub Actions
 ################################################################################
 

@@ -27,6 +27,7 @@ import (
 	"github.com/billpay/portal/internal/aws/eks"
 	"github.com/billpay/portal/internal/aws/eks/ekstest"
 	"github.com/billpay/portal/internal/aws/iam"
+	"github.com/billpay/portal/internal/aws/iam/iamtest"
 	"github.com/billpay/portal/internal/aws/secrets"
 	"github.com/billpay/portal/internal/deploy"
 	"github.com/billpay/portal/internal/errs"
@@ -282,18 +283,20 @@ func TestLocateFailures(t *testing.T) {
 }
 
 // TestProvision creates a new service's ECR repository, secret, IAM role and access entry through the real SDK
-// clients (kumo for ECR, Secrets Manager and IAM; the EKS fake for access entries), twice: the second run finds
-// everything.
+// clients (kumo for ECR and Secrets Manager; iamtest for IAM, since kumo drops a role's permissions boundary; the
+// EKS fake for access entries), twice: the second run finds everything.
 func TestProvision(t *testing.T) {
 	srv := kumo.NewServer()
 	t.Cleanup(srv.Close)
+	fakeIAM := iamtest.New("111111111111")
+	t.Cleanup(fakeIAM.Close)
 	fakeEKS.AddCluster(ekstest.Cluster{Name: "provision-cluster", Endpoint: "https://127.0.0.1:1", CA: []byte("-")})
 	env := dev
 	env.Cluster = "provision-cluster"
 	prov := deploy.Provisioning{
 		Repositories:  ecr.New(awsConfig, func(o *awsecr.Options) { o.BaseEndpoint = aws.String(srv.URL) }),
 		Secrets:       secrets.New(awsConfig, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(srv.URL) }),
-		Roles:         iam.New(awsConfig, func(o *awsiam.Options) { o.BaseEndpoint = aws.String(srv.URL) }),
+		Roles:         iam.New(awsConfig, func(o *awsiam.Options) { o.BaseEndpoint = aws.String(fakeIAM.URL) }),
 		AccessEntries: clusters(),
 	}
 	cat := catalog{"component:default/refund-service": `{"apiVersion":"backstage.io/v1alpha1","kind":"Component",
@@ -311,7 +314,12 @@ func TestProvision(t *testing.T) {
 	}
 	require.Contains(t, res.Steps[0].ID, "/refund-service")
 	require.Contains(t, res.Steps[1].ID, ":secret:refund-service/app")
-	require.Contains(t, res.Steps[2].ID, ":role/dev-refund-service")
+	require.Equal(t, "arn:aws:iam::111111111111:role/billpay/services/dev-refund-service", res.Steps[2].ID)
+	role, ok := fakeIAM.Role("dev-refund-service")
+	require.True(t, ok)
+	require.Equal(t, "/billpay/services/", role.Path)
+	require.Equal(t, "arn:aws:iam::111111111111:policy/billpay-service-boundary", role.PermissionsBoundary)
+	require.Contains(t, role.Policies[iam.PolicyName], res.Steps[1].ID, "reads its own secret")
 	entry, ok := fakeEKS.Entry("provision-cluster", res.Steps[2].ID)
 	require.True(t, ok, "access entry for the role")
 	require.Equal(t, []string{"billpay-eks"}, entry.Policies["arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"])
@@ -325,6 +333,21 @@ func TestProvision(t *testing.T) {
 
 	_, err = svc.Provision(t.Context(), auth.Principal{Subject: "user:default/mallory", Kind: auth.KindUser}, prov, in)
 	require.True(t, errs.Is(err, errs.Forbidden), fmt.Sprint(err))
+
+	t.Run("ErrRoleOutsideTheBoundary", func(t *testing.T) {
+		// A role of the same name that someone else made: IAM names ignore paths, so CreateRole finds it.
+		fakeIAM.AddRole(iamtest.Role{Name: "dev-ledger-service", AssumeRolePolicy: "{}"})
+		cat["component:default/ledger-service"] = `{"apiVersion":"backstage.io/v1alpha1","kind":"Component",
+		  "metadata":{"name":"ledger-service"},"spec":{"type":"service","owner":"group:payments-team","lifecycle":"experimental"}}`
+		res, err := svc.Provision(t.Context(), owner, prov, deploy.ProvisionInput{Component: "ledger-service", Environment: "dev"})
+		require.True(t, errs.Is(err, errs.Conflict), fmt.Sprint(err))
+		require.Contains(t, errs.MessageOf(err), "Portal does not take over a role outside its boundary")
+		require.Len(t, res.Steps, 2, "stops at the IAM step")
+		role, _ := fakeIAM.Role("dev-ledger-service")
+		require.Empty(t, role.Policies)
+		_, ok := fakeEKS.Entry("provision-cluster", role.ARN)
+		require.False(t, ok, "no access entry for it")
+	})
 }
 
 // nopStore is a deploy.Store for services that only provision.

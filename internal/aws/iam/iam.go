@@ -1,5 +1,6 @@
 // Package iam is the IAM adapter of provisioning: a new service's role, assumable by its pods through EKS Pod
-// Identity, allowed to read its own secrets and nothing else. It implements deploy.Roles.
+// Identity, allowed to read its own secrets and nothing else, created under an IAM path with a permissions boundary
+// (Portal's own role may create roles only so). It implements deploy.Roles.
 package iam
 
 import (
@@ -68,19 +69,30 @@ func SecretsPolicy(arns []string) string {
 	return string(doc)
 }
 
-// EnsureServiceRole creates the role (or finds it) and sets its secrets policy.
+// EnsureServiceRole creates the role under spec.Path with spec.PermissionsBoundary (or finds it) and sets its
+// secrets policy. A role that exists already is taken over only when it carries that boundary and path: otherwise it
+// was made by someone else, for something else, and a policy Portal attached to it would not be capped by the
+// boundary.
 func (r Roles) EnsureServiceRole(ctx context.Context, env deploy.Environment, spec deploy.RoleSpec) (string, bool, error) {
+	if spec.PermissionsBoundary == "" {
+		return "", false, errs.E(errs.Invalid, "IAM role %s: no permissions boundary given; Portal creates service roles only within one", spec.Name)
+	}
 	c := r.Client(env)
 	var tags []types.Tag
 	for k, v := range spec.Tags {
 		tags = append(tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
 	}
+	in := &iam.CreateRoleInput{
+		RoleName: aws.String(spec.Name), AssumeRolePolicyDocument: aws.String(TrustPolicy()), Tags: tags,
+		PermissionsBoundary: aws.String(spec.PermissionsBoundary),
+		Description:         aws.String(fmt.Sprintf("Pods of %s in namespace %s (%s)", spec.ServiceAccount, spec.Namespace, env.Name)),
+	}
+	if spec.Path != "" {
+		in.Path = aws.String(spec.Path)
+	}
 	created := true
 	var arn string
-	out, err := c.CreateRole(ctx, &iam.CreateRoleInput{
-		RoleName: aws.String(spec.Name), AssumeRolePolicyDocument: aws.String(TrustPolicy()), Tags: tags,
-		Description: aws.String(fmt.Sprintf("Pods of %s in namespace %s (%s)", spec.ServiceAccount, spec.Namespace, env.Name)),
-	})
+	out, err := c.CreateRole(ctx, in)
 	var exists *types.EntityAlreadyExistsException
 	switch {
 	case err == nil:
@@ -89,7 +101,18 @@ func (r Roles) EnsureServiceRole(ctx context.Context, env deploy.Environment, sp
 		created = false
 		got, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(spec.Name)})
 		if err != nil {
-			return "", false, apiErr(err, "reading IAM role "+spec.Name)
+			err = apiErr(err, "reading IAM role "+spec.Name)
+			// Portal's role may read roles under its path only, so a refusal here is most likely a role of the same
+			// name elsewhere (IAM names ignore paths); either way it cannot be checked, so it is not taken over.
+			if errs.Is(err, errs.Forbidden) {
+				return "", false, errs.Wrap(errs.Conflict, err, "IAM role %s exists but Portal may not read it (it is "+
+					"probably outside %s): Portal does not take over a role it cannot check; remove the role or name "+
+					"another one with the %s annotation", spec.Name, spec.Path, deploy.AnnotationIAMRole)
+			}
+			return "", false, err
+		}
+		if err := adoptable(got.Role, spec); err != nil {
+			return "", false, err
 		}
 		arn = aws.ToString(got.Role.Arn)
 	default:
@@ -102,6 +125,32 @@ func (r Roles) EnsureServiceRole(ctx context.Context, env deploy.Environment, sp
 		}
 	}
 	return arn, created, nil
+}
+
+// adoptable refuses an existing role that lacks the boundary or lives outside the path.
+func adoptable(role *types.Role, spec deploy.RoleSpec) error {
+	if role == nil {
+		return errs.E(errs.Unavailable, "reading IAM role %s: IAM returned no role", spec.Name)
+	}
+	var boundary string
+	if role.PermissionsBoundary != nil {
+		boundary = aws.ToString(role.PermissionsBoundary.PermissionsBoundaryArn)
+	}
+	if boundary != spec.PermissionsBoundary {
+		has := "no permissions boundary"
+		if boundary != "" {
+			has = "the permissions boundary " + boundary
+		}
+		return errs.E(errs.Conflict, "IAM role %s exists with %s, not %s: Portal does not take over a role outside "+
+			"its boundary; remove the role or name another one with the %s annotation", spec.Name, has, spec.PermissionsBoundary,
+			deploy.AnnotationIAMRole)
+	}
+	if path := aws.ToString(role.Path); spec.Path != "" && path != spec.Path {
+		return errs.E(errs.Conflict, "IAM role %s exists under the path %s, not %s: Portal does not take over a role "+
+			"outside its path; remove the role or name another one with the %s annotation", spec.Name, path, spec.Path,
+			deploy.AnnotationIAMRole)
+	}
+	return nil
 }
 
 func apiErr(err error, doing string) error {
