@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awsecr "github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/sivchari/kumo"
 	"github.com/stretchr/testify/require"
 
@@ -38,15 +39,27 @@ func fakeECR(t *testing.T, repo string, tags ...string) (*awsecr.Client, []strin
 	t.Setenv("AWS_REGION", "us-east-1")
 	client := awsecr.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
 		Credentials: credentials.NewStaticCredentialsProvider("AKIAPORTAL0000000001", "portal-secret", "")})
-	_, err := client.CreateRepository(t.Context(), &awsecr.CreateRepositoryInput{RepositoryName: aws.String(repo)})
-	require.NoError(t, err)
+	// kumo keeps its state per process, so another test of this package may have made the repository already.
+	var exists *ecrtypes.RepositoryAlreadyExistsException
+	if _, err := client.CreateRepository(t.Context(), &awsecr.CreateRepositoryInput{RepositoryName: aws.String(repo)}); !errors.As(err, &exists) {
+		require.NoError(t, err)
+	}
 	var digests []string
 	for i, tag := range tags {
 		// Each tag gets a manifest of its own, so tags never share a digest.
-		put, err := client.PutImage(t.Context(), &awsecr.PutImageInput{RepositoryName: aws.String(repo), ImageTag: aws.String(tag),
-			ImageManifest: aws.String(fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"size":%d},"layers":[]}`, i))})
+		manifest := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"size":%d},"layers":[]}`, i)
+		put, err := client.PutImage(t.Context(), &awsecr.PutImageInput{RepositoryName: aws.String(repo), ImageTag: aws.String(tag), ImageManifest: aws.String(manifest)})
+		if err == nil {
+			digests = append(digests, aws.ToString(put.Image.ImageId.ImageDigest))
+			continue
+		}
+		var pushed *ecrtypes.ImageAlreadyExistsException
+		require.ErrorAs(t, err, &pushed)
+		got, err := client.BatchGetImage(t.Context(), &awsecr.BatchGetImageInput{RepositoryName: aws.String(repo),
+			ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String(tag)}}})
 		require.NoError(t, err)
-		digests = append(digests, aws.ToString(put.Image.ImageId.ImageDigest))
+		require.Len(t, got.Images, 1)
+		digests = append(digests, aws.ToString(got.Images[0].ImageId.ImageDigest))
 	}
 	return client, digests
 }

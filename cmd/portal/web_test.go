@@ -50,7 +50,7 @@ func TestWebPortalBesideTheAPI(t *testing.T) {
 		"/settings":                                  "Personal access tokens belong to people",
 		"/docs":                                      "Documented entities",
 		"/create":                                    "Templates",
-		"/deploys":                                   "Not configured yet",
+		"/deploys":                                   "Deploy a component",
 	} {
 		status, body := webGet(t, c, m.URL()+path)
 		require.Equal(t, http.StatusOK, status, "%s: %s", path, body)
