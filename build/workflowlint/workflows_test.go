@@ -145,20 +145,24 @@ func TestWorkflowsMatchRepository(t *testing.T) {
 			require.Equal(t, "write", call["permissions"].(map[string]any)["id-token"], "OIDC, no stored AWS keys")
 		}
 
-		// Every app is a site of infra/live's static-sites unit (bucket <name_prefix>-<app>, distribution
-		// "<name_prefix> <app>"); the three remotes are catalog components too.
+		// Every app is a catalog component with TechDocs and a site of infra/live's static-sites unit (bucket
+		// <name_prefix>-<app>, distribution "<name_prefix> <app>").
 		sites, err := os.ReadFile(filepath.Join(root, "infra", "live", "_envcommon", "static-sites.hcl"))
 		require.NoError(t, err)
 		site := func(name string) bool {
 			return regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(name) + `\s*=\s*\{`).Match(sites)
 		}
-		for _, app := range frontendApps[1:] {
-			data, err := os.ReadFile(filepath.Join(root, "catalog-info", "components", app+".yaml"))
+		for _, app := range frontendApps {
+			entity := app
+			if app == "shell" {
+				entity = "frontend-shell"
+			}
+			data, err := os.ReadFile(filepath.Join(root, "catalog-info", "components", entity+".yaml"))
 			require.NoError(t, err, "frontend %s has no catalog entry", app)
-			require.Contains(t, string(data), "name: "+app)
+			require.Contains(t, string(data), "name: "+entity)
+			require.Contains(t, string(data), "backstage.io/techdocs-ref:", "frontend %s has no TechDocs", app)
 			require.True(t, site(app), "infra/live/_envcommon/static-sites.hcl has no site %s", app)
 		}
-		require.True(t, site("shell"), "infra/live/_envcommon/static-sites.hcl has no site for the shell, which frontends-shell.yml deploys")
 
 		// Each app is a workspace the build step can name, building into the uploaded directory.
 		angular, err := os.ReadFile(filepath.Join(root, "frontends", "angular.json"))

@@ -87,7 +87,7 @@ func TestBillPayCatalogLoads(t *testing.T) {
 	m := MustRunMain(t, func(c *config.Config) {
 		c.Catalog.Locations = []config.Location{fileLocation(t, "../../catalog-info/all.yaml")}
 	})
-	waitForTotal(t, m, 53, 20*time.Second)
+	waitForTotal(t, m, 56, 20*time.Second)
 
 	var e map[string]any
 	require.Equal(t, http.StatusOK, apiGet(t, m, "/api/catalog/entities/by-name/component/default/payment-service", &e))

@@ -30,7 +30,7 @@ func billpayDocsMain(t *testing.T, mutate func(*config.Config)) *Main {
 			mutate(c)
 		}
 	})
-	waitForTotal(t, m, 53, 30*time.Second)
+	waitForTotal(t, m, 56, 30*time.Second)
 	return m
 }
 

@@ -78,7 +78,7 @@ func TestWebPortalBesideTheAPI(t *testing.T) {
 			TotalItems int `json:"totalItems"`
 		}
 		require.Equal(t, http.StatusOK, apiGet(t, m, "/api/catalog/entities/by-query?limit=0", &page))
-		assert.Equal(t, 53, page.TotalItems)
+		assert.Equal(t, 56, page.TotalItems)
 		for _, path := range []string{"/healthz", "/readyz", "/metrics", "/api/openapi.json"} {
 			status, _ := webGet(t, c, m.URL()+path)
 			assert.Equal(t, http.StatusOK, status, path)
