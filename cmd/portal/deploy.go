@@ -50,7 +50,7 @@ func deployEnvironments(cfg config.Deploy) ([]deploy.Environment, error) {
 	out := make([]deploy.Environment, 0, len(cfg.Environments))
 	for _, e := range cfg.Environments {
 		env := deploy.Environment{Name: e.Name, Region: e.Region, Account: e.Account, Cluster: e.Cluster, Namespace: e.Namespace,
-			Registry: e.Registry, Protected: e.Protected, RequireApproval: e.RequireApproval}
+			Registry: e.Registry, Protected: e.Protected, RequireApproval: e.RequireApproval, RolePath: cfg.RolePath}
 		if env.Registry == "" {
 			env.Registry = fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com", e.Account, e.Region)
 		}
@@ -146,7 +146,7 @@ func (m *Main) startDeploy(ctx, runCtx context.Context, g *errgroup.Group) error
 		return err
 	}
 	m.Deploy = &httpapi.DeployOptions{Service: svc, Provisioning: deploy.Provisioning{
-		Repositories: registry, Secrets: secrets.New(configs.For), Roles: iam.New(configs.For), AccessEntries: loc.eks,
+		Repositories: registry, Secrets: secrets.New(configs.For), Roles: iam.New(configs.For), PodIdentities: loc.eks, AccessEntries: loc.eks,
 		AccessPolicy: cfg.AccessPolicy, RolePath: cfg.RolePath, BoundaryPolicyName: cfg.BoundaryPolicyName,
 	}}
 	if cfg.Tofu.Root != "" {

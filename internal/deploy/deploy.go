@@ -38,6 +38,10 @@ type Environment struct {
 	RequireApproval bool `json:"requireApproval"`
 	// Values are the environment's values file: defaults and per-component settings for the manifests.
 	Values ValuesFile `json:"-"`
+	// RolePath is the IAM path of the service roles named by name (deploy.rolePath; default DefaultRolePath). It is
+	// here, not only in Provisioning, because Render builds the ServiceAccount's role ARN and depends on nothing but
+	// its arguments.
+	RolePath string `json:"-"`
 }
 
 // Status is where a release is in its life.

@@ -83,7 +83,8 @@ func TestRenderRules(t *testing.T) {
 	require.Nil(t, dep.Path("spec.replicas"), "the HPA owns replicas")
 	require.Equal(t, "r/payment-service@sha256:1", dep.Path("spec.template.spec.containers").([]any)[0].(map[string]any)["image"])
 	require.Equal(t, "internet-facing", objs[5].Metadata()["annotations"].(map[string]any)["alb.ingress.kubernetes.io/scheme"])
-	require.Equal(t, "arn:aws:iam::333333333333:role/billpay-payment-service", objs[0].Metadata()["annotations"].(map[string]any)["eks.amazonaws.com/role-arn"])
+	require.Equal(t, "arn:aws:iam::333333333333:role/billpay/services/billpay-payment-service",
+		objs[0].Metadata()["annotations"].(map[string]any)["eks.amazonaws.com/role-arn"], "the role provisioning creates, under its path")
 
 	t.Run("ErrNotAComponent", func(t *testing.T) {
 		_, err := deploy.ComponentFromEntity([]byte(`{"kind":"API","metadata":{"name":"x"}}`))
@@ -98,6 +99,43 @@ func TestRenderRules(t *testing.T) {
 		_, err = v.For("x", nil)
 		require.ErrorContains(t, err, `ingress.scheme "public"`)
 	})
+}
+
+// TestRenderRoleARN: the ServiceAccount names the role by the ARN provisioning gives it (the environment's role path
+// and partition), unless the component names a role by its full ARN.
+func TestRenderRoleARN(t *testing.T) {
+	roleARN := func(t *testing.T, env deploy.Environment, annotations map[string]string, values string) string {
+		t.Helper()
+		comp := deploy.Component{Ref: "component:default/ledger", Name: "ledger", Annotations: annotations}
+		if values == "" {
+			values = "defaults: {}\n"
+		}
+		v, err := deploy.ParseValuesFile("env.yaml", []byte(values))
+		require.NoError(t, err)
+		env.Values = v
+		objs, err := deploy.Render(comp, env, deploy.Image{Repository: "r/ledger", Tag: "1", Digest: "sha256:1"}, 0)
+		require.NoError(t, err)
+		require.Equal(t, "ServiceAccount", objs[0].Kind())
+		a, _ := objs[0].Metadata()["annotations"].(map[string]any)
+		s, _ := a["eks.amazonaws.com/role-arn"].(string)
+		return s
+	}
+	dev := deploy.Environment{Name: "dev", Region: "us-east-1", Account: "111111111111", Namespace: "billpay"}
+	role := map[string]string{deploy.AnnotationIAMRole: "billpay-ledger"}
+
+	require.Equal(t, "arn:aws:iam::111111111111:role/billpay/services/billpay-ledger", roleARN(t, dev, role, ""), "default path")
+	configured := dev
+	configured.RolePath = "/svc/"
+	require.Equal(t, "arn:aws:iam::111111111111:role/svc/billpay-ledger", roleARN(t, configured, role, ""))
+	china := dev
+	china.Region, china.Account = "cn-north-1", "444444444444"
+	require.Equal(t, "arn:aws-cn:iam::444444444444:role/billpay/services/billpay-ledger", roleARN(t, china, role, ""))
+	require.Equal(t, "arn:aws:iam::111111111111:role/billpay/services/from-values",
+		roleARN(t, dev, nil, "components: {ledger: {serviceAccount: {roleName: from-values}}}\n"), "a values file's name")
+
+	full := "arn:aws:iam::222222222222:role/billpay-dev-ledger"
+	require.Equal(t, full, roleARN(t, configured, map[string]string{deploy.AnnotationIAMRole: full}, ""), "a full ARN as it is")
+	require.Empty(t, roleARN(t, dev, nil, ""), "no role named: Pod Identity alone")
 }
 
 func TestDeploymentHealth(t *testing.T) {

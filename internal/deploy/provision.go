@@ -26,6 +26,11 @@ type (
 	Roles interface {
 		EnsureServiceRole(ctx context.Context, env Environment, spec RoleSpec) (arn string, created bool, err error)
 	}
+	// PodIdentities gives a service account's pods an IAM role (EKS Pod Identity associations). created is also true
+	// when an association of the service account with another of Portal's roles was pointed at this one.
+	PodIdentities interface {
+		EnsurePodIdentityAssociation(ctx context.Context, env Environment, spec PodIdentitySpec) (arn string, created bool, err error)
+	}
 	// AccessEntries grants an IAM principal access to the cluster's API (EKS access entries).
 	AccessEntries interface {
 		EnsureAccessEntry(ctx context.Context, env Environment, spec AccessEntrySpec) (created bool, err error)
@@ -48,6 +53,19 @@ type RoleSpec struct {
 	// SecretARNs are the only secrets the role may read.
 	SecretARNs []string
 	Tags       map[string]string
+}
+
+// PodIdentitySpec describes the EKS Pod Identity association of a service account with its role.
+type PodIdentitySpec struct {
+	Namespace      string
+	ServiceAccount string
+	RoleARN        string
+	// RolePath and PermissionsBoundary tell Portal's roles from others. A service account has one association per
+	// cluster, so one that names another role is pointed at RoleARN only when that role is under RolePath with this
+	// boundary, that is one Portal provisioned (say, before the billpay.io/iam-role annotation renamed it); any other
+	// was made by someone else for a reason Portal cannot know, and taking it over would take their pods' role away.
+	RolePath            string
+	PermissionsBoundary string
 }
 
 // AccessEntrySpec describes an EKS access entry and its one access policy association.
@@ -86,10 +104,12 @@ type Provisioning struct {
 	Repositories  Repositories
 	Secrets       Secrets
 	Roles         Roles
+	PodIdentities PodIdentities
 	AccessEntries AccessEntries
 	// AccessPolicy is the EKS access policy a service's role gets in its namespace. Default: AmazonEKSViewPolicy.
 	AccessPolicy string
-	// RolePath is the IAM path service roles are created under. Default: DefaultRolePath.
+	// RolePath is the IAM path service roles are created under. Default: the environment's RolePath, which is what
+	// the rendered ServiceAccount's role ARN uses, then DefaultRolePath.
 	RolePath string
 	// BoundaryPolicyName is the customer managed policy, in each environment's account, that is every service role's
 	// permissions boundary. Default: DefaultBoundaryPolicyName.
@@ -121,10 +141,21 @@ func BoundaryARN(env Environment, name string) string {
 	return fmt.Sprintf("arn:%s:iam::%s:policy/%s", Partition(env.Region), env.Account, name)
 }
 
+// RoleARN is the ARN of the role name under the IAM path in env's account; an empty path is DefaultRolePath.
+func RoleARN(env Environment, path, name string) string {
+	if path == "" {
+		path = DefaultRolePath
+	}
+	return fmt.Sprintf("arn:%s:iam::%s:role%s%s", Partition(env.Region), env.Account, path, name)
+}
+
+// isARN tells a role given by ARN (a billpay.io/iam-role annotation, a values file's roleName) from one given by name.
+func isARN(role string) bool { return strings.HasPrefix(role, "arn:") }
+
 // Provision ensures, for component in env: its ECR repository, its Secrets Manager secret (<name>/app), its IAM role
-// (under prov.RolePath, bounded by prov.BoundaryPolicyName, Pod Identity trust, read access to that secret only) and
-// an EKS access entry for the role scoped to its namespace. It stops at the first failure and reports what it had
-// done.
+// (under prov.RolePath, bounded by prov.BoundaryPolicyName, Pod Identity trust, read access to that secret only), the
+// EKS Pod Identity association that gives the role to the pods of its service account, and an EKS access entry for
+// the role scoped to its namespace. It stops at the first failure and reports what it had done.
 func (s *Service) Provision(ctx context.Context, p auth.Principal, prov Provisioning, in ProvisionInput) (ProvisionResult, error) {
 	env, err := s.Environment(in.Environment)
 	if err != nil {
@@ -136,6 +167,24 @@ func (s *Service) Provision(ctx context.Context, p auth.Principal, prov Provisio
 	}
 	if err := auth.Decide(p, auth.DeployRun, auth.Resource{Owner: comp.Owner, Protected: env.Protected}); err != nil {
 		return ProvisionResult{}, err
+	}
+	rolePath, boundary := prov.RolePath, prov.BoundaryPolicyName
+	if rolePath == "" {
+		rolePath = env.RolePath
+	}
+	if rolePath == "" {
+		rolePath = DefaultRolePath
+	}
+	if boundary == "" {
+		boundary = DefaultBoundaryPolicyName
+	}
+	roleName := ServiceRoleName(env, comp)
+	// Checked before anything is created: a role named by ARN elsewhere is not one provisioning may create, and
+	// creating one of the same name under rolePath would give the pods a role their manifests do not name.
+	if r := comp.Annotations[AnnotationIAMRole]; isARN(r) && r != RoleARN(env, rolePath, roleName) {
+		return ProvisionResult{}, errs.E(errs.Conflict, "%s names the IAM role %s by its ARN in %s, and Portal provisions "+
+			"only %s: name the role by name to have Portal provision it, or leave the role and its Pod Identity association "+
+			"to whoever made it", comp.Ref, r, AnnotationIAMRole, RoleARN(env, rolePath, "*"))
 	}
 	res := ProvisionResult{Component: comp.Ref, Environment: env.Name}
 	tags := map[string]string{"billpay.io/component": comp.Name, "billpay.io/environment": env.Name, "billpay.io/managed-by": ManagedBy}
@@ -167,22 +216,26 @@ func (s *Service) Provision(ctx context.Context, p auth.Principal, prov Provisio
 	if prov.Roles == nil {
 		return res, missing("IAM")
 	}
-	ns := comp.Namespace(env)
-	rolePath, boundary := prov.RolePath, prov.BoundaryPolicyName
-	if rolePath == "" {
-		rolePath = DefaultRolePath
-	}
-	if boundary == "" {
-		boundary = DefaultBoundaryPolicyName
-	}
+	ns, sa := comp.Namespace(env), comp.KubernetesID()
 	roleARN, created, err := prov.Roles.EnsureServiceRole(ctx, env, RoleSpec{
-		Name: ServiceRoleName(env, comp), Path: rolePath, PermissionsBoundary: BoundaryARN(env, boundary),
-		Namespace: ns, ServiceAccount: comp.KubernetesID(), SecretARNs: []string{secretARN}, Tags: tags,
+		Name: roleName, Path: rolePath, PermissionsBoundary: BoundaryARN(env, boundary),
+		Namespace: ns, ServiceAccount: sa, SecretARNs: []string{secretARN}, Tags: tags,
 	})
 	if err != nil {
 		return res, err
 	}
 	res.Steps = append(res.Steps, ProvisionStep{Resource: "iam-role", ID: roleARN, Created: created})
+
+	if prov.PodIdentities == nil {
+		return res, missing("EKS Pod Identity")
+	}
+	assocARN, created, err := prov.PodIdentities.EnsurePodIdentityAssociation(ctx, env, PodIdentitySpec{
+		Namespace: ns, ServiceAccount: sa, RoleARN: roleARN, RolePath: rolePath, PermissionsBoundary: BoundaryARN(env, boundary),
+	})
+	if err != nil {
+		return res, err
+	}
+	res.Steps = append(res.Steps, ProvisionStep{Resource: "pod-identity-association", ID: assocARN, Created: created})
 
 	if prov.AccessEntries == nil {
 		return res, missing("EKS")
@@ -202,13 +255,17 @@ func (s *Service) Provision(ctx context.Context, p auth.Principal, prov Provisio
 }
 
 // ServiceRoleName is the name of the IAM role a component's pods run as in env: <env>-<component>, at most 64
-// characters, or the component's billpay.io/iam-role annotation. It is a name, not a path: provisioning creates the
-// role under Provisioning.RolePath, so its ARN is arn:<partition>:iam::<account>:role/billpay/services/<name> by
-// default, and whatever names the role by ARN (a Pod Identity association, an IRSA role-arn annotation) must include
-// that path. IAM names are unique in an account whatever the path, so a role of that name elsewhere (say, from the
-// service-roles unit) makes provisioning refuse instead of creating a second one.
+// characters, or the component's billpay.io/iam-role annotation (the last segment of it, when that is an ARN). It is
+// a name, not a path: provisioning creates the role under Provisioning.RolePath, so its ARN is
+// arn:<partition>:iam::<account>:role/billpay/services/<name> by default (RoleARN), and whatever names the role by
+// ARN (a Pod Identity association, the rendered IRSA role-arn annotation) includes that path. IAM names are unique in
+// an account whatever the path, so a role of that name elsewhere (say, from the service-roles unit) makes
+// provisioning refuse instead of creating a second one.
 func ServiceRoleName(env Environment, c Component) string {
 	if r := c.Annotations[AnnotationIAMRole]; r != "" {
+		if isARN(r) {
+			return r[strings.LastIndex(r, "/")+1:]
+		}
 		return r
 	}
 	name := env.Name + "-" + c.Name

@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"encoding/json"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,7 +18,9 @@ const (
 	AnnotationKubernetesSelector  = "backstage.io/kubernetes-label-selector"
 	// AnnotationECRRepository names the component's ECR repository (default: the component's name).
 	AnnotationECRRepository = "billpay.io/ecr-repository"
-	// AnnotationPort, AnnotationHealthPath and AnnotationIAMRole override the values file.
+	// AnnotationPort, AnnotationHealthPath and AnnotationIAMRole override the values file. AnnotationIAMRole (like a
+	// values file's serviceAccount.roleName) is a role name, which is a role under the environment's RolePath, where
+	// provisioning creates it, or a full role ARN, which is used as it is (for a role Portal does not provision).
 	AnnotationPort       = "billpay.io/port"
 	AnnotationHealthPath = "billpay.io/health-path"
 	AnnotationIAMRole    = "billpay.io/iam-role"
@@ -175,8 +176,11 @@ func Render(c Component, env Environment, image Image, releaseID int64) ([]Objec
 
 	var objs []Object
 	saAnnotations := map[string]any{}
-	if v.ServiceAccount.RoleName != "" {
-		saAnnotations["eks.amazonaws.com/role-arn"] = fmt.Sprintf("arn:aws:iam::%s:role/%s", env.Account, v.ServiceAccount.RoleName)
+	if r := v.ServiceAccount.RoleName; r != "" {
+		if !isARN(r) {
+			r = RoleARN(env, env.RolePath, r)
+		}
+		saAnnotations["eks.amazonaws.com/role-arn"] = r
 	}
 	objs = append(objs, Object{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta("ServiceAccount", saAnnotations)})
 

@@ -1,5 +1,6 @@
 # What Portal's provisioning (deploy:provision, POST /api/deploy/provision) may do to IAM and
-# EKS for a new service: create its role and its access entry. Creating roles is what lets an
+# EKS for a new service: create its role, the Pod Identity association that gives the role to
+# the service's pods, and its access entry. Creating roles is what lets an
 # identity grant itself anything, so Portal may create a role only under service_role_path and
 # only with the boundary below, which caps every service role at what a service may ever do,
 # whatever inline policy Portal (or anyone who compromised it) puts on the role.
@@ -10,6 +11,8 @@ locals {
   service_access_policy = "arn:${local.partition}:eks::aws:cluster-access-policy/${var.service_access_policy}"
   # Access entry ARNs end in the principal's type, account, name and a UUID.
   cluster_access_entries = "arn:${local.partition}:eks:${local.region}:${local.account_id}:access-entry/${var.cluster_name}/*"
+  # Pod Identity association ARNs end in the association's ID.
+  cluster_pod_identity_associations = "arn:${local.partition}:eks:${local.region}:${local.account_id}:podidentityassociation/${var.cluster_name}/*"
 }
 
 # The most any provisioned service may do: read Secrets Manager secrets named <service>/app and
@@ -194,6 +197,42 @@ data "aws_iam_policy_document" "provisioning" {
       test     = "ForAllValues:StringEquals"
       variable = "eks:namespaces"
       values   = var.deploy_namespaces
+    }
+  }
+
+  # A service account's Pod Identity association: provisioning lists the cluster's associations
+  # of the service account, describes the one it finds (the list gives no role), creates it when
+  # there is none, and points it at the service's role when it names another role of Portal's
+  # (checked with GetRole above). EKS has no condition keys for an association's namespace or
+  # role, so what these statements allow is bounded by the PassRole below: whatever association
+  # Portal creates or changes, it can only name a role under the services' path, which carries
+  # the boundary. Associations are created without tags, so no eks:TagResource on them.
+  statement {
+    sid       = "CreateServicePodIdentityAssociations"
+    effect    = "Allow"
+    actions   = ["eks:CreatePodIdentityAssociation", "eks:ListPodIdentityAssociations"]
+    resources = [local.cluster_arn]
+  }
+
+  statement {
+    sid       = "UpdateServicePodIdentityAssociations"
+    effect    = "Allow"
+    actions   = ["eks:DescribePodIdentityAssociation", "eks:UpdatePodIdentityAssociation"]
+    resources = [local.cluster_pod_identity_associations]
+  }
+
+  # Creating or updating an association passes its role to EKS Pod Identity: only service roles,
+  # and only to EKS Pod Identity.
+  statement {
+    sid       = "PassServiceRolesToPodIdentity"
+    effect    = "Allow"
+    actions   = ["iam:PassRole"]
+    resources = [local.service_role_arns]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["pods.eks.amazonaws.com"]
     }
   }
 

@@ -1,6 +1,7 @@
 // Package eks is the EKS adapter of deploys: it finds an environment's cluster (DescribeCluster for endpoint and
 // CA) with a bearer token the cluster accepts (a presigned STS GetCallerIdentity, as `aws eks get-token` makes
-// it, refreshed before it expires), and it grants IAM principals access through EKS access entries.
+// it, refreshed before it expires), it grants IAM principals access through EKS access entries, and it gives a
+// service account's pods their role through an EKS Pod Identity association.
 package eks
 
 import (
@@ -8,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/eks/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -28,6 +31,16 @@ type API interface {
 	DescribeCluster(ctx context.Context, in *eks.DescribeClusterInput, optFns ...func(*eks.Options)) (*eks.DescribeClusterOutput, error)
 	CreateAccessEntry(ctx context.Context, in *eks.CreateAccessEntryInput, optFns ...func(*eks.Options)) (*eks.CreateAccessEntryOutput, error)
 	AssociateAccessPolicy(ctx context.Context, in *eks.AssociateAccessPolicyInput, optFns ...func(*eks.Options)) (*eks.AssociateAccessPolicyOutput, error)
+	ListPodIdentityAssociations(ctx context.Context, in *eks.ListPodIdentityAssociationsInput, optFns ...func(*eks.Options)) (*eks.ListPodIdentityAssociationsOutput, error)
+	DescribePodIdentityAssociation(ctx context.Context, in *eks.DescribePodIdentityAssociationInput, optFns ...func(*eks.Options)) (*eks.DescribePodIdentityAssociationOutput, error)
+	CreatePodIdentityAssociation(ctx context.Context, in *eks.CreatePodIdentityAssociationInput, optFns ...func(*eks.Options)) (*eks.CreatePodIdentityAssociationOutput, error)
+	UpdatePodIdentityAssociation(ctx context.Context, in *eks.UpdatePodIdentityAssociationInput, optFns ...func(*eks.Options)) (*eks.UpdatePodIdentityAssociationOutput, error)
+}
+
+// RoleReader is the part of the IAM client the adapter calls: the boundary of the role an existing Pod Identity
+// association names decides whether Portal may point the association at another role, and EKS does not report it.
+type RoleReader interface {
+	GetRole(ctx context.Context, in *iam.GetRoleInput, optFns ...func(*iam.Options)) (*iam.GetRoleOutput, error)
 }
 
 // Presigner presigns STS GetCallerIdentity; *sts.PresignClient implements it.
@@ -35,10 +48,12 @@ type Presigner interface {
 	PresignGetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, optFns ...func(*sts.PresignOptions)) (*v4.PresignedHTTPRequest, error)
 }
 
-// Clusters implements deploy.ClusterLocator and deploy.AccessEntries.
+// Clusters implements deploy.ClusterLocator, deploy.AccessEntries and deploy.PodIdentities.
 type Clusters struct {
 	EKS func(env deploy.Environment) API
 	STS func(env deploy.Environment) Presigner
+	// IAM reads roles; without it no existing association is ever repointed.
+	IAM func(env deploy.Environment) RoleReader
 	// Now is the clock tokens are dated by; default time.Now.
 	Now func() time.Time
 
@@ -49,6 +64,7 @@ type Clusters struct {
 var (
 	_ deploy.ClusterLocator = (*Clusters)(nil)
 	_ deploy.AccessEntries  = (*Clusters)(nil)
+	_ deploy.PodIdentities  = (*Clusters)(nil)
 )
 
 // New returns Clusters whose clients come from cfg (a per-environment AWS configuration).
@@ -56,6 +72,7 @@ func New(cfg func(env deploy.Environment) aws.Config, eksOpts ...func(*eks.Optio
 	return &Clusters{
 		EKS: func(env deploy.Environment) API { return eks.NewFromConfig(cfg(env), eksOpts...) },
 		STS: func(env deploy.Environment) Presigner { return sts.NewPresignClient(sts.NewFromConfig(cfg(env))) },
+		IAM: func(env deploy.Environment) RoleReader { return iam.NewFromConfig(cfg(env)) },
 	}
 }
 
@@ -188,6 +205,146 @@ func (c *Clusters) EnsureAccessEntry(ctx context.Context, env deploy.Environment
 	return created, nil
 }
 
+// EnsurePodIdentityAssociation finds the association of spec's service account (a cluster has at most one for each)
+// or creates it. One that names another role is pointed at spec.RoleARN only when that role is one of Portal's (under
+// spec.RolePath, with spec.PermissionsBoundary, as IAM reports it); otherwise errs.Conflict names the association and
+// its role, and nothing changes. The association is created without tags, so Portal's role needs no eks:TagResource
+// on associations.
+func (c *Clusters) EnsurePodIdentityAssociation(ctx context.Context, env deploy.Environment, spec deploy.PodIdentitySpec) (string, bool, error) {
+	api := c.EKS(env)
+	what := fmt.Sprintf("the Pod Identity association of %s/%s on %s", spec.Namespace, spec.ServiceAccount, env.Cluster)
+	// Twice at most: a create that loses the race with another provisioning run of the same service finds that run's
+	// association the second time round.
+	for attempt := 0; ; attempt++ {
+		found, err := c.podIdentityAssociation(ctx, api, env, spec)
+		if err != nil {
+			return "", false, err
+		}
+		if found == nil {
+			out, err := api.CreatePodIdentityAssociation(ctx, &eks.CreatePodIdentityAssociationInput{
+				ClusterName: aws.String(env.Cluster), Namespace: aws.String(spec.Namespace),
+				ServiceAccount: aws.String(spec.ServiceAccount), RoleArn: aws.String(spec.RoleARN),
+			})
+			var inUse *types.ResourceInUseException
+			if errors.As(err, &inUse) && attempt == 0 {
+				continue
+			}
+			if err != nil {
+				return "", false, apiErr(err, "creating "+what)
+			}
+			if out.Association == nil {
+				return "", false, errs.E(errs.Unavailable, "creating %s: EKS returned no association", what)
+			}
+			return aws.ToString(out.Association.AssociationArn), true, nil
+		}
+		arn := aws.ToString(found.AssociationArn)
+		if err := c.portalsAssociation(ctx, env, spec, found, what); err != nil {
+			return "", false, err
+		}
+		if aws.ToString(found.RoleArn) == spec.RoleARN {
+			return arn, false, nil
+		}
+		if _, err := api.UpdatePodIdentityAssociation(ctx, &eks.UpdatePodIdentityAssociationInput{
+			ClusterName: aws.String(env.Cluster), AssociationId: found.AssociationId, RoleArn: aws.String(spec.RoleARN),
+		}); err != nil {
+			return "", false, apiErr(err, fmt.Sprintf("pointing %s (%s) at %s", what, arn, spec.RoleARN))
+		}
+		return arn, true, nil
+	}
+}
+
+// podIdentityAssociation describes the association of spec's service account, or returns nil when there is none.
+// The list gives no role, hence the describe.
+func (c *Clusters) podIdentityAssociation(ctx context.Context, api API, env deploy.Environment, spec deploy.PodIdentitySpec) (*types.PodIdentityAssociation, error) {
+	what := fmt.Sprintf("the Pod Identity associations of %s/%s on %s", spec.Namespace, spec.ServiceAccount, env.Cluster)
+	pages := eks.NewListPodIdentityAssociationsPaginator(api, &eks.ListPodIdentityAssociationsInput{
+		ClusterName: aws.String(env.Cluster), Namespace: aws.String(spec.Namespace), ServiceAccount: aws.String(spec.ServiceAccount),
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, apiErr(err, "listing "+what)
+		}
+		for _, a := range page.Associations {
+			// The filters are EKS's; checked again so that a looser filter never hands over another service
+			// account's association.
+			if aws.ToString(a.Namespace) != spec.Namespace || aws.ToString(a.ServiceAccount) != spec.ServiceAccount {
+				continue
+			}
+			out, err := api.DescribePodIdentityAssociation(ctx, &eks.DescribePodIdentityAssociationInput{
+				ClusterName: aws.String(env.Cluster), AssociationId: a.AssociationId,
+			})
+			if err != nil {
+				return nil, apiErr(err, "describing "+what)
+			}
+			if out.Association == nil {
+				return nil, errs.E(errs.Unavailable, "describing %s: EKS returned no association", what)
+			}
+			return out.Association, nil
+		}
+	}
+	return nil, nil
+}
+
+// portalsAssociation refuses an association Portal may not change or rely on: one an add-on owns, one that chains
+// to a target role (whose rights, not the role's, the pods get), and one whose role is someone else's.
+func (c *Clusters) portalsAssociation(ctx context.Context, env deploy.Environment, spec deploy.PodIdentitySpec, a *types.PodIdentityAssociation, what string) error {
+	arn, role := aws.ToString(a.AssociationArn), aws.ToString(a.RoleArn)
+	refuse := func(why string, args ...any) error {
+		return errs.E(errs.Conflict, "%s exists (%s, role %s) and %s: Portal does not take over an association it did not "+
+			"make; keep it, or delete it and provision again", what, arn, role, fmt.Sprintf(why, args...))
+	}
+	switch {
+	case aws.ToString(a.OwnerArn) != "":
+		return refuse("is owned by %s", aws.ToString(a.OwnerArn))
+	case aws.ToString(a.TargetRoleArn) != "":
+		return refuse("chains to the target role %s", aws.ToString(a.TargetRoleArn))
+	case role == spec.RoleARN:
+		return nil
+	}
+	name, ok := strings.CutPrefix(role, deploy.RoleARN(env, spec.RolePath, ""))
+	if !ok || name == "" || strings.Contains(name, "/") {
+		return refuse("that role is not under %s in %s", spec.RolePath, env.Account)
+	}
+	if c.IAM == nil || spec.PermissionsBoundary == "" {
+		return refuse("there is no IAM client or no permissions boundary to check that role against")
+	}
+	out, err := c.IAM(env).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+	if err != nil {
+		var api smithy.APIError
+		if errors.As(err, &api) && api.ErrorCode() == "NoSuchEntity" {
+			return refuse("that role does not exist, so its permissions boundary cannot be checked")
+		}
+		if errors.As(err, &api) && (api.ErrorCode() == "AccessDenied" || api.ErrorCode() == "AccessDeniedException") {
+			return refuse("Portal may not read that role to check its permissions boundary (%s)", api.ErrorMessage())
+		}
+		return iamErr(err, "reading IAM role "+name+" of "+what)
+	}
+	var boundary string
+	if out.Role != nil && out.Role.PermissionsBoundary != nil {
+		boundary = aws.ToString(out.Role.PermissionsBoundary.PermissionsBoundaryArn)
+	}
+	if boundary != spec.PermissionsBoundary {
+		if boundary == "" {
+			boundary = "none"
+		}
+		return refuse("that role's permissions boundary is %s, not %s", boundary, spec.PermissionsBoundary)
+	}
+	return nil
+}
+
+func iamErr(err error, doing string) error {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken":
+			return errs.Wrap(errs.Forbidden, err, "%s: AWS refused the portal's credentials: %s", doing, api.ErrorMessage())
+		}
+		return errs.Wrap(errs.Unavailable, err, "%s: %s: %s", doing, api.ErrorCode(), api.ErrorMessage())
+	}
+	return errs.Wrap(errs.Unavailable, err, "%s: IAM unreachable: %v", doing, err)
+}
+
 func apiErr(err error, doing string) error {
 	var notFound *types.ResourceNotFoundException
 	var api smithy.APIError
@@ -200,6 +357,8 @@ func apiErr(err error, doing string) error {
 			return errs.Wrap(errs.Forbidden, err, "%s: AWS refused the portal's credentials: %s", doing, api.ErrorMessage())
 		case "InvalidParameterException", "InvalidRequestException":
 			return errs.Wrap(errs.Invalid, err, "%s: %s", doing, api.ErrorMessage())
+		case "ResourceInUseException":
+			return errs.Wrap(errs.Conflict, err, "%s: %s", doing, api.ErrorMessage())
 		}
 		return errs.Wrap(errs.Unavailable, err, "%s: %s: %s", doing, api.ErrorCode(), api.ErrorMessage())
 	}

@@ -282,9 +282,180 @@ func TestLocateFailures(t *testing.T) {
 	})
 }
 
-// TestProvision creates a new service's ECR repository, secret, IAM role and access entry through the real SDK
-// clients (kumo for ECR and Secrets Manager; iamtest for IAM, since kumo drops a role's permissions boundary; the
-// EKS fake for access entries), twice: the second run finds everything.
+// clustersWithIAM are clusters whose role checks go to the IAM fake.
+func clustersWithIAM(fakeIAM *iamtest.IAM) *eks.Clusters {
+	cs := clusters()
+	cs.IAM = func(env deploy.Environment) eks.RoleReader {
+		return awsiam.NewFromConfig(awsConfig(env), func(o *awsiam.Options) { o.BaseEndpoint = aws.String(fakeIAM.URL) })
+	}
+	return cs
+}
+
+// TestPodIdentityAssociation ensures associations through the real SDK clients: created, found again, pointed at the
+// service's role when the one it names is Portal's too, refused when it is anyone else's.
+func TestPodIdentityAssociation(t *testing.T) {
+	fakeIAM := iamtest.New("111111111111")
+	t.Cleanup(fakeIAM.Close)
+	// The fake outlives the test; a cluster of its own keeps -count=N runs apart.
+	cluster := fmt.Sprintf("pod-identity-cluster-%d", time.Now().UnixNano())
+	fakeEKS.AddCluster(ekstest.Cluster{Name: cluster, Endpoint: "https://127.0.0.1:1", CA: []byte("-")})
+	env := dev
+	env.Cluster = cluster
+	cs := clustersWithIAM(fakeIAM)
+	boundary := "arn:aws:iam::111111111111:policy/billpay-service-boundary"
+	spec := func(sa, role string) deploy.PodIdentitySpec {
+		return deploy.PodIdentitySpec{Namespace: "billpay", ServiceAccount: sa, RoleARN: role,
+			RolePath: "/billpay/services/", PermissionsBoundary: boundary}
+	}
+	role := "arn:aws:iam::111111111111:role/billpay/services/dev-refund-service"
+
+	arn, created, err := cs.EnsurePodIdentityAssociation(t.Context(), env, spec("refund-service", role))
+	require.NoError(t, err)
+	require.True(t, created)
+	require.Regexp(t, `^arn:aws:eks:us-east-1:111111111111:podidentityassociation/`+cluster+`/a-[0-9a-z]{17}$`, arn)
+	a, ok := fakeEKS.PodIdentityAssociation(cluster, "billpay", "refund-service")
+	require.True(t, ok)
+	require.Equal(t, role, a.RoleARN)
+	require.Equal(t, arn, a.ARN)
+	q := fakeEKS.ListQueries[len(fakeEKS.ListQueries)-1]
+	require.Equal(t, "billpay", q.Get("namespace"), "EKS filters the list")
+	require.Equal(t, "refund-service", q.Get("serviceAccount"))
+
+	t.Run("FoundAgain", func(t *testing.T) {
+		creates := fakeEKS.Requests["CreatePodIdentityAssociation"]
+		again, created, err := cs.EnsurePodIdentityAssociation(t.Context(), env, spec("refund-service", role))
+		require.NoError(t, err)
+		require.False(t, created)
+		require.Equal(t, arn, again)
+		require.Equal(t, creates, fakeEKS.Requests["CreatePodIdentityAssociation"], "nothing created")
+	})
+
+	t.Run("Concurrent", func(t *testing.T) {
+		// Runs that list before any of them creates: the losers of the create find the winner's association.
+		const n = 8
+		type result struct {
+			arn     string
+			created bool
+			err     error
+		}
+		results := make(chan result, n)
+		for range n {
+			go func() {
+				arn, created, err := cs.EnsurePodIdentityAssociation(t.Context(), env, spec("payout-service", role))
+				results <- result{arn, created, err}
+			}()
+		}
+		var arns []string
+		created := 0
+		for range n {
+			r := <-results
+			require.NoError(t, r.err)
+			arns = append(arns, r.arn)
+			if r.created {
+				created++
+			}
+		}
+		require.Equal(t, 1, created)
+		for _, a := range arns {
+			require.Equal(t, arns[0], a)
+		}
+	})
+
+	t.Run("PortalsOtherRoleIsReplaced", func(t *testing.T) {
+		// The service's role before its billpay.io/iam-role annotation renamed it: Portal's, so Portal may move on.
+		fakeIAM.AddRole(iamtest.Role{Name: "billpay-ledger", Path: "/billpay/services/", PermissionsBoundary: boundary, AssumeRolePolicy: "{}"})
+		old := fakeEKS.AddPodIdentityAssociation(cluster, ekstest.PodIdentityAssociation{Namespace: "billpay", ServiceAccount: "ledger-service",
+			RoleARN: "arn:aws:iam::111111111111:role/billpay/services/billpay-ledger"})
+		newRole := "arn:aws:iam::111111111111:role/billpay/services/dev-ledger-service"
+		got, created, err := cs.EnsurePodIdentityAssociation(t.Context(), env, spec("ledger-service", newRole))
+		require.NoError(t, err)
+		require.True(t, created, "changed")
+		require.Equal(t, old.ARN, got, "the same association")
+		a, _ := fakeEKS.PodIdentityAssociation(cluster, "billpay", "ledger-service")
+		require.Equal(t, newRole, a.RoleARN)
+	})
+
+	foreign := []struct {
+		name  string
+		role  iamtest.Role
+		assoc ekstest.PodIdentityAssociation
+		msg   string
+	}{
+		{"ErrRoleOutsideThePath", iamtest.Role{Name: "billpay-dev-audit-service", AssumeRolePolicy: "{}"},
+			ekstest.PodIdentityAssociation{ServiceAccount: "audit-service", RoleARN: "arn:aws:iam::111111111111:role/billpay-dev-audit-service"},
+			"that role is not under /billpay/services/ in 111111111111"},
+		{"ErrRoleInAnotherAccount", iamtest.Role{},
+			ekstest.PodIdentityAssociation{ServiceAccount: "audit-service", RoleARN: "arn:aws:iam::222222222222:role/billpay/services/x"},
+			"that role is not under /billpay/services/ in 111111111111"},
+		{"ErrRoleBelowThePath", iamtest.Role{Name: "deeper", Path: "/billpay/services/team/", PermissionsBoundary: boundary, AssumeRolePolicy: "{}"},
+			ekstest.PodIdentityAssociation{ServiceAccount: "audit-service", RoleARN: "arn:aws:iam::111111111111:role/billpay/services/team/deeper"},
+			"that role is not under /billpay/services/"},
+		{"ErrRoleWithoutTheBoundary", iamtest.Role{Name: "handmade", Path: "/billpay/services/", AssumeRolePolicy: "{}"},
+			ekstest.PodIdentityAssociation{ServiceAccount: "audit-service", RoleARN: "arn:aws:iam::111111111111:role/billpay/services/handmade"},
+			"that role's permissions boundary is none, not " + boundary},
+		{"ErrRoleGone", iamtest.Role{},
+			ekstest.PodIdentityAssociation{ServiceAccount: "audit-service", RoleARN: "arn:aws:iam::111111111111:role/billpay/services/deleted"},
+			"that role does not exist"},
+		{"ErrTargetRole", iamtest.Role{},
+			ekstest.PodIdentityAssociation{ServiceAccount: "audit-service", RoleARN: "arn:aws:iam::111111111111:role/billpay/services/dev-audit-service",
+				TargetRoleARN: "arn:aws:iam::222222222222:role/audit"},
+			"chains to the target role arn:aws:iam::222222222222:role/audit"},
+		{"ErrOwnedByAnAddOn", iamtest.Role{},
+			ekstest.PodIdentityAssociation{ServiceAccount: "audit-service", RoleARN: "arn:aws:iam::111111111111:role/billpay/services/dev-audit-service",
+				OwnerARN: "arn:aws:eks:us-east-1:111111111111:addon/" + cluster + "/aws-ebs-csi-driver/x"},
+			"is owned by arn:aws:eks:us-east-1:111111111111:addon/"},
+	}
+	for i, tc := range foreign {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.role.Name != "" {
+				fakeIAM.AddRole(tc.role)
+			}
+			tc.assoc.Namespace = fmt.Sprintf("team-%d", i)
+			old := fakeEKS.AddPodIdentityAssociation(cluster, tc.assoc)
+			s := spec("audit-service", "arn:aws:iam::111111111111:role/billpay/services/dev-audit-service")
+			s.Namespace = tc.assoc.Namespace
+			updates := fakeEKS.Requests["UpdatePodIdentityAssociation"]
+			_, _, err := cs.EnsurePodIdentityAssociation(t.Context(), env, s)
+			require.True(t, errs.Is(err, errs.Conflict), "%v", err)
+			require.Contains(t, errs.MessageOf(err), old.ARN, "names the association")
+			require.Contains(t, errs.MessageOf(err), "role "+tc.assoc.RoleARN)
+			require.Contains(t, errs.MessageOf(err), tc.msg)
+			require.Contains(t, errs.MessageOf(err), "Portal does not take over an association it did not make")
+			require.Equal(t, updates, fakeEKS.Requests["UpdatePodIdentityAssociation"], "nothing changed")
+			a, _ := fakeEKS.PodIdentityAssociation(cluster, tc.assoc.Namespace, "audit-service")
+			require.Equal(t, tc.assoc.RoleARN, a.RoleARN)
+		})
+	}
+
+	t.Run("ErrRoleUnreadable", func(t *testing.T) {
+		fakeIAM.AddRole(iamtest.Role{Name: "hidden", Path: "/billpay/services/", PermissionsBoundary: boundary, AssumeRolePolicy: "{}"})
+		fakeIAM.Deny("GetRole")
+		t.Cleanup(func() { fakeIAM.Allow("GetRole") })
+		fakeEKS.AddPodIdentityAssociation(cluster, ekstest.PodIdentityAssociation{Namespace: "hidden", ServiceAccount: "audit-service",
+			RoleARN: "arn:aws:iam::111111111111:role/billpay/services/hidden"})
+		s := spec("audit-service", "arn:aws:iam::111111111111:role/billpay/services/dev-audit-service")
+		s.Namespace = "hidden"
+		_, _, err := cs.EnsurePodIdentityAssociation(t.Context(), env, s)
+		require.True(t, errs.Is(err, errs.Conflict), "%v", err)
+		require.Contains(t, errs.MessageOf(err), "Portal may not read that role")
+	})
+	t.Run("ErrNoSuchCluster", func(t *testing.T) {
+		other := env
+		other.Cluster = "nope"
+		_, _, err := cs.EnsurePodIdentityAssociation(t.Context(), other, spec("refund-service", role))
+		require.True(t, errs.Is(err, errs.NotFound), "%v", err)
+		require.Contains(t, errs.MessageOf(err), "No cluster found for name: nope")
+	})
+	t.Run("ErrNotARole", func(t *testing.T) {
+		_, _, err := cs.EnsurePodIdentityAssociation(t.Context(), env, spec("new-service", "arn:aws:iam::111111111111:user/alice"))
+		require.True(t, errs.Is(err, errs.Invalid), "%v", err)
+		require.Contains(t, errs.MessageOf(err), "creating the Pod Identity association of billpay/new-service on "+cluster)
+	})
+}
+
+// TestProvision creates a new service's ECR repository, secret, IAM role, Pod Identity association and access entry
+// through the real SDK clients (kumo for ECR and Secrets Manager; iamtest for IAM, since kumo drops a role's
+// permissions boundary; the EKS fake for associations and access entries), twice: the second run finds everything.
 func TestProvision(t *testing.T) {
 	srv := kumo.NewServer()
 	t.Cleanup(srv.Close)
@@ -293,11 +464,13 @@ func TestProvision(t *testing.T) {
 	fakeEKS.AddCluster(ekstest.Cluster{Name: "provision-cluster", Endpoint: "https://127.0.0.1:1", CA: []byte("-")})
 	env := dev
 	env.Cluster = "provision-cluster"
+	cs := clustersWithIAM(fakeIAM)
 	prov := deploy.Provisioning{
 		Repositories:  ecr.New(awsConfig, func(o *awsecr.Options) { o.BaseEndpoint = aws.String(srv.URL) }),
 		Secrets:       secrets.New(awsConfig, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(srv.URL) }),
 		Roles:         iam.New(awsConfig, func(o *awsiam.Options) { o.BaseEndpoint = aws.String(fakeIAM.URL) }),
-		AccessEntries: clusters(),
+		PodIdentities: cs,
+		AccessEntries: cs,
 	}
 	cat := catalog{"component:default/refund-service": `{"apiVersion":"backstage.io/v1alpha1","kind":"Component",
 	  "metadata":{"name":"refund-service"},"spec":{"type":"service","owner":"group:payments-team","lifecycle":"experimental"}}`}
@@ -308,10 +481,12 @@ func TestProvision(t *testing.T) {
 
 	res, err := svc.Provision(t.Context(), owner, prov, in)
 	require.NoError(t, err)
-	require.Len(t, res.Steps, 4)
+	var resources []string
 	for _, s := range res.Steps {
 		require.True(t, s.Created, "%s created", s.Resource)
+		resources = append(resources, s.Resource)
 	}
+	require.Equal(t, []string{"ecr-repository", "secret", "iam-role", "pod-identity-association", "eks-access-entry"}, resources)
 	require.Contains(t, res.Steps[0].ID, "/refund-service")
 	require.Contains(t, res.Steps[1].ID, ":secret:refund-service/app")
 	require.Equal(t, "arn:aws:iam::111111111111:role/billpay/services/dev-refund-service", res.Steps[2].ID)
@@ -320,12 +495,17 @@ func TestProvision(t *testing.T) {
 	require.Equal(t, "/billpay/services/", role.Path)
 	require.Equal(t, "arn:aws:iam::111111111111:policy/billpay-service-boundary", role.PermissionsBoundary)
 	require.Contains(t, role.Policies[iam.PolicyName], res.Steps[1].ID, "reads its own secret")
+	assoc, ok := fakeEKS.PodIdentityAssociation("provision-cluster", "billpay-eks", "refund-service")
+	require.True(t, ok, "the service account's pods get the role")
+	require.Equal(t, res.Steps[2].ID, assoc.RoleARN)
+	require.Equal(t, assoc.ARN, res.Steps[3].ID)
 	entry, ok := fakeEKS.Entry("provision-cluster", res.Steps[2].ID)
 	require.True(t, ok, "access entry for the role")
 	require.Equal(t, []string{"billpay-eks"}, entry.Policies["arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"])
 
 	again, err := svc.Provision(t.Context(), owner, prov, in)
 	require.NoError(t, err)
+	require.Len(t, again.Steps, len(res.Steps))
 	for i, s := range again.Steps {
 		require.False(t, s.Created, "%s found", s.Resource)
 		require.Equal(t, res.Steps[i].ID, s.ID)
@@ -347,6 +527,24 @@ func TestProvision(t *testing.T) {
 		require.Empty(t, role.Policies)
 		_, ok := fakeEKS.Entry("provision-cluster", role.ARN)
 		require.False(t, ok, "no access entry for it")
+		_, ok = fakeEKS.PodIdentityAssociation("provision-cluster", "billpay-eks", "ledger-service")
+		require.False(t, ok, "no association for it")
+	})
+
+	t.Run("ErrForeignAssociation", func(t *testing.T) {
+		// The service account has pods already, running as a role from the service-roles unit.
+		cat["component:default/audit-service"] = `{"apiVersion":"backstage.io/v1alpha1","kind":"Component",
+		  "metadata":{"name":"audit-service"},"spec":{"type":"service","owner":"group:payments-team","lifecycle":"experimental"}}`
+		theirs := fakeEKS.AddPodIdentityAssociation("provision-cluster", ekstest.PodIdentityAssociation{Namespace: "billpay-eks",
+			ServiceAccount: "audit-service", RoleARN: "arn:aws:iam::111111111111:role/billpay-dev-audit-service"})
+		res, err := svc.Provision(t.Context(), owner, prov, deploy.ProvisionInput{Component: "audit-service", Environment: "dev"})
+		require.True(t, errs.Is(err, errs.Conflict), fmt.Sprint(err))
+		require.Contains(t, errs.MessageOf(err), theirs.ARN)
+		require.Len(t, res.Steps, 3, "stops at the association")
+		a, _ := fakeEKS.PodIdentityAssociation("provision-cluster", "billpay-eks", "audit-service")
+		require.Equal(t, theirs.RoleARN, a.RoleARN, "left as it was")
+		_, ok := fakeEKS.Entry("provision-cluster", res.Steps[2].ID)
+		require.False(t, ok, "no access entry either")
 	})
 }
 

@@ -1,8 +1,8 @@
 // Package ekstest stands in for the AWS side of EKS in tests, always spoken to through the real aws-sdk-go-v2
 // clients and the real token verifier:
 //
-//   - EKS: an HTTP server speaking EKS's REST-JSON for DescribeCluster, CreateAccessEntry and AssociateAccessPolicy
-//     (what kumo lacks), keeping access entries;
+//   - EKS: an HTTP server speaking EKS's REST-JSON for DescribeCluster, CreateAccessEntry, AssociateAccessPolicy and
+//     Create/List/Describe/UpdatePodIdentityAssociation (what kumo lacks), keeping access entries and associations;
 //   - STS: GetCallerIdentity as EKS's authenticator calls it with a presigned token URL, answering JSON only when the
 //     SigV4 signature verifies against the known secret key;
 //   - Webhook: a kube-apiserver token webhook that checks `k8s-aws-v1.` tokens with
@@ -48,21 +48,110 @@ type AccessEntry struct {
 	Policies         map[string][]string // policy ARN -> namespaces ("" for cluster scope)
 }
 
+// PodIdentityAssociation is a stored EKS Pod Identity association.
+type PodIdentityAssociation struct {
+	ID             string
+	ARN            string
+	Namespace      string
+	ServiceAccount string
+	RoleARN        string
+	// TargetRoleARN and OwnerARN are set only by AddPodIdentityAssociation, as for associations other tools made.
+	TargetRoleARN string
+	OwnerARN      string
+	Tags          map[string]string
+	Created       time.Time
+	Modified      time.Time
+}
+
 // EKS is the fake EKS API.
 type EKS struct {
 	*httptest.Server
-	mu       sync.Mutex
-	clusters map[string]Cluster
-	entries  map[string]map[string]*AccessEntry // cluster -> principal -> entry
+	mu           sync.Mutex
+	clusters     map[string]Cluster
+	entries      map[string]map[string]*AccessEntry            // cluster -> principal -> entry
+	associations map[string]map[string]*PodIdentityAssociation // cluster -> association ID -> association
+	lastID       int
 	// Requests counts calls by operation.
 	Requests map[string]int
+	// ListQueries are the query strings of ListPodIdentityAssociations calls, so tests see the filters sent.
+	ListQueries []url.Values
 }
 
 // NewEKS starts the fake EKS API.
 func NewEKS() *EKS {
-	e := &EKS{clusters: map[string]Cluster{}, entries: map[string]map[string]*AccessEntry{}, Requests: map[string]int{}}
+	e := &EKS{clusters: map[string]Cluster{}, entries: map[string]map[string]*AccessEntry{},
+		associations: map[string]map[string]*PodIdentityAssociation{}, Requests: map[string]int{}}
 	e.Server = httptest.NewServer(http.HandlerFunc(e.serve))
 	return e
+}
+
+// AddPodIdentityAssociation stores an association made outside the code under test and returns it with its ID and ARN.
+func (e *EKS) AddPodIdentityAssociation(cluster string, a PodIdentityAssociation) PodIdentityAssociation {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return *e.addAssociation(cluster, a)
+}
+
+// PodIdentityAssociation returns the association of a service account.
+func (e *EKS) PodIdentityAssociation(cluster, namespace, serviceAccount string) (PodIdentityAssociation, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if a := e.associationOf(cluster, namespace, serviceAccount); a != nil {
+		return *a, true
+	}
+	return PodIdentityAssociation{}, false
+}
+
+func (e *EKS) addAssociation(cluster string, a PodIdentityAssociation) *PodIdentityAssociation {
+	e.lastID++
+	// Real IDs are "a-" and 17 lowercase letters and digits.
+	a.ID = fmt.Sprintf("a-%017x", e.lastID)
+	a.ARN = "arn:aws:eks:us-east-1:111111111111:podidentityassociation/" + cluster + "/" + a.ID
+	if a.Created.IsZero() {
+		a.Created = time.Now().Truncate(time.Second)
+	}
+	a.Modified = a.Created
+	if e.associations[cluster] == nil {
+		e.associations[cluster] = map[string]*PodIdentityAssociation{}
+	}
+	e.associations[cluster][a.ID] = &a
+	return &a
+}
+
+func (e *EKS) associationOf(cluster, namespace, serviceAccount string) *PodIdentityAssociation {
+	for _, a := range e.associations[cluster] {
+		if a.Namespace == namespace && a.ServiceAccount == serviceAccount {
+			return a
+		}
+	}
+	return nil
+}
+
+// associationJSON is the PodIdentityAssociation shape of EKS's answers; summary is the shape of list items.
+func associationJSON(cluster string, a *PodIdentityAssociation, summary bool) map[string]any {
+	out := map[string]any{"clusterName": cluster, "namespace": a.Namespace, "serviceAccount": a.ServiceAccount,
+		"associationArn": a.ARN, "associationId": a.ID}
+	if a.OwnerARN != "" {
+		out["ownerArn"] = a.OwnerARN
+	}
+	if summary {
+		return out
+	}
+	out["roleArn"] = a.RoleARN
+	out["tags"] = a.Tags
+	out["createdAt"] = float64(a.Created.Unix())
+	out["modifiedAt"] = float64(a.Modified.Unix())
+	out["disableSessionTags"] = false
+	if a.TargetRoleARN != "" {
+		out["targetRoleArn"] = a.TargetRoleARN
+		out["externalId"] = "00000000-0000-0000-0000-000000000000"
+	}
+	return out
+}
+
+// roleARN is what EKS accepts as an association's role: a role ARN, not a session or a user.
+func roleARN(s string) bool {
+	return strings.HasPrefix(s, "arn:") && strings.Contains(s, ":iam::") && strings.Contains(s, ":role/")
 }
 
 // AddCluster makes a cluster known.
@@ -182,6 +271,89 @@ func (e *EKS) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"clusterName": cl.Name, "principalArn": entry.PrincipalARN,
 			"associatedAccessPolicy": map[string]any{"policyArn": in.PolicyARN,
 				"accessScope": map[string]any{"type": in.AccessScope.Type, "namespaces": in.AccessScope.Namespaces}}})
+	case len(parts) >= 3 && parts[2] == "pod-identity-associations":
+		e.servePodIdentity(w, r, cl.Name, parts[3:])
+	default:
+		writeErr(w, http.StatusNotFound, "ResourceNotFoundException", "no such operation "+r.Method+" "+r.URL.Path)
+	}
+}
+
+// servePodIdentity answers /clusters/<cluster>/pod-identity-associations[/<id>]; e.mu is held.
+func (e *EKS) servePodIdentity(w http.ResponseWriter, r *http.Request, cluster string, rest []string) {
+	var body struct {
+		Namespace      string            `json:"namespace"`
+		ServiceAccount string            `json:"serviceAccount"`
+		RoleARN        string            `json:"roleArn"`
+		TargetRoleARN  *string           `json:"targetRoleArn"`
+		Tags           map[string]string `json:"tags"`
+	}
+	if r.Method == http.MethodPost {
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			writeErr(w, http.StatusBadRequest, "InvalidParameterException", "request body is not JSON: "+err.Error())
+			return
+		}
+	}
+	switch {
+	case r.Method == http.MethodPost && len(rest) == 0:
+		e.Requests["CreatePodIdentityAssociation"]++
+		if body.Namespace == "" || body.ServiceAccount == "" || body.RoleARN == "" {
+			writeErr(w, http.StatusBadRequest, "InvalidParameterException", "namespace, serviceAccount and roleArn are required")
+			return
+		}
+		if !roleARN(body.RoleARN) {
+			writeErr(w, http.StatusBadRequest, "InvalidParameterException", "The roleArn parameter format is not valid")
+			return
+		}
+		if a := e.associationOf(cluster, body.Namespace, body.ServiceAccount); a != nil {
+			writeErr(w, http.StatusConflict, "ResourceInUseException", "Association already exists: "+a.ID)
+			return
+		}
+		a := e.addAssociation(cluster, PodIdentityAssociation{Namespace: body.Namespace, ServiceAccount: body.ServiceAccount,
+			RoleARN: body.RoleARN, Tags: body.Tags})
+		writeJSON(w, map[string]any{"association": associationJSON(cluster, a, false)})
+	case r.Method == http.MethodGet && len(rest) == 0:
+		e.Requests["ListPodIdentityAssociations"]++
+		q := r.URL.Query()
+		e.ListQueries = append(e.ListQueries, q)
+		list := []any{}
+		for _, a := range e.associations[cluster] {
+			if (q.Get("namespace") == "" || a.Namespace == q.Get("namespace")) &&
+				(q.Get("serviceAccount") == "" || a.ServiceAccount == q.Get("serviceAccount")) {
+				list = append(list, associationJSON(cluster, a, true))
+			}
+		}
+		writeJSON(w, map[string]any{"associations": list})
+	case len(rest) == 1:
+		a, ok := e.associations[cluster][rest[0]]
+		if !ok {
+			writeErr(w, http.StatusNotFound, "ResourceNotFoundException", "No Pod Identity association found for id: "+rest[0]+".")
+			return
+		}
+		switch r.Method {
+		case http.MethodGet:
+			e.Requests["DescribePodIdentityAssociation"]++
+		case http.MethodPost:
+			e.Requests["UpdatePodIdentityAssociation"]++
+			if body.RoleARN == "" && body.TargetRoleARN == nil {
+				writeErr(w, http.StatusBadRequest, "InvalidParameterException", "Nothing to update")
+				return
+			}
+			if body.RoleARN != "" {
+				if !roleARN(body.RoleARN) {
+					writeErr(w, http.StatusBadRequest, "InvalidParameterException", "The roleArn parameter format is not valid")
+					return
+				}
+				a.RoleARN = body.RoleARN
+			}
+			if body.TargetRoleARN != nil {
+				a.TargetRoleARN = *body.TargetRoleARN
+			}
+			a.Modified = time.Now().Truncate(time.Second)
+		default:
+			writeErr(w, http.StatusNotFound, "ResourceNotFoundException", "no such operation "+r.Method+" "+r.URL.Path)
+			return
+		}
+		writeJSON(w, map[string]any{"association": associationJSON(cluster, a, false)})
 	default:
 		writeErr(w, http.StatusNotFound, "ResourceNotFoundException", "no such operation "+r.Method+" "+r.URL.Path)
 	}
