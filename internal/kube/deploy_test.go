@@ -219,7 +219,7 @@ func TestDeployRollout(t *testing.T) {
 		sa, ok, err := h.cl.Get(ctx, deploy.Object{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": map[string]any{"name": "payment-service", "namespace": h.ns}})
 		require.NoError(t, err)
 		require.True(t, ok)
-		require.Equal(t, "arn:aws:iam::111111111111:role/billpay-dev-payment-service",
+		require.Equal(t, "arn:aws:iam::111111111111:role/billpay/services/billpay-dev-payment-service",
 			sa.Metadata()["annotations"].(map[string]any)["eks.amazonaws.com/role-arn"])
 		_, ok, err = h.cl.Get(ctx, deploy.Object{"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": map[string]any{"name": "payment-service", "namespace": h.ns}})
 		require.NoError(t, err)

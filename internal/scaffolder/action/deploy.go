@@ -213,7 +213,8 @@ func deployProvision(d *Deployments) scaffolder.Action {
 		info: scaffolder.ActionInfo{
 			ID: id,
 			Description: "Creates a new service's AWS resources in an environment, as POST /api/deploy/provision does: its ECR repository, " +
-				"its Secrets Manager secret, its IAM role (Pod Identity, reading only that secret) and its EKS access entry. " +
+				"its Secrets Manager secret, its IAM role (reading only that secret, within Portal's permissions boundary), the Pod Identity " +
+				"association that gives the role to its pods, and its EKS access entry. " +
 				"Resources that exist are left as they are.",
 			Examples: []scaffolder.ActionExample{{Description: "Provision the new service in dev.",
 				Example: "steps:\n  - id: provision\n    action: deploy:provision\n    name: Create AWS resources\n    input:\n      component: component:default/${{ parameters.name }}\n      environment: dev\n"}},
