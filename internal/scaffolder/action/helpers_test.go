@@ -3,7 +3,6 @@ package action_test
 import (
 	"context"
 	"net/url"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -50,25 +49,15 @@ func MustEnv(t *testing.T, opts action.Options, files map[string]string) *env {
 	t.Helper()
 	root := t.TempDir()
 	tplDir := filepath.Join(root, "templates", "svc")
+	// Skeleton scripts are executable, as a template repository keeps them.
+	tree := make(map[string]string, len(files))
 	for p, c := range files {
-		full := filepath.Join(tplDir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if target, ok := strings.CutPrefix(c, "link:"); ok {
-			if err := os.Symlink(target, full); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		mode := os.FileMode(0o644)
 		if strings.HasSuffix(p, ".sh") {
-			mode = 0o755
+			p += "+x"
 		}
-		if err := os.WriteFile(full, []byte(c), mode); err != nil {
-			t.Fatal(err)
-		}
+		tree[p] = c
 	}
+	writeTree(t, tplDir, tree)
 	if opts.Catalog == nil {
 		opts.Catalog = &fakeCatalog{}
 	}
