@@ -49,6 +49,10 @@ type Engine struct {
 	// busy is set while the loop works through a backlog, so that background work sharing the database
 	// (search indexing) can wait for the end of an ingest instead of competing for its writes.
 	busy atomic.Bool
+	// beginBurst and restoreGC belong to Run's goroutine: Run raises the collector's target when RunOnce
+	// finds work and puts restoreGC back once idle. RunOnce called on its own leaves the collector alone.
+	beginBurst func()
+	restoreGC  int
 }
 
 // Busy reports whether the loop is working through due entities right now.
@@ -72,8 +76,10 @@ const (
 	retryAfter     = 10 * time.Second
 	releaseAfter   = 1000
 	burstGCPercent = 200
-	stitchBatch    = 1000
-	stitchDelay    = 2 * time.Second
+	// burstMemoryLimit is the soft heap limit while a burst runs with burstGCPercent.
+	burstMemoryLimit = 200 << 20
+	stitchBatch      = 1000
+	stitchDelay      = 2 * time.Second
 )
 
 type engineMetrics struct {
@@ -142,18 +148,35 @@ func (en *Engine) Run(ctx context.Context, poll time.Duration) error {
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	burst, gcPercent := 0, 0
+	burst := 0
+	// Processing allocates far more than it keeps (one location can expand into thousands of entities within
+	// a single RunOnce): from the first claimed entity until the loop is idle again, collect less often.
+	restoreLimit := int64(-1)
+	en.beginBurst = func() {
+		if en.restoreGC == 0 {
+			en.restoreGC = debug.SetGCPercent(burstGCPercent)
+			// A soft limit keeps the rarer collections from letting a big ingest's heap grow without bound; a
+			// lower limit the operator set (GOMEMLIMIT) stays.
+			restoreLimit = debug.SetMemoryLimit(-1)
+			if restoreLimit > burstMemoryLimit {
+				debug.SetMemoryLimit(burstMemoryLimit)
+			}
+		}
+	}
+	endBurst := func() {
+		if en.restoreGC != 0 {
+			debug.SetGCPercent(en.restoreGC)
+			debug.SetMemoryLimit(restoreLimit)
+			en.restoreGC = 0
+		}
+	}
+	defer func() { endBurst(); en.beginBurst = nil }()
 	for {
 		n, err := en.RunOnce(ctx)
 		if n > 0 {
 			en.busy.Store(true)
 		}
 		burst += n
-		if burst >= releaseAfter && gcPercent == 0 {
-			// A big ingest allocates far more than it keeps: collect less often until it is over,
-			// then hand the scratch back to the OS.
-			gcPercent = debug.SetGCPercent(burstGCPercent)
-		}
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -177,12 +200,13 @@ func (en *Engine) Run(ctx context.Context, poll time.Duration) error {
 		if (n > 0 && err == nil) || (stitched > 0 && serr == nil) {
 			continue
 		}
-		if gcPercent != 0 {
-			debug.SetGCPercent(gcPercent)
-			gcPercent = 0
-			// The ingest's parse and write scratch goes back to the OS now rather than staying at the
-			// high-water mark until the scavenger gets to it.
-			debug.FreeOSMemory()
+		if en.restoreGC != 0 {
+			endBurst()
+			if burst >= releaseAfter {
+				// A big ingest's parse and write scratch goes back to the OS now rather than staying at
+				// the high-water mark until the scavenger gets to it.
+				debug.FreeOSMemory()
+			}
 		}
 		burst = 0
 		en.busy.Store(false)
@@ -203,6 +227,9 @@ func (en *Engine) RunOnce(ctx context.Context) (int, error) {
 	claims, err := en.store.ClaimDue(ctx, en.batch, en.nextInterval())
 	if err != nil || len(claims) == 0 {
 		return 0, err
+	}
+	if en.beginBurst != nil {
+		en.beginBurst()
 	}
 	results := make([]Result, len(claims))
 	en.parallel(len(claims), func(i int) { results[i] = en.processor.Process(ctx, claims[i]) })
