@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,7 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
+	"testing/fstest"
 
 	"golang.org/x/sync/errgroup"
 
@@ -353,8 +352,10 @@ func listGitHubTree(ctx context.Context, gh GitHubContents, u source.GitHubURL) 
 	return files, hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func fetchGitHubFiles(ctx context.Context, gh GitHubContents, u source.GitHubURL, files []GitHubEntry) (*memFS, error) {
-	m := &memFS{files: map[string][]byte{}}
+// fetchGitHubFiles reads a docs source from GitHub into memory, as a read-only tree whose directories
+// fstest.MapFS derives from the files' paths.
+func fetchGitHubFiles(ctx context.Context, gh GitHubContents, u source.GitHubURL, files []GitHubEntry) (fstest.MapFS, error) {
+	m := fstest.MapFS{}
 	var mu sync.Mutex
 	var total int64
 	g, gctx := errgroup.WithContext(ctx)
@@ -371,110 +372,12 @@ func fetchGitHubFiles(ctx context.Context, gh GitHubContents, u source.GitHubURL
 			if total > maxSourceBytes {
 				return errs.E(errs.Invalid, "docs at %s are larger than %d bytes", u.String(), maxSourceBytes)
 			}
-			m.files[strings.TrimPrefix(strings.TrimPrefix(f.Path, u.Path), "/")] = b
+			m[strings.TrimPrefix(strings.TrimPrefix(f.Path, u.Path), "/")] = &fstest.MapFile{Data: b, Mode: 0o444}
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	m.index()
 	return m, nil
-}
-
-// memFS is a read-only tree of files held in memory: a docs source fetched from GitHub.
-type memFS struct {
-	files map[string][]byte
-	dirs  map[string][]fs.DirEntry
-}
-
-func (m *memFS) index() {
-	m.dirs = map[string][]fs.DirEntry{".": nil}
-	names := make([]string, 0, len(m.files))
-	for n := range m.files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		child := n
-		entry := fs.DirEntry(memEntry{name: path.Base(n), size: int64(len(m.files[n]))})
-		for dir := path.Dir(n); ; dir = path.Dir(dir) {
-			_, seen := m.dirs[dir]
-			m.dirs[dir] = append(m.dirs[dir], entry)
-			if seen || dir == "." {
-				break
-			}
-			child = dir
-			entry = memEntry{name: path.Base(child), dir: true}
-		}
-	}
-}
-
-func (m *memFS) Open(name string) (fs.File, error) {
-	if !fs.ValidPath(name) {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
-	}
-	if b, ok := m.files[name]; ok {
-		return &memFile{Reader: bytes.NewReader(b), info: memEntry{name: path.Base(name), size: int64(len(b))}}, nil
-	}
-	if entries, ok := m.dirs[name]; ok {
-		return &memDir{info: memEntry{name: path.Base(name), dir: true}, entries: entries}, nil
-	}
-	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
-}
-
-type memEntry struct {
-	name string
-	dir  bool
-	size int64
-}
-
-func (e memEntry) Name() string { return e.name }
-func (e memEntry) IsDir() bool  { return e.dir }
-func (e memEntry) Type() fs.FileMode {
-	if e.dir {
-		return fs.ModeDir
-	}
-	return 0
-}
-func (e memEntry) Info() (fs.FileInfo, error) { return e, nil }
-func (e memEntry) Size() int64                { return e.size }
-func (e memEntry) Mode() fs.FileMode {
-	if e.dir {
-		return fs.ModeDir | 0o555
-	}
-	return 0o444
-}
-func (e memEntry) ModTime() time.Time { return time.Time{} }
-func (e memEntry) Sys() any           { return nil }
-
-type memFile struct {
-	*bytes.Reader
-	info memEntry
-}
-
-func (f *memFile) Stat() (fs.FileInfo, error) { return f.info, nil }
-func (f *memFile) Close() error               { return nil }
-
-type memDir struct {
-	info    memEntry
-	entries []fs.DirEntry
-	off     int
-}
-
-func (d *memDir) Stat() (fs.FileInfo, error) { return d.info, nil }
-func (d *memDir) Close() error               { return nil }
-func (d *memDir) Read([]byte) (int, error) {
-	return 0, &fs.PathError{Op: "read", Path: d.info.name, Err: fs.ErrInvalid}
-}
-func (d *memDir) ReadDir(n int) ([]fs.DirEntry, error) {
-	rest := d.entries[d.off:]
-	if n > 0 && len(rest) == 0 {
-		return nil, io.EOF
-	}
-	if n > 0 && n < len(rest) {
-		rest = rest[:n]
-	}
-	d.off += len(rest)
-	return append([]fs.DirEntry(nil), rest...), nil
 }
