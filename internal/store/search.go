@@ -101,25 +101,8 @@ func (s *Store) migrateSQL(ctx context.Context, lock string, stmts []string) err
 }
 
 // rawTx runs fn in a database/sql transaction, for statements ent cannot write.
-func (s *Store) rawTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return errs.Wrap(errs.Unavailable, err, "cannot begin transaction: %v", err)
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			_ = tx.Rollback()
-			panic(p)
-		}
-	}()
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return errs.Wrap(errs.Unavailable, err, "commit failed: %v", err)
-	}
-	return nil
+func (s *Store) rawTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return inTx(func() (*sql.Tx, error) { return s.db.BeginTx(ctx, nil) }, fn)
 }
 
 // rebind turns ? placeholders into PostgreSQL's $n. The SQL here never has ? inside a literal.

@@ -151,8 +151,17 @@ func (s *Store) Dialect() string { return s.dialect }
 func (s *Store) Close() error { return s.client.Close() }
 
 // withTx runs fn in a transaction, rolling back on error or panic.
-func (s *Store) withTx(ctx context.Context, fn func(tx *ent.Tx) error) (err error) {
-	tx, err := s.client.Tx(ctx)
+func (s *Store) withTx(ctx context.Context, fn func(tx *ent.Tx) error) error {
+	return inTx(func() (*ent.Tx, error) { return s.client.Tx(ctx) }, fn)
+}
+
+// inTx is the one transaction discipline of the store, for ent's transactions and database/sql's:
+// begin, run fn, roll back on an error or a panic, commit otherwise.
+func inTx[T interface {
+	Commit() error
+	Rollback() error
+}](begin func() (T, error), fn func(T) error) error {
+	tx, err := begin()
 	if err != nil {
 		return errs.Wrap(errs.Unavailable, err, "cannot begin transaction: %v", err)
 	}
