@@ -22,19 +22,26 @@ import (
 const catalogTag = "Catalog"
 
 // catalogOp declares a catalog operation with the Backstage error statuses it may return.
-func (s *Server) catalogOp(id, method, path, summary string, mutating bool) huma.Operation {
+// operation describes a route of one of the API's sections: its body limit, bearer security and the errors
+// every route may answer; mutating routes also answer mutatingErrors.
+func (s *Server) operation(tag, id, method, path, summary string, mutating bool, mutatingErrors ...int) huma.Operation {
 	op := huma.Operation{
 		MaxBodyBytes: s.opts.MaxBodyBytes,
-		OperationID:  id, Method: method, Path: "/api/catalog" + path, Summary: summary, Tags: []string{catalogTag},
+		OperationID:  id, Method: method, Path: path, Summary: summary, Tags: []string{tag},
 		Errors:   []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound},
 		Security: []map[string][]string{{"bearer": {}}},
-		// Backstage validates requests against its OpenAPI description, which refuses unknown
-		// query parameters; a misspelt filter must not silently return everything.
-		RejectUnknownQueryParameters: true,
 	}
 	if mutating {
-		op.Errors = append(op.Errors, http.StatusForbidden, http.StatusConflict)
+		op.Errors = append(op.Errors, mutatingErrors...)
 	}
+	return op
+}
+
+func (s *Server) catalogOp(id, method, path, summary string, mutating bool) huma.Operation {
+	op := s.operation(catalogTag, id, method, "/api/catalog"+path, summary, mutating, http.StatusForbidden, http.StatusConflict)
+	// Backstage validates requests against its OpenAPI description, which refuses unknown
+	// query parameters; a misspelt filter must not silently return everything.
+	op.RejectUnknownQueryParameters = true
 	return op
 }
 

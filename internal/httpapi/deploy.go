@@ -27,16 +27,8 @@ type DeployOptions struct {
 }
 
 func (s *Server) deployOp(id, method, path, summary string, mutating bool) huma.Operation {
-	op := huma.Operation{
-		MaxBodyBytes: s.opts.MaxBodyBytes,
-		OperationID:  id, Method: method, Path: "/api/deploy" + path, Summary: summary, Tags: []string{deployTag},
-		Errors:   []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound},
-		Security: []map[string][]string{{"bearer": {}}},
-	}
-	if mutating {
-		op.Errors = append(op.Errors, http.StatusForbidden, http.StatusConflict, http.StatusServiceUnavailable)
-	}
-	return op
+	return s.operation(deployTag, id, method, "/api/deploy"+path, summary, mutating,
+		http.StatusForbidden, http.StatusConflict, http.StatusServiceUnavailable)
 }
 
 type ReleasePath struct {

@@ -31,16 +31,8 @@ func portalErr(err error) error {
 }
 
 func (s *Server) flagsOp(id, method, path, summary string, mutating bool) huma.Operation {
-	op := huma.Operation{
-		MaxBodyBytes: s.opts.MaxBodyBytes,
-		OperationID:  id, Method: method, Path: "/api/flags" + path, Summary: summary, Tags: []string{flagsTag},
-		Errors:   []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound},
-		Security: []map[string][]string{{"bearer": {}}},
-	}
-	if mutating {
-		op.Errors = append(op.Errors, http.StatusForbidden, http.StatusConflict, http.StatusPreconditionFailed)
-	}
-	return op
+	return s.operation(flagsTag, id, method, "/api/flags"+path, summary, mutating,
+		http.StatusForbidden, http.StatusConflict, http.StatusPreconditionFailed)
 }
 
 // flagDoc is a stored flag as the management API shows it.

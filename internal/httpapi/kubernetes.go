@@ -16,12 +16,7 @@ import (
 const kubernetesTag = "Kubernetes"
 
 func (s *Server) kubernetesOp(id, method, path, summary string) huma.Operation {
-	return huma.Operation{
-		MaxBodyBytes: s.opts.MaxBodyBytes,
-		OperationID:  id, Method: method, Path: "/api/kubernetes" + path, Summary: summary, Tags: []string{kubernetesTag},
-		Errors:   []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound},
-		Security: []map[string][]string{{"bearer": {}}},
-	}
+	return s.operation(kubernetesTag, id, method, "/api/kubernetes"+path, summary, false)
 }
 
 type kubernetesCluster struct {

@@ -26,16 +26,7 @@ const longPollTimeout = 30 * time.Second
 
 // scaffolderOp declares an operation under /api/scaffolder with the Backstage error statuses it may return.
 func (s *Server) scaffolderOp(id, method, path, summary string, mutating bool) huma.Operation {
-	op := huma.Operation{
-		MaxBodyBytes: s.opts.MaxBodyBytes,
-		OperationID:  id, Method: method, Path: "/api/scaffolder" + path, Summary: summary, Tags: []string{scaffolderTag},
-		Errors:   []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound},
-		Security: []map[string][]string{{"bearer": {}}},
-	}
-	if mutating {
-		op.Errors = append(op.Errors, http.StatusForbidden, http.StatusConflict)
-	}
-	return op
+	return s.operation(scaffolderTag, id, method, "/api/scaffolder"+path, summary, mutating, http.StatusForbidden, http.StatusConflict)
 }
 
 // taskJSON is Backstage's SerializedTask (secrets are never part of it).

@@ -24,11 +24,7 @@ const techDocsTag = "TechDocs"
 const docsContentSecurityPolicy = "default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; sandbox"
 
 func (s *Server) techDocsOp(id, method, path, summary string) huma.Operation {
-	return huma.Operation{
-		OperationID: id, Method: method, Path: "/api/techdocs" + path, Summary: summary, Tags: []string{techDocsTag},
-		Errors:   []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound},
-		Security: []map[string][]string{{"bearer": {}}},
-	}
+	return s.operation(techDocsTag, id, method, "/api/techdocs"+path, summary, false)
 }
 
 // docsEntityInput names an entity as TechDocs routes do: namespace, kind, name (the catalog's
