@@ -170,9 +170,12 @@ func ResolveURL(base, target string) (string, error) {
 // escapesRoot reports whether joining rel onto dir (both relative to a repository root) climbs above
 // the root. Absolute rel values are cleaned against the root and never escape.
 func escapesRoot(dir, rel string) bool {
-	if strings.HasPrefix(rel, "/") {
-		return false
-	}
+	return !strings.HasPrefix(rel, "/") && ClimbsAbove(dir, rel)
+}
+
+// ClimbsAbove reports whether following the segments of rel from dir (a path below some root) goes
+// above that root at any point, even if it comes back down afterwards.
+func ClimbsAbove(dir, rel string) bool {
 	depth := 0
 	for _, seg := range strings.Split(dir, "/") {
 		if seg != "" && seg != "." {
@@ -183,8 +186,7 @@ func escapesRoot(dir, rel string) bool {
 		switch seg {
 		case "", ".":
 		case "..":
-			depth--
-			if depth < 0 {
+			if depth--; depth < 0 {
 				return true
 			}
 		default:

@@ -262,7 +262,7 @@ func (s *Service) githubSource(base, rel string) (*sourceSpec, error) {
 		if !u.Tree {
 			dir = path.Dir(u.Path)
 		}
-		if climbsOut(dir, rel) {
+		if source.ClimbsAbove(dir, rel) {
 			return nil, errs.E(errs.Forbidden, "dir:%s leaves repository %s/%s of %s", rel, u.Owner, u.Repo, base)
 		}
 		u.Path, u.Tree = strings.TrimPrefix(path.Clean("/"+path.Join(dir, rel)), "/"), true
@@ -288,28 +288,6 @@ func (s *Service) githubSource(base, rel string) (*sourceSpec, error) {
 			return m, func() {}, nil
 		}}, nil
 	}}, nil
-}
-
-// climbsOut reports whether rel, applied to dir, goes above the repository root at any point.
-func climbsOut(dir, rel string) bool {
-	depth := 0
-	for _, seg := range strings.Split(dir, "/") {
-		if seg != "" && seg != "." {
-			depth++
-		}
-	}
-	for _, seg := range strings.Split(rel, "/") {
-		switch seg {
-		case "", ".":
-		case "..":
-			if depth--; depth < 0 {
-				return true
-			}
-		default:
-			depth++
-		}
-	}
-	return false
 }
 
 // listGitHubTree walks the tree's directories through the contents API and hashes the blob SHAs,
