@@ -21,7 +21,10 @@ const chromiumPath = "/usr/bin/chromium"
 // in test/compat/package.json) in headless Chromium, driven by playwright-core, against a running Portal. The page
 // is served from an origin of its own, so CORS is exercised as in production. The steps and what they assert are
 // in test/compat/ofrep/browser.mjs. In CI a missing browser or npm packages fail the test; elsewhere it skips.
-func TestOFREPWebClientInChromium(t *testing.T) {
+// browserSuite returns test/compat and node for a test that drives Debian's chromium through npm packages of
+// test/compat. In CI a missing browser or package fails the test; elsewhere it skips.
+func browserSuite(t *testing.T, packages ...string) (compat, node string) {
+	t.Helper()
 	compat, err := filepath.Abs("../../test/compat")
 	require.NoError(t, err)
 	missing := func(what string) {
@@ -31,7 +34,7 @@ func TestOFREPWebClientInChromium(t *testing.T) {
 		}
 		t.Skip(what)
 	}
-	for _, pkg := range []string{"@openfeature/ofrep-web-provider", "@openfeature/web-sdk", "playwright-core"} {
+	for _, pkg := range packages {
 		if _, err := os.Stat(filepath.Join(compat, "node_modules", pkg, "package.json")); err != nil {
 			missing("npm package " + pkg + " is not installed: run make deps-npm")
 		}
@@ -39,8 +42,13 @@ func TestOFREPWebClientInChromium(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		missing(chromiumPath + " is missing: apt-get install chromium")
 	}
-	node, err := exec.LookPath("node")
+	node, err = exec.LookPath("node")
 	require.NoError(t, err, "node is needed for the browser suite")
+	return compat, node
+}
+
+func TestOFREPWebClientInChromium(t *testing.T) {
+	compat, node := browserSuite(t, "@openfeature/ofrep-web-provider", "@openfeature/web-sdk", "playwright-core")
 
 	// The page and the packages' ES modules, nothing else, from a second origin.
 	mux := http.NewServeMux()

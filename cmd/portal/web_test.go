@@ -182,23 +182,7 @@ var chromiumArgs = "--headless --no-sandbox --disable-gpu --disable-quic --no-fi
 // test/compat/web/journeys.mjs; a screenshot of each page lands in test/web/out (kept out of git). In CI a missing
 // browser or npm package fails the test; elsewhere it skips.
 func TestWebJourneysInChromium(t *testing.T) {
-	compat, err := filepath.Abs("../../test/compat")
-	require.NoError(t, err)
-	missing := func(what string) {
-		t.Helper()
-		if os.Getenv("CI") == "true" {
-			t.Fatal(what)
-		}
-		t.Skip(what)
-	}
-	if _, err := os.Stat(filepath.Join(compat, "node_modules", "playwright-core", "package.json")); err != nil {
-		missing("npm package playwright-core is not installed: run make deps-npm")
-	}
-	if _, err := os.Stat(chromiumPath); err != nil {
-		missing(chromiumPath + " is missing: apt-get install chromium")
-	}
-	node, err := exec.LookPath("node")
-	require.NoError(t, err, "node is needed for the browser suite")
+	compat, node := browserSuite(t, "playwright-core")
 	out, err := filepath.Abs("../../test/web/out")
 	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll(out, 0o755))
