@@ -22,6 +22,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	iamadapter "github.com/billpay/portal/internal/aws/iam"
 	"github.com/billpay/portal/internal/deploy"
 	"github.com/billpay/portal/internal/errs"
 )
@@ -318,31 +319,15 @@ func (c *Clusters) portalsAssociation(ctx context.Context, env deploy.Environmen
 		if errors.As(err, &api) && (api.ErrorCode() == "AccessDenied" || api.ErrorCode() == "AccessDeniedException") {
 			return refuse("Portal may not read that role to check its permissions boundary (%s)", api.ErrorMessage())
 		}
-		return iamErr(err, "reading IAM role "+name+" of "+what)
+		return iamadapter.APIError(err, "reading IAM role "+name+" of "+what)
 	}
-	var boundary string
-	if out.Role != nil && out.Role.PermissionsBoundary != nil {
-		boundary = aws.ToString(out.Role.PermissionsBoundary.PermissionsBoundaryArn)
-	}
-	if boundary != spec.PermissionsBoundary {
+	if boundary := iamadapter.BoundaryOf(out.Role); boundary != spec.PermissionsBoundary {
 		if boundary == "" {
 			boundary = "none"
 		}
 		return refuse("that role's permissions boundary is %s, not %s", boundary, spec.PermissionsBoundary)
 	}
 	return nil
-}
-
-func iamErr(err error, doing string) error {
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		switch api.ErrorCode() {
-		case "InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken":
-			return errs.Wrap(errs.Forbidden, err, "%s: AWS refused the portal's credentials: %s", doing, api.ErrorMessage())
-		}
-		return errs.Wrap(errs.Unavailable, err, "%s: %s: %s", doing, api.ErrorCode(), api.ErrorMessage())
-	}
-	return errs.Wrap(errs.Unavailable, err, "%s: IAM unreachable: %v", doing, err)
 }
 
 func apiErr(err error, doing string) error {

@@ -101,7 +101,7 @@ func (r Roles) EnsureServiceRole(ctx context.Context, env deploy.Environment, sp
 		created = false
 		got, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(spec.Name)})
 		if err != nil {
-			err = apiErr(err, "reading IAM role "+spec.Name)
+			err = APIError(err, "reading IAM role "+spec.Name)
 			// Portal's role may read roles under its path only, so a refusal here is most likely a role of the same
 			// name elsewhere (IAM names ignore paths); either way it cannot be checked, so it is not taken over.
 			if errs.Is(err, errs.Forbidden) {
@@ -116,12 +116,12 @@ func (r Roles) EnsureServiceRole(ctx context.Context, env deploy.Environment, sp
 		}
 		arn = aws.ToString(got.Role.Arn)
 	default:
-		return "", false, apiErr(err, "creating IAM role "+spec.Name)
+		return "", false, APIError(err, "creating IAM role "+spec.Name)
 	}
 	if len(spec.SecretARNs) > 0 {
 		if _, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(spec.Name), PolicyName: aws.String(PolicyName),
 			PolicyDocument: aws.String(SecretsPolicy(spec.SecretARNs))}); err != nil {
-			return arn, created, apiErr(err, "setting the secrets policy of IAM role "+spec.Name)
+			return arn, created, APIError(err, "setting the secrets policy of IAM role "+spec.Name)
 		}
 	}
 	return arn, created, nil
@@ -132,10 +132,7 @@ func adoptable(role *types.Role, spec deploy.RoleSpec) error {
 	if role == nil {
 		return errs.E(errs.Unavailable, "reading IAM role %s: IAM returned no role", spec.Name)
 	}
-	var boundary string
-	if role.PermissionsBoundary != nil {
-		boundary = aws.ToString(role.PermissionsBoundary.PermissionsBoundaryArn)
-	}
+	boundary := BoundaryOf(role)
 	if boundary != spec.PermissionsBoundary {
 		has := "no permissions boundary"
 		if boundary != "" {
@@ -153,7 +150,17 @@ func adoptable(role *types.Role, spec deploy.RoleSpec) error {
 	return nil
 }
 
-func apiErr(err error, doing string) error {
+// BoundaryOf is the ARN of role's permissions boundary, "" when it has none.
+func BoundaryOf(role *types.Role) string {
+	if role == nil || role.PermissionsBoundary == nil {
+		return ""
+	}
+	return aws.ToString(role.PermissionsBoundary.PermissionsBoundaryArn)
+}
+
+// APIError maps an IAM error to an errs code, with what was being done; other adapters that read IAM (the EKS one,
+// checking the role an existing association names) report IAM's errors the same way.
+func APIError(err error, doing string) error {
 	var api smithy.APIError
 	if errors.As(err, &api) {
 		switch api.ErrorCode() {
