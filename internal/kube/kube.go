@@ -16,16 +16,12 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/billpay/portal/internal/deploy"
@@ -92,22 +88,22 @@ func (e *tokenError) Unwrap() error { return e.err }
 type Cluster struct {
 	name   string
 	dyn    dynamic.Interface
-	mapper *restmapper.DeferredDiscoveryRESTMapper
+	mapper *resourceMapper
 }
 
 var _ deploy.Cluster = (*Cluster)(nil)
 
 // NewCluster returns a client for the cluster cfg reaches; name is used in messages.
 func NewCluster(name string, cfg *rest.Config) (*Cluster, error) {
-	dyn, err := dynamic.NewForConfig(cfg)
+	client, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return nil, errs.Wrap(errs.Invalid, err, "cluster %s: %v", name, err)
 	}
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	dyn, err := dynamic.NewForConfigAndClient(cfg, client)
 	if err != nil {
 		return nil, errs.Wrap(errs.Invalid, err, "cluster %s: %v", name, err)
 	}
-	return &Cluster{name: name, dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))}, nil
+	return &Cluster{name: name, dyn: dyn, mapper: newResourceMapper(cfg.Host, client)}, nil
 }
 
 // FromKubeconfig returns the endpoint a kubeconfig file's current context names, with its bearer token (the
@@ -149,28 +145,23 @@ func (l KubeconfigLocator) Locate(_ context.Context, env deploy.Environment) (de
 	return FromKubeconfig(name, l.Path)
 }
 
-func (c *Cluster) resource(apiVersion, kind string) (dynamic.NamespaceableResourceInterface, bool, error) {
+func (c *Cluster) resource(ctx context.Context, apiVersion, kind string) (dynamic.NamespaceableResourceInterface, bool, error) {
 	gv, err := schema.ParseGroupVersion(apiVersion)
 	if err != nil {
 		return nil, false, errs.E(errs.Invalid, "%q is not an apiVersion", apiVersion)
 	}
-	m, err := c.mapper.RESTMapping(gv.WithKind(kind).GroupKind(), gv.Version)
-	if err != nil && meta.IsNoMatchError(err) {
-		// The cached discovery may predate a CRD; look again once.
-		c.mapper.Reset()
-		m, err = c.mapper.RESTMapping(gv.WithKind(kind).GroupKind(), gv.Version)
+	gvr, namespaced, err := c.mapper.mapping(ctx, gv.WithKind(kind))
+	if errors.Is(err, errNotServed) {
+		return nil, false, errs.E(errs.Invalid, "cluster %s does not serve %s %s", c.name, apiVersion, kind)
 	}
 	if err != nil {
-		if meta.IsNoMatchError(err) {
-			return nil, false, errs.E(errs.Invalid, "cluster %s does not serve %s %s", c.name, apiVersion, kind)
-		}
 		return nil, false, c.apiErr(err, "discovering "+apiVersion+" "+kind)
 	}
-	return c.dyn.Resource(m.Resource), m.Scope.Name() == meta.RESTScopeNameNamespace, nil
+	return c.dyn.Resource(gvr), namespaced, nil
 }
 
-func (c *Cluster) client(obj deploy.Object) (dynamic.ResourceInterface, error) {
-	ri, namespaced, err := c.resource(obj.APIVersion(), obj.Kind())
+func (c *Cluster) client(ctx context.Context, obj deploy.Object) (dynamic.ResourceInterface, error) {
+	ri, namespaced, err := c.resource(ctx, obj.APIVersion(), obj.Kind())
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +181,7 @@ func (c *Cluster) Apply(ctx context.Context, objs []deploy.Object, dryRun bool) 
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
 	for _, obj := range objs {
-		ri, err := c.client(obj)
+		ri, err := c.client(ctx, obj)
 		if err != nil {
 			return out, err
 		}
@@ -209,7 +200,7 @@ func (c *Cluster) Apply(ctx context.Context, objs []deploy.Object, dryRun bool) 
 
 // Get reads the live object obj names.
 func (c *Cluster) Get(ctx context.Context, obj deploy.Object) (deploy.Object, bool, error) {
-	ri, err := c.client(obj)
+	ri, err := c.client(ctx, obj)
 	if err != nil {
 		return nil, false, err
 	}
