@@ -391,9 +391,9 @@ func (s *Store) upsertChildren(ctx context.Context, tx *ent.Tx, changed []*proce
 		row := existing[p.ref]
 		switch {
 		case row == nil && p.child.Result != nil:
-			eager.add(uuid.NewString(), p.ref, p.json, p.hash, p.child, p.eager, now, stitch)
+			eager.add(newEntityUID(), p.ref, p.json, p.hash, p.child, p.eager, now, stitch)
 		case row == nil:
-			creates = append(creates, []any{uuid.NewString(), p.ref, p.json, p.hash, "", "[]", p.child.LocationKey, now, now})
+			creates = append(creates, []any{newEntityUID(), p.ref, p.json, p.hash, "", "[]", p.child.LocationKey, now, now})
 		case row.LocationKey != nil && *row.LocationKey != p.child.LocationKey:
 			p.parent.Errors = append(p.parent.Errors, conflictItem(p.ref, *row.LocationKey, p.child.LocationKey))
 			continue
@@ -1023,7 +1023,7 @@ func (s *Store) replaceProvider(ctx context.Context, tx *ent.Tx, provider string
 		row, err := tx.RefreshState.Query().Where(refreshstate.EntityRef(ref)).Only(ctx)
 		switch {
 		case ent.IsNotFound(err):
-			err = tx.RefreshState.Create().SetID(uuid.NewString()).SetEntityRef(ref).SetUnprocessedEntity(string(b)).
+			err = tx.RefreshState.Create().SetID(newEntityUID()).SetEntityRef(ref).SetUnprocessedEntity(string(b)).
 				SetUnprocessedHash(hash).SetLocationKey(key).SetNextUpdateAt(now).
 				OnConflictColumns(refreshstate.FieldEntityRef).DoNothing().Exec(ctx)
 			if isNoRows(err) {
@@ -1285,4 +1285,12 @@ func (s *Store) EntityParents(ctx context.Context, ref string) ([]string, error)
 		Where(refreshstatereference.TargetEntityRef(ref), refreshstatereference.SourceEntityRefNotNil()).
 		Select(refreshstatereference.FieldSourceEntityRef).Scan(ctx, &out)
 	return dedupe(out), dbErr(err, "read parents of %s", ref)
+}
+
+// newEntityUID returns the uid of a new entity. Version 7 UUIDs start with their creation time, so the rows of
+// one ingest land at the end of every index keyed by uid (entity rows, relations, refresh keys, final entities)
+// instead of at random places, which made SQLite re-read and split pages all over those indexes. A uid is
+// still an opaque, unique UUID to clients.
+func newEntityUID() string {
+	return uuid.Must(uuid.NewV7()).String()
 }

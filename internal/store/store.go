@@ -33,6 +33,8 @@ type Store struct {
 	now     func() time.Time
 	// OmitLegacyRelationTarget drops relations' legacy "target" objects from stitched entities.
 	OmitLegacyRelationTarget bool
+	// stopCheckpoints ends SQLite's checkpoint loop and waits for it.
+	stopCheckpoints func()
 }
 
 // Open connects to the database that databaseURL names: "" opens SQLite at dataDir/portal.db;
@@ -62,7 +64,35 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 	}
 	client := ent.NewClient(ent.Driver(entsql.OpenDB(dia, db)))
 	// UTC: SQLite compares times as text, which local offsets break around clock changes.
-	return &Store{client: client, db: db, dialect: dia, now: func() time.Time { return time.Now().UTC() }}, nil
+	s := &Store{client: client, db: db, dialect: dia, now: func() time.Time { return time.Now().UTC() }, stopCheckpoints: func() {}}
+	if dia == dialect.SQLite {
+		loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() { defer close(done); s.checkpointLoop(loopCtx, checkpointEvery) }()
+		s.stopCheckpoints = func() { cancel(); <-done }
+	}
+	return s, nil
+}
+
+// checkpointEvery is how often SQLite's write-ahead log is copied back into the database file.
+const checkpointEvery = time.Second
+
+// checkpointLoop copies committed pages from SQLite's write-ahead log into the database file. A passive
+// checkpoint never blocks readers or writers, so a large commit returns as soon as its log is written and the
+// copy happens here; without it the log would grow without bound.
+func (s *Store) checkpointLoop(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		// Errors (a busy database, say) are left to the next tick: a checkpoint is housekeeping, and the log
+		// stays readable and durable until it runs.
+		_, _ = s.db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+	}
 }
 
 func driverFor(databaseURL, dataDir string) (driver, dsn, dia string, err error) {
@@ -87,7 +117,9 @@ func driverFor(databaseURL, dataDir string) (driver, dsn, dia string, err error)
 
 func sqliteDSN(path string) string {
 	q := url.Values{}
-	for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)"} {
+	// wal_autocheckpoint(0): the Store checkpoints in the background (checkpointLoop) rather than in the
+	// commit that crosses the threshold, which made a large ingest wait for the copy of its whole WAL.
+	for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)", "wal_autocheckpoint(0)"} {
 		q.Add("_pragma", p)
 	}
 	// Immediate transactions take the write lock up front: a deferred transaction that reads and then
@@ -147,8 +179,11 @@ func (s *Store) Ready(ctx context.Context) error {
 // Dialect returns "sqlite3" or "postgres".
 func (s *Store) Dialect() string { return s.dialect }
 
-// Close releases the database.
-func (s *Store) Close() error { return s.client.Close() }
+// Close releases the database. SQLite checkpoints what is left in its log as the last connection closes.
+func (s *Store) Close() error {
+	s.stopCheckpoints()
+	return s.client.Close()
+}
 
 // withTx runs fn in a transaction, rolling back on error or panic.
 func (s *Store) withTx(ctx context.Context, fn func(tx *ent.Tx) error) error {
