@@ -212,6 +212,8 @@ func (m *Main) startCatalog(ctx, runCtx context.Context, g *errgroup.Group) erro
 		m.Log.With("component", "catalog-processing"), m.Registry, func() { svc.Notify() })
 	svc = service.New(m.Store, m.Store, proc, m.Engine, m.Log.With("component", "catalog"), service.Options{Readonly: cfg.Readonly})
 	m.Catalog = svc
+	// This replica's own commits reach its index at once; the change feed brings everything else.
+	m.Store.FollowCommits(svc)
 	if err := svc.SetConfigLocations(ctx, locs); err != nil {
 		return err
 	}

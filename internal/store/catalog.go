@@ -109,7 +109,12 @@ func (s *Store) Commit(ctx context.Context, results []processing.Result) error {
 			changed = append(changed, r)
 		}
 	}
-	return s.withTx(ctx, func(tx *ent.Tx) error {
+	var stitched []service.Change
+	if f := s.follower.Load(); f != nil && s.dialect == dialect.SQLite {
+		(*f).CommitStarting()
+		defer func() { (*f).CommitDone(stitched) }()
+	}
+	err := s.withTx(ctx, func(tx *ent.Tx) error {
 		if err := releaseClaims(ctx, tx, results); err != nil {
 			return err
 		}
@@ -203,11 +208,28 @@ func (s *Store) Commit(ctx context.Context, results []processing.Result) error {
 			// SQLite has one writer and one replica, so nothing is gained by deferring: stitching here, from
 			// the processed entities still in memory, saves reading and decoding them back and a transaction
 			// per stitch batch, which was a third of a large ingest.
-			return s.stitchWith(ctx, tx, keys(stitch), inMemory(succeeded))
+			var err error
+			stitched, err = s.stitchWith(ctx, tx, keys(stitch), inMemory(succeeded))
+			return err
 		}
 		return s.enqueueStitch(ctx, tx, keys(stitch))
 	})
+	if err != nil {
+		stitched = nil
+	}
+	return err
 }
+
+// CommitFollower is told of every commit of the processing loop that stitches in its own transaction (on
+// SQLite): before it starts, and once it has ended, with the final entities it committed.
+type CommitFollower interface {
+	CommitStarting()
+	CommitDone(changes []service.Change)
+}
+
+// FollowCommits hands f the final entities each processing commit stitched, so that the index of this replica
+// need not read back what it has just written; the change feed stays the source of truth for everything else.
+func (s *Store) FollowCommits(f CommitFollower) { s.follower.Store(&f) }
 
 // inMemory maps the refs of entities a commit stores (and their eagerly processed children) to their
 // processed form.
@@ -691,15 +713,17 @@ func nextVersion(ctx context.Context, tx *ent.Tx) (int64, error) {
 // source it is, its errors (and, for a location, the errors of children that never processed), the
 // orphan mark, uid and etag. Unchanged entities are not written; deleted ones leave a tombstone.
 func (s *Store) stitch(ctx context.Context, tx *ent.Tx, refs []string) error {
-	return s.stitchWith(ctx, tx, refs, nil)
+	_, err := s.stitchWith(ctx, tx, refs, nil)
+	return err
 }
 
 // stitchWith is stitch with some processed entities already in memory (mem, by ref), which are then
-// neither read back nor decoded.
-func (s *Store) stitchWith(ctx context.Context, tx *ent.Tx, refs []string, mem map[string]catalog.Entity) error {
+// neither read back nor decoded. It returns the final entities it wrote and the tombstones it left.
+func (s *Store) stitchWith(ctx context.Context, tx *ent.Tx, refs []string, mem map[string]catalog.Entity) ([]service.Change, error) {
 	if len(refs) == 0 {
-		return nil
+		return nil, nil
 	}
+	var changes []service.Change
 	version := int64(0)
 	for _, c := range chunks(refs) {
 		var fromDB []string
@@ -711,7 +735,7 @@ func (s *Store) stitchWith(ctx context.Context, tx *ent.Tx, refs []string, mem m
 		states, err := tx.RefreshState.Query().Where(refreshstate.EntityRefIn(c...)).
 			Select(refreshstate.FieldID, refreshstate.FieldEntityRef, refreshstate.FieldErrors).All(ctx)
 		if err != nil {
-			return dbErr(err, "read entities to stitch")
+			return nil, dbErr(err, "read entities to stitch")
 		}
 		byRef := make(map[string]*ent.RefreshState, len(states))
 		for _, st := range states {
@@ -724,7 +748,7 @@ func (s *Store) stitchWith(ctx context.Context, tx *ent.Tx, refs []string, mem m
 			}
 			if err := tx.RefreshState.Query().Where(refreshstate.EntityRefIn(fromDB...)).
 				Select(refreshstate.FieldEntityRef, refreshstate.FieldProcessedEntity).Scan(ctx, &processed); err != nil {
-				return dbErr(err, "read entities to stitch")
+				return nil, dbErr(err, "read entities to stitch")
 			}
 			for _, p := range processed {
 				if st := byRef[p.Ref]; st != nil {
@@ -745,7 +769,7 @@ func (s *Store) stitchWith(ctx context.Context, tx *ent.Tx, refs []string, mem m
 		}
 		if err := tx.Relation.Query().Where(relation.SourceEntityRefIn(c...)).
 			Select(relation.FieldSourceEntityRef, relation.FieldType, relation.FieldTargetEntityRef).Scan(ctx, &rels); err != nil {
-			return dbErr(err, "read relations")
+			return nil, dbErr(err, "read relations")
 		}
 		relsBy := map[string][]catalog.Relation{}
 		for _, r := range rels {
@@ -754,7 +778,7 @@ func (s *Store) stitchWith(ctx context.Context, tx *ent.Tx, refs []string, mem m
 		var referenced []string
 		if err := tx.RefreshStateReference.Query().Where(refreshstatereference.TargetEntityRefIn(c...)).
 			Select(refreshstatereference.FieldTargetEntityRef).Scan(ctx, &referenced); err != nil {
-			return dbErr(err, "read references")
+			return nil, dbErr(err, "read references")
 		}
 		hasParent := map[string]bool{}
 		for _, r := range referenced {
@@ -762,12 +786,12 @@ func (s *Store) stitchWith(ctx context.Context, tx *ent.Tx, refs []string, mem m
 		}
 		childErrs, err := s.childErrors(ctx, tx, c)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		finals, err := tx.FinalEntity.Query().Where(finalentity.EntityRefIn(c...)).
 			Select(finalentity.FieldID, finalentity.FieldEntityRef, finalentity.FieldHash, finalentity.FieldFinalEntity).All(ctx)
 		if err != nil {
-			return dbErr(err, "read final entities")
+			return nil, dbErr(err, "read final entities")
 		}
 		finalBy := map[string]*ent.FinalEntity{}
 		for _, f := range finals {
@@ -785,43 +809,46 @@ func (s *Store) stitchWith(ctx context.Context, tx *ent.Tx, refs []string, mem m
 				if old != nil && old.FinalEntity != nil && (st == nil || st.ID != old.ID) {
 					if version == 0 {
 						if version, err = nextVersion(ctx, tx); err != nil {
-							return err
+							return nil, err
 						}
 					}
 					if err := tx.FinalEntity.UpdateOneID(old.ID).ClearFinalEntity().SetHash("").SetVersion(version).Exec(ctx); err != nil {
-						return dbErr(err, "tombstone %s", ref)
+						return nil, dbErr(err, "tombstone %s", ref)
 					}
+					changes = append(changes, service.Change{UID: old.ID, Version: version})
 				}
 				continue
 			}
 			b := built[i]
 			if b.err != nil {
-				return b.err
+				return nil, b.err
 			}
 			if old != nil && old.ID == st.ID && old.Hash == b.hash {
 				continue
 			}
 			if version == 0 {
 				if version, err = nextVersion(ctx, tx); err != nil {
-					return err
+					return nil, err
 				}
 			}
 			if old != nil && old.ID != st.ID && old.FinalEntity != nil {
 				// The ref was re-created under a new uid: tombstone the old one.
 				if err := tx.FinalEntity.UpdateOneID(old.ID).ClearFinalEntity().SetHash("").SetVersion(version).Exec(ctx); err != nil {
-					return dbErr(err, "tombstone %s", ref)
+					return nil, dbErr(err, "tombstone %s", ref)
 				}
+				changes = append(changes, service.Change{UID: old.ID, Version: version})
 			}
 			writes = append(writes, []any{st.ID, ref, b.hash, string(b.raw), version, s.now()})
+			changes = append(changes, service.Change{UID: st.ID, Raw: b.raw, Version: version})
 		}
 		err = s.insertRowsWith(ctx, tx, finalentity.Table, []string{finalentity.FieldID, finalentity.FieldEntityRef,
 			finalentity.FieldHash, finalentity.FieldFinalEntity, finalentity.FieldVersion, finalentity.FieldUpdatedAt},
 			writes, entsql.ConflictColumns(finalentity.FieldID), entsql.ResolveWithNewValues())
 		if err != nil {
-			return dbErr(err, "write final entities")
+			return nil, dbErr(err, "write final entities")
 		}
 	}
-	return nil
+	return changes, nil
 }
 
 type builtFinal struct {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
@@ -35,6 +36,8 @@ type Store struct {
 	OmitLegacyRelationTarget bool
 	// stopCheckpoints ends SQLite's checkpoint loop and waits for it.
 	stopCheckpoints func()
+	// follower is told what each processing commit stitched (FollowCommits).
+	follower atomic.Pointer[CommitFollower]
 }
 
 // Open connects to the database that databaseURL names: "" opens SQLite at dataDir/portal.db;

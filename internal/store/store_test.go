@@ -50,6 +50,7 @@ type harness struct {
 	st     *store.Store
 	svc    *service.Service
 	engine *processing.Engine
+	proc   *processing.Processor
 	dir    string
 }
 
@@ -61,7 +62,9 @@ func newHarness(t *testing.T, st *store.Store) *harness {
 	proc := &processing.Processor{Reader: source.FileReader{}, Rules: []processing.Rule{{Allow: allKinds}}}
 	engine := processing.NewEngine(st, proc, processing.EngineConfig{Interval: time.Hour, Batch: 50}, log, nil, nil)
 	svc := service.New(st, st, proc, engine, log, service.Options{})
-	return &harness{t: t, st: st, svc: svc, engine: engine, dir: dir}
+	// As Main wires it: on SQLite the index takes each processing commit as handed over, not from the feed.
+	st.FollowCommits(svc)
+	return &harness{t: t, st: st, svc: svc, engine: engine, proc: proc, dir: dir}
 }
 
 func (h *harness) write(name, content string) string {

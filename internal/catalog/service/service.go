@@ -98,6 +98,10 @@ type Service struct {
 	synced   atomic.Bool
 	syncMu   sync.Mutex
 	syncWake chan struct{}
+	// committing counts this replica's commits between CommitStarting and CommitDone; handed holds the
+	// changes of those that ended, for Sync. Both under syncMu.
+	committing atomic.Int32
+	handed     [][]Change
 }
 
 // Options configures a Service.
@@ -156,6 +160,14 @@ const syncPage = 5000
 func (s *Service) Sync(ctx context.Context) error {
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
+	if s.synced.Load() {
+		if s.committing.Load() > 0 {
+			return nil // CommitDone hands the commit over and notifies
+		}
+		s.applyHanded(s.index.Load())
+	} else {
+		s.handed = nil // this Sync reads them all
+	}
 	_, purgedBefore, err := s.feed.CatalogVersion(ctx)
 	if err != nil {
 		return err
@@ -206,6 +218,51 @@ func (s *Service) Sync(ctx context.Context) error {
 	s.version.Store(from)
 	s.synced.Store(true)
 	return nil
+}
+
+// CommitStarting tells the service that this replica is writing a commit whose final entities it will hand
+// over (CommitDone). Until then Sync leaves the feed alone: reading it during the commit would wait for the
+// commit and then read back everything it wrote.
+func (s *Service) CommitStarting() { s.committing.Add(1) }
+
+// CommitDone ends CommitStarting. changes are the final entities the commit stitched, all of one catalog
+// version, tombstones with a nil Raw; none when it failed. The next Sync puts them into the index without
+// reading the database, if the index then holds exactly the version before; otherwise it reads the feed.
+// Applying them there rather than here lets the committer drop its working set first.
+func (s *Service) CommitDone(changes []Change) {
+	s.syncMu.Lock()
+	s.committing.Add(-1)
+	if len(changes) > 0 {
+		s.handed = append(s.handed, changes)
+	}
+	s.syncMu.Unlock()
+	s.Notify()
+}
+
+// applyHanded applies the commits handed over by CommitDone that follow on from the index's version, and
+// forgets the others (the feed has them). syncMu must be held.
+func (s *Service) applyHanded(ix *catalog.Index) {
+	handed := s.handed
+	s.handed = nil
+	for _, changes := range handed {
+		version := changes[0].Version
+		if s.version.Load() != version-1 {
+			continue
+		}
+		var puts [][]byte
+		var deletes []string
+		for _, c := range changes {
+			if c.Raw == nil {
+				deletes = append(deletes, c.UID)
+			} else {
+				puts = append(puts, c.Raw)
+			}
+		}
+		// Sync applies a page the index refuses entity by entity, and logs the entity.
+		if ix.PutBatch(puts, deletes) == nil {
+			s.version.Store(version)
+		}
+	}
 }
 
 // GetByRef returns the stored JSON of the entity with this canonical ref.
