@@ -137,6 +137,17 @@ func (s *Store) Commit(ctx context.Context, results []processing.Result) error {
 				succeeded = append(succeeded, r)
 			}
 		}
+		// Relations this commit inserts get ids above the current maximum; stitching takes them from memory.
+		var relationsBefore int
+		if s.dialect == dialect.SQLite {
+			last, err := tx.Relation.Query().Order(ent.Desc(relation.FieldID)).Limit(1).IDs(ctx)
+			if err != nil {
+				return dbErr(err, "read relations")
+			}
+			if len(last) > 0 {
+				relationsBefore = last[0]
+			}
+		}
 		if err := s.upsertChildren(ctx, tx, succeeded, stitch); err != nil {
 			return err
 		}
@@ -209,7 +220,7 @@ func (s *Store) Commit(ctx context.Context, results []processing.Result) error {
 			// the processed entities still in memory, saves reading and decoding them back and a transaction
 			// per stitch batch, which was a third of a large ingest.
 			var err error
-			stitched, err = s.stitchWith(ctx, tx, keys(stitch), inMemory(succeeded))
+			stitched, err = s.stitchWith(ctx, tx, keys(stitch), inMemory(changed, relationsBefore))
 			return err
 		}
 		return s.enqueueStitch(ctx, tx, keys(stitch))
@@ -231,18 +242,44 @@ type CommitFollower interface {
 // need not read back what it has just written; the change feed stays the source of truth for everything else.
 func (s *Store) FollowCommits(f CommitFollower) { s.follower.Store(&f) }
 
-// inMemory maps the refs of entities a commit stores (and their eagerly processed children) to their
-// processed form.
-func inMemory(results []*processing.Result) map[string]catalog.Entity {
-	mem := make(map[string]catalog.Entity, len(results))
-	for _, r := range results {
+// committed is what a commit wrote that stitching it takes from memory instead of reading it back.
+type committed struct {
+	// processed are the processed entities the commit stores (eagerly processed children included), by ref.
+	processed map[string]catalog.Entity
+	// relations are the relations the commit inserted, by source ref; relation rows with ids up to
+	// relationsBefore are the ones it did not insert.
+	relations       map[string][]catalog.Relation
+	relationsBefore int
+}
+
+// entity returns the processed entity of ref the commit stores, if any; m may be nil.
+func (m *committed) entity(ref string) (catalog.Entity, bool) {
+	if m == nil {
+		return nil, false
+	}
+	e, ok := m.processed[ref]
+	return e, ok
+}
+
+// inMemory collects what a commit of results writes: their processed entities and relations and those of
+// the children stored with them.
+func inMemory(results []*processing.Result, relationsBefore int) *committed {
+	mem := &committed{processed: make(map[string]catalog.Entity, len(results)), relations: map[string][]catalog.Relation{},
+		relationsBefore: relationsBefore}
+	add := func(r *processing.Result) {
 		if r.Processed != nil {
-			mem[r.Claim.EntityRef] = r.Processed
+			mem.processed[r.Claim.EntityRef] = r.Processed
 		}
+		for _, e := range r.Edges {
+			src := e.Source.String()
+			mem.relations[src] = append(mem.relations[src], catalog.Relation{Type: e.Type, TargetRef: e.Target.String()})
+		}
+	}
+	for _, r := range results {
+		add(r)
 		for i := range r.Children {
-			c := &r.Children[i]
-			if c.Stored && c.Result != nil && c.Result.Processed != nil {
-				mem[c.Result.Claim.EntityRef] = c.Result.Processed
+			if c := &r.Children[i]; c.Stored && c.Result != nil {
+				add(c.Result)
 			}
 		}
 	}
@@ -717,9 +754,9 @@ func (s *Store) stitch(ctx context.Context, tx *ent.Tx, refs []string) error {
 	return err
 }
 
-// stitchWith is stitch with some processed entities already in memory (mem, by ref), which are then
-// neither read back nor decoded. It returns the final entities it wrote and the tombstones it left.
-func (s *Store) stitchWith(ctx context.Context, tx *ent.Tx, refs []string, mem map[string]catalog.Entity) ([]service.Change, error) {
+// stitchWith is stitch with what the transaction wrote so far still in memory (mem, nil for nothing), which
+// is then neither read back nor decoded. It returns the final entities it wrote and the tombstones it left.
+func (s *Store) stitchWith(ctx context.Context, tx *ent.Tx, refs []string, mem *committed) ([]service.Change, error) {
 	if len(refs) == 0 {
 		return nil, nil
 	}
@@ -728,7 +765,7 @@ func (s *Store) stitchWith(ctx context.Context, tx *ent.Tx, refs []string, mem m
 	for _, c := range chunks(refs) {
 		var fromDB []string
 		for _, ref := range c {
-			if _, ok := mem[ref]; !ok {
+			if _, ok := mem.entity(ref); !ok {
 				fromDB = append(fromDB, ref)
 			}
 		}
@@ -756,10 +793,10 @@ func (s *Store) stitchWith(ctx context.Context, tx *ent.Tx, refs []string, mem m
 				}
 			}
 		}
-		for ref := range mem {
-			if st := byRef[ref]; st != nil {
+		for _, ref := range c {
+			if _, ok := mem.entity(ref); ok && byRef[ref] != nil {
 				// Marks the row as processed; the entity itself comes from mem.
-				st.ProcessedEntity = new(string)
+				byRef[ref].ProcessedEntity = new(string)
 			}
 		}
 		var rels []struct {
@@ -767,13 +804,21 @@ func (s *Store) stitchWith(ctx context.Context, tx *ent.Tx, refs []string, mem m
 			Type   string `sql:"type"`
 			Target string `sql:"target_entity_ref"`
 		}
-		if err := tx.Relation.Query().Where(relation.SourceEntityRefIn(c...)).
-			Select(relation.FieldSourceEntityRef, relation.FieldType, relation.FieldTargetEntityRef).Scan(ctx, &rels); err != nil {
+		relQuery := tx.Relation.Query().Where(relation.SourceEntityRefIn(c...))
+		if mem != nil {
+			relQuery = relQuery.Where(relation.IDLTE(mem.relationsBefore))
+		}
+		if err := relQuery.Select(relation.FieldSourceEntityRef, relation.FieldType, relation.FieldTargetEntityRef).Scan(ctx, &rels); err != nil {
 			return nil, dbErr(err, "read relations")
 		}
 		relsBy := map[string][]catalog.Relation{}
 		for _, r := range rels {
 			relsBy[r.Source] = append(relsBy[r.Source], catalog.Relation{Type: r.Type, TargetRef: r.Target})
+		}
+		if mem != nil {
+			for _, ref := range c {
+				relsBy[ref] = append(relsBy[ref], mem.relations[ref]...)
+			}
 		}
 		var referenced []string
 		if err := tx.RefreshStateReference.Query().Where(refreshstatereference.TargetEntityRefIn(c...)).
@@ -859,7 +904,7 @@ type builtFinal struct {
 
 // buildFinals assembles the final entities of refs on every core: decoding and encoding JSON is
 // most of a stitch, and the database is not involved.
-func (s *Store) buildFinals(refs []string, states map[string]*ent.RefreshState, mem map[string]catalog.Entity,
+func (s *Store) buildFinals(refs []string, states map[string]*ent.RefreshState, mem *committed,
 	rels map[string][]catalog.Relation, hasParent map[string]bool, childErrs map[string][]catalog.StatusItem) []builtFinal {
 	out := make([]builtFinal, len(refs))
 	_ = parallel(len(refs), func(i int) error {
@@ -868,7 +913,7 @@ func (s *Store) buildFinals(refs []string, states map[string]*ent.RefreshState, 
 		if st == nil || st.ProcessedEntity == nil {
 			return nil
 		}
-		processed, inMem := mem[ref]
+		processed, inMem := mem.entity(ref)
 		if !inMem {
 			if err := json.Unmarshal([]byte(*st.ProcessedEntity), &processed); err != nil {
 				out[i].err = errs.Wrap(errs.Internal, err, "stored entity %s is corrupt", ref)
