@@ -244,31 +244,32 @@ func (s *Store) FollowCommits(f CommitFollower) { s.follower.Store(&f) }
 
 // committed is what a commit wrote that stitching it takes from memory instead of reading it back.
 type committed struct {
-	// processed are the processed entities the commit stores (eagerly processed children included), by ref.
-	processed map[string]catalog.Entity
+	// results are the successful results the commit stored (eagerly processed children included), by ref;
+	// one that failed keeps its last processed entity, which only the database has.
+	results map[string]*processing.Result
 	// relations are the relations the commit inserted, by source ref; relation rows with ids up to
 	// relationsBefore are the ones it did not insert.
 	relations       map[string][]catalog.Relation
 	relationsBefore int
 }
 
-// entity returns the processed entity of ref the commit stores, if any; m may be nil.
-func (m *committed) entity(ref string) (catalog.Entity, bool) {
+// result returns the successful result for ref the commit stored, if any; m may be nil.
+func (m *committed) result(ref string) (*processing.Result, bool) {
 	if m == nil {
 		return nil, false
 	}
-	e, ok := m.processed[ref]
-	return e, ok
+	r, ok := m.results[ref]
+	return r, ok
 }
 
 // inMemory collects what a commit of results writes: their processed entities and relations and those of
 // the children stored with them.
 func inMemory(results []*processing.Result, relationsBefore int) *committed {
-	mem := &committed{processed: make(map[string]catalog.Entity, len(results)), relations: map[string][]catalog.Relation{},
+	mem := &committed{results: make(map[string]*processing.Result, len(results)), relations: map[string][]catalog.Relation{},
 		relationsBefore: relationsBefore}
 	add := func(r *processing.Result) {
 		if r.Processed != nil {
-			mem.processed[r.Claim.EntityRef] = r.Processed
+			mem.results[r.Claim.EntityRef] = r
 		}
 		for _, e := range r.Edges {
 			src := e.Source.String()
@@ -573,6 +574,7 @@ func (e *eagerChildren) add(id, ref, unprocessed, unprocessedHash string, c *pro
 	}
 	stitch[ref] = true
 	c.Stored = true
+	r.Claim.ID = id
 }
 
 // eagerJSON is a processing result encoded for storage: the processed entity (nil when processing
@@ -763,40 +765,25 @@ func (s *Store) stitchWith(ctx context.Context, tx *ent.Tx, refs []string, mem *
 	var changes []service.Change
 	version := int64(0)
 	for _, c := range chunks(refs) {
+		// Rows this commit wrote are known; reading even their short columns back means stepping over the
+		// entity JSON stored before them.
 		var fromDB []string
+		byRef := make(map[string]*ent.RefreshState, len(c))
 		for _, ref := range c {
-			if _, ok := mem.entity(ref); !ok {
+			if r, ok := mem.result(ref); ok {
+				byRef[ref] = &ent.RefreshState{ID: r.Claim.ID, EntityRef: ref, ProcessedEntity: new(string)}
+			} else {
 				fromDB = append(fromDB, ref)
 			}
 		}
-		states, err := tx.RefreshState.Query().Where(refreshstate.EntityRefIn(c...)).
-			Select(refreshstate.FieldID, refreshstate.FieldEntityRef, refreshstate.FieldErrors).All(ctx)
-		if err != nil {
-			return nil, dbErr(err, "read entities to stitch")
-		}
-		byRef := make(map[string]*ent.RefreshState, len(states))
-		for _, st := range states {
-			byRef[st.EntityRef] = st
-		}
 		if len(fromDB) > 0 {
-			var processed []struct {
-				Ref       string  `sql:"entity_ref"`
-				Processed *string `sql:"processed_entity"`
-			}
-			if err := tx.RefreshState.Query().Where(refreshstate.EntityRefIn(fromDB...)).
-				Select(refreshstate.FieldEntityRef, refreshstate.FieldProcessedEntity).Scan(ctx, &processed); err != nil {
+			states, err := tx.RefreshState.Query().Where(refreshstate.EntityRefIn(fromDB...)).
+				Select(refreshstate.FieldID, refreshstate.FieldEntityRef, refreshstate.FieldErrors, refreshstate.FieldProcessedEntity).All(ctx)
+			if err != nil {
 				return nil, dbErr(err, "read entities to stitch")
 			}
-			for _, p := range processed {
-				if st := byRef[p.Ref]; st != nil {
-					st.ProcessedEntity = p.Processed
-				}
-			}
-		}
-		for _, ref := range c {
-			if _, ok := mem.entity(ref); ok && byRef[ref] != nil {
-				// Marks the row as processed; the entity itself comes from mem.
-				byRef[ref].ProcessedEntity = new(string)
+			for _, st := range states {
+				byRef[st.EntityRef] = st
 			}
 		}
 		var rels []struct {
@@ -829,7 +816,7 @@ func (s *Store) stitchWith(ctx context.Context, tx *ent.Tx, refs []string, mem *
 		for _, r := range referenced {
 			hasParent[r] = true
 		}
-		childErrs, err := s.childErrors(ctx, tx, c)
+		childErrs, err := s.childErrors(ctx, tx, c, mem)
 		if err != nil {
 			return nil, err
 		}
@@ -913,17 +900,19 @@ func (s *Store) buildFinals(refs []string, states map[string]*ent.RefreshState, 
 		if st == nil || st.ProcessedEntity == nil {
 			return nil
 		}
-		processed, inMem := mem.entity(ref)
-		if !inMem {
+		var processed catalog.Entity
+		var items []catalog.StatusItem
+		if r, ok := mem.result(ref); ok {
+			processed, items = r.Processed, slices.Clone(r.Errors)
+		} else {
 			if err := json.Unmarshal([]byte(*st.ProcessedEntity), &processed); err != nil {
 				out[i].err = errs.Wrap(errs.Internal, err, "stored entity %s is corrupt", ref)
 				return nil
 			}
-		}
-		var items []catalog.StatusItem
-		if err := json.Unmarshal([]byte(st.Errors), &items); err != nil {
-			out[i].err = errs.Wrap(errs.Internal, err, "stored errors of %s are corrupt", ref)
-			return nil
+			if err := json.Unmarshal([]byte(st.Errors), &items); err != nil {
+				out[i].err = errs.Wrap(errs.Internal, err, "stored errors of %s are corrupt", ref)
+				return nil
+			}
 		}
 		items = append(items, childErrs[ref]...)
 		raw, hash, err := catalog.Stitch(catalog.StitchInput{
@@ -982,7 +971,7 @@ func (s *Store) StitchDue(ctx context.Context, limit int, minAge time.Duration) 
 
 // childErrors collects, for each location in refs, the errors of emitted children that have never
 // processed successfully, so the reason an entity is missing shows on the location it came from.
-func (s *Store) childErrors(ctx context.Context, tx *ent.Tx, refs []string) (map[string][]catalog.StatusItem, error) {
+func (s *Store) childErrors(ctx context.Context, tx *ent.Tx, refs []string, mem *committed) (map[string][]catalog.StatusItem, error) {
 	var locs []string
 	for _, r := range refs {
 		if strings.HasPrefix(r, "location:") {
@@ -1000,7 +989,9 @@ func (s *Store) childErrors(ctx context.Context, tx *ent.Tx, refs []string) (map
 	var children []string
 	for _, e := range edges {
 		parentOf[e.TargetEntityRef] = append(parentOf[e.TargetEntityRef], *e.SourceEntityRef)
-		children = append(children, e.TargetEntityRef)
+		if _, ok := mem.result(e.TargetEntityRef); !ok { // those the commit processed have no errors to show here
+			children = append(children, e.TargetEntityRef)
+		}
 	}
 	out := map[string][]catalog.StatusItem{}
 	for _, c := range chunks(children) {
