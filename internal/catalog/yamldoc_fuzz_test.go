@@ -1,8 +1,11 @@
 package catalog
 
 import (
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzParseDocuments feeds arbitrary catalog files through the document splitter, the YAML parser
@@ -17,6 +20,9 @@ func FuzzParseDocuments(f *testing.F) {
 		"<<: {a: 1}\nb: !!python/object:os.system ls\n",
 		"\ufeff--- \r\nkind: X\r\n",
 		"key: 1e400\nother: .nan\n",
+		"a: &x 1\n---\nb: *x\n",
+		"---\n---\n# only a comment\n...\nkind: Y\nmetadata: {name: y}\n",
+		"kind: A\n--- !!map\nkind: B\n---\n[1, 2]\n---\n~\n",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -40,5 +46,24 @@ func FuzzParseDocuments(f *testing.F) {
 			}
 		}
 		_ = ParseDocumentsAny(data)
+
+		// The one-parser path must read a file exactly as a parser per document does.
+		if !utf8.Valid(data) {
+			return
+		}
+		whole, ok := parseWhole(data)
+		if !ok {
+			return
+		}
+		chunked := parseChunks(data)
+		if len(whole) != len(chunked) {
+			t.Fatalf("%d documents with one parser, %d with one per document", len(whole), len(chunked))
+		}
+		for i := range whole {
+			w, c := whole[i], chunked[i]
+			if w.Line != c.Line || !reflect.DeepEqual(w.Entity, c.Entity) || fmt.Sprint(w.Err) != fmt.Sprint(c.Err) {
+				t.Fatalf("document %d differs:\none parser: line %d %v %v\nper document: line %d %v %v", i, w.Line, w.Entity, w.Err, c.Line, c.Entity, c.Err)
+			}
+		}
 	})
 }
