@@ -148,12 +148,20 @@ func (s *Store) Commit(ctx context.Context, results []processing.Result) error {
 				relationsBefore = last[0]
 			}
 		}
-		if err := s.upsertChildren(ctx, tx, succeeded, stitch); err != nil {
-			return err
-		}
 		ids := make([]string, len(succeeded))
 		for i, r := range succeeded {
 			ids[i] = r.Claim.ID
+		}
+		var mem *committed
+		err = s.upsertChildren(ctx, tx, succeeded, stitch, func() error {
+			mem = inMemory(changed, relationsBefore)
+			if s.dialect != dialect.SQLite {
+				return nil
+			}
+			return s.prebuild(ctx, tx, mem, changed, ids)
+		})
+		if err != nil {
+			return err
 		}
 		// Entities that relations pointed at before this run must be re-stitched too.
 		for _, idChunk := range chunks(ids) {
@@ -220,7 +228,7 @@ func (s *Store) Commit(ctx context.Context, results []processing.Result) error {
 			// the processed entities still in memory, saves reading and decoding them back and a transaction
 			// per stitch batch, which was a third of a large ingest.
 			var err error
-			stitched, err = s.stitchWith(ctx, tx, keys(stitch), inMemory(changed, relationsBefore))
+			stitched, err = s.stitchWith(ctx, tx, keys(stitch), mem)
 			return err
 		}
 		return s.enqueueStitch(ctx, tx, keys(stitch))
@@ -251,6 +259,75 @@ type committed struct {
 	// relationsBefore are the ones it did not insert.
 	relations       map[string][]catalog.Relation
 	relationsBefore int
+	// prebuilt are the final entities of the children the commit creates, assembled while it writes;
+	// ready closes when they are.
+	prebuilt map[string]builtFinal
+	ready    chan struct{}
+}
+
+// prebuild starts assembling the final entities of the children the commit creates (all of them, for a
+// location read for the first time), to run beside the transaction's writes rather than after them. Everything
+// their stitch needs is in memory but for relations other entities hold to them, read here before any
+// relation is deleted or written: those that the commit's succeeded results (ids) emitted are being replaced.
+func (s *Store) prebuild(ctx context.Context, tx *ent.Tx, mem *committed, changed []*processing.Result, ids []string) error {
+	var created []*processing.Result
+	for _, r := range changed {
+		for i := range r.Children {
+			c := &r.Children[i]
+			// A new child is referenced by its parent, so never an orphan; one that is a location would
+			// show its own children's errors, which the database has.
+			if c.Stored && c.Result != nil && c.Result.Processed != nil && !strings.HasPrefix(c.Result.Claim.EntityRef, "location:") {
+				created = append(created, c.Result)
+			}
+		}
+	}
+	replaced := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		replaced[id] = true
+	}
+	others := map[string][]catalog.Relation{}
+	for _, chunk := range chunks(created) {
+		refs := make([]string, len(chunk))
+		for i, r := range chunk {
+			refs[i] = r.Claim.EntityRef
+		}
+		var rels []struct {
+			Origin string `sql:"originating_entity_id"`
+			Source string `sql:"source_entity_ref"`
+			Type   string `sql:"type"`
+			Target string `sql:"target_entity_ref"`
+		}
+		if err := tx.Relation.Query().Where(relation.SourceEntityRefIn(refs...)).Select(relation.FieldOriginatingEntityID,
+			relation.FieldSourceEntityRef, relation.FieldType, relation.FieldTargetEntityRef).Scan(ctx, &rels); err != nil {
+			return dbErr(err, "read relations")
+		}
+		for _, r := range rels {
+			if !replaced[r.Origin] {
+				others[r.Source] = append(others[r.Source], catalog.Relation{Type: r.Type, TargetRef: r.Target})
+			}
+		}
+	}
+	mem.prebuilt, mem.ready = make(map[string]builtFinal, len(created)), make(chan struct{})
+	// One goroutine: the writes keep the other core busy.
+	go func() {
+		defer close(mem.ready)
+		for _, r := range created {
+			ref := r.Claim.EntityRef
+			rels := append(others[ref], mem.relations[ref]...)
+			mem.prebuilt[ref] = s.buildFinal(ref, r.Claim.ID, r.Processed, rels, slices.Clone(r.Errors), false)
+		}
+	}()
+	return nil
+}
+
+// prebuiltFinal waits for the prebuilt final entities and returns that of ref, if there is one.
+func (m *committed) prebuiltFinal(ref string) (builtFinal, bool) {
+	if m == nil || m.ready == nil {
+		return builtFinal{}, false
+	}
+	<-m.ready
+	b, ok := m.prebuilt[ref]
+	return b, ok
 }
 
 // result returns the successful result for ref the commit stored, if any; m may be nil.
@@ -347,7 +424,8 @@ func (s *Store) stillPresent(ctx context.Context, tx *ent.Tx, results []*process
 }
 
 // upsertChildren writes the children each result emitted and replaces the parents' references.
-func (s *Store) upsertChildren(ctx context.Context, tx *ent.Tx, changed []*processing.Result, stitch map[string]bool) error {
+// beforeWrites runs once it is known which children are created, before anything is written.
+func (s *Store) upsertChildren(ctx context.Context, tx *ent.Tx, changed []*processing.Result, stitch map[string]bool, beforeWrites func() error) error {
 	parentRefs := make([]string, 0, len(changed))
 	for _, r := range changed {
 		parentRefs = append(parentRefs, r.Claim.EntityRef)
@@ -470,6 +548,9 @@ func (s *Store) upsertChildren(ctx context.Context, tx *ent.Tx, changed []*proce
 		}
 		refRows = append(refRows, []any{p.parent.Claim.EntityRef, p.ref})
 		emitted[[2]string{p.parent.Claim.EntityRef, p.ref}] = true
+	}
+	if err := beforeWrites(); err != nil {
+		return err
 	}
 	if err := s.insertRows(ctx, tx, refreshstate.Table, []string{refreshstate.FieldID, refreshstate.FieldEntityRef,
 		refreshstate.FieldUnprocessedEntity, refreshstate.FieldUnprocessedHash, refreshstate.FieldResultHash,
@@ -791,32 +872,45 @@ func (s *Store) stitchWith(ctx context.Context, tx *ent.Tx, refs []string, mem *
 			Type   string `sql:"type"`
 			Target string `sql:"target_entity_ref"`
 		}
-		relQuery := tx.Relation.Query().Where(relation.SourceEntityRefIn(c...))
+		// Entities assembled while the commit wrote need nothing more read; the others are assembled here.
+		var rest []string
+		for _, ref := range c {
+			if mem == nil || mem.prebuilt == nil {
+				rest = append(rest, ref)
+			} else if _, ok := mem.prebuiltFinal(ref); !ok {
+				rest = append(rest, ref)
+			}
+		}
+		relQuery := tx.Relation.Query().Where(relation.SourceEntityRefIn(rest...))
 		if mem != nil {
 			relQuery = relQuery.Where(relation.IDLTE(mem.relationsBefore))
 		}
-		if err := relQuery.Select(relation.FieldSourceEntityRef, relation.FieldType, relation.FieldTargetEntityRef).Scan(ctx, &rels); err != nil {
-			return nil, dbErr(err, "read relations")
+		if len(rest) > 0 {
+			if err := relQuery.Select(relation.FieldSourceEntityRef, relation.FieldType, relation.FieldTargetEntityRef).Scan(ctx, &rels); err != nil {
+				return nil, dbErr(err, "read relations")
+			}
 		}
 		relsBy := map[string][]catalog.Relation{}
 		for _, r := range rels {
 			relsBy[r.Source] = append(relsBy[r.Source], catalog.Relation{Type: r.Type, TargetRef: r.Target})
 		}
 		if mem != nil {
-			for _, ref := range c {
+			for _, ref := range rest {
 				relsBy[ref] = append(relsBy[ref], mem.relations[ref]...)
 			}
 		}
 		var referenced []string
-		if err := tx.RefreshStateReference.Query().Where(refreshstatereference.TargetEntityRefIn(c...)).
-			Select(refreshstatereference.FieldTargetEntityRef).Scan(ctx, &referenced); err != nil {
-			return nil, dbErr(err, "read references")
+		if len(rest) > 0 {
+			if err := tx.RefreshStateReference.Query().Where(refreshstatereference.TargetEntityRefIn(rest...)).
+				Select(refreshstatereference.FieldTargetEntityRef).Scan(ctx, &referenced); err != nil {
+				return nil, dbErr(err, "read references")
+			}
 		}
 		hasParent := map[string]bool{}
 		for _, r := range referenced {
 			hasParent[r] = true
 		}
-		childErrs, err := s.childErrors(ctx, tx, c, mem)
+		childErrs, err := s.childErrors(ctx, tx, rest, mem)
 		if err != nil {
 			return nil, err
 		}
@@ -831,9 +925,13 @@ func (s *Store) stitchWith(ctx context.Context, tx *ent.Tx, refs []string, mem *
 				finalBy[f.EntityRef] = f
 			}
 		}
-		built := s.buildFinals(c, byRef, mem, relsBy, hasParent, childErrs)
+		builtRest := s.buildFinals(rest, byRef, mem, relsBy, hasParent, childErrs)
+		built := make(map[string]builtFinal, len(c))
+		for i, ref := range rest {
+			built[ref] = builtRest[i]
+		}
 		var writes [][]any
-		for i, ref := range c {
+		for _, ref := range c {
 			st, old := byRef[ref], finalBy[ref]
 			if st == nil || st.ProcessedEntity == nil {
 				// Gone, or re-created under a new uid that has not processed yet: the old final
@@ -851,7 +949,10 @@ func (s *Store) stitchWith(ctx context.Context, tx *ent.Tx, refs []string, mem *
 				}
 				continue
 			}
-			b := built[i]
+			b, ok := built[ref]
+			if !ok {
+				b, _ = mem.prebuiltFinal(ref)
+			}
 			if b.err != nil {
 				return nil, b.err
 			}
@@ -914,18 +1015,22 @@ func (s *Store) buildFinals(refs []string, states map[string]*ent.RefreshState, 
 				return nil
 			}
 		}
-		items = append(items, childErrs[ref]...)
-		raw, hash, err := catalog.Stitch(catalog.StitchInput{
-			UID: st.ID, Processed: processed, Relations: rels[ref], Errors: items,
-			Orphan: !hasParent[ref], OmitLegacyTarget: s.OmitLegacyRelationTarget,
-		})
-		if err != nil {
-			err = errs.Wrap(errs.Internal, err, "stitch %s", ref)
-		}
-		out[i] = builtFinal{raw: raw, hash: hash, err: err}
+		out[i] = s.buildFinal(ref, st.ID, processed, rels[ref], append(items, childErrs[ref]...), !hasParent[ref])
 		return nil
 	})
 	return out
+}
+
+// buildFinal assembles one final entity.
+func (s *Store) buildFinal(ref, uid string, processed catalog.Entity, rels []catalog.Relation, items []catalog.StatusItem, orphan bool) builtFinal {
+	raw, hash, err := catalog.Stitch(catalog.StitchInput{
+		UID: uid, Processed: processed, Relations: rels, Errors: items,
+		Orphan: orphan, OmitLegacyTarget: s.OmitLegacyRelationTarget,
+	})
+	if err != nil {
+		err = errs.Wrap(errs.Internal, err, "stitch %s", ref)
+	}
+	return builtFinal{raw: raw, hash: hash, err: err}
 }
 
 // enqueueStitch records that refs need stitching; StitchDue does it.

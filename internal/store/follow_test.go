@@ -39,6 +39,11 @@ func TestCommitsReachTheIndexWithoutReadingThemBack(t *testing.T) {
 	st.FollowCommits(h.svc)
 	require.NoError(t, h.svc.Sync(t.Context()))
 
+	// An entity read earlier from elsewhere points at one the big file brings: the relation it holds must reach
+	// the new entity's final form, which is assembled while the commit writes.
+	h.configLocations(h.write("other.yaml", component("caller", "group:team-a", "  dependsOn: [component:svc-5]")))
+	h.drain()
+
 	const n = 60
 	var docs []string
 	for i := range n {
@@ -46,17 +51,24 @@ func TestCommitsReachTheIndexWithoutReadingThemBack(t *testing.T) {
 	}
 	docs = append(docs, "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: team-a}\nspec: {type: team, children: []}\n")
 	path := h.write("catalog-info.yaml", strings.Join(docs, "---\n"))
-	h.configLocation(path)
+	h.configLocations(h.dir+"/other.yaml", path)
 	h.drain()
-	require.Equal(t, n+2, len(h.entities())) // the components, the group and the generated Location
+	require.Equal(t, n+4, len(h.entities())) // the components, the group, caller and two generated Locations
 	require.Less(t, feed.read.Load(), int64(n), "the index read the ingest back from the database")
+	require.Contains(t, relationsOf(h.entity("component:default/svc-5")), "dependencyOf component:default/caller")
 	sameAsFeed(t, st, h.svc)
+	written, err := st.RestitchAll(t.Context())
+	require.NoError(t, err)
+	require.Zero(t, written, "a stitch reading everything back from the database builds what the commit built")
 
 	// A changed entity, a removed one and a new one.
 	docs[0] = component("svc-0", "group:team-b")
 	docs[1] = component("svc-new", "group:team-a")
 	h.write("catalog-info.yaml", strings.Join(docs, "---\n"))
 	h.reprocessAll()
+	written, err = st.RestitchAll(t.Context())
+	require.NoError(t, err)
+	require.Zero(t, written)
 	orphan := h.entity("component:default/svc-1")
 	require.Equal(t, "true", orphan.Annotation("backstage.io/orphan"))
 	require.NotNil(t, h.entity("component:default/svc-new"))
@@ -82,4 +94,14 @@ func sameAsFeed(t *testing.T, st *store.Store, svc *service.Service) {
 	for i := range want {
 		require.JSONEq(t, string(want[i]), string(got[i]))
 	}
+}
+
+func relationsOf(e map[string]any) []string {
+	var out []string
+	rels, _ := e["relations"].([]any)
+	for _, r := range rels {
+		m, _ := r.(map[string]any)
+		out = append(out, fmt.Sprint(m["type"], " ", m["targetRef"]))
+	}
+	return out
 }

@@ -137,6 +137,15 @@ func statusMessages(e catalog.Entity) []string {
 	return out
 }
 
+func (h *harness) configLocations(paths ...string) {
+	h.t.Helper()
+	var locs []processing.LocationSpec
+	for _, p := range paths {
+		locs = append(locs, processing.LocationSpec{Type: "file", Target: p})
+	}
+	require.NoError(h.t, h.svc.SetConfigLocations(context.Background(), locs))
+}
+
 func (h *harness) configLocation(path string) {
 	h.t.Helper()
 	require.NoError(h.t, h.svc.SetConfigLocations(context.Background(), []processing.LocationSpec{{Type: "file", Target: path}}))

@@ -224,7 +224,9 @@ func (r Result) finish() Result {
 	_ = enc.Encode(r.Edges)
 	for i := range r.Children {
 		c := &r.Children[i]
-		c.JSON, _ = json.Marshal(c.Entity)
+		if c.JSON == nil {
+			c.JSON, _ = json.Marshal(c.Entity)
+		}
 		_ = enc.Encode(c.LocationKey)
 		_, _ = h.Write(c.JSON)
 	}
@@ -442,7 +444,9 @@ func (p *Processor) readTargets(ctx context.Context, e catalog.Entity, loc, orig
 					r.errors = append(r.errors, catalog.ErrorItem(errName(err), fmt.Sprintf("%s line %d: %s", ref, doc.Line, errs.MessageOf(err))))
 					continue
 				}
-				r.children = append(r.children, Child{Entity: child, LocationKey: ref.String()})
+				// Encoded here, on the reading goroutine: finish needs every child's JSON.
+				childJSON, _ := json.Marshal(child)
+				r.children = append(r.children, Child{Entity: child, LocationKey: ref.String(), JSON: childJSON})
 			}
 		})
 	}
