@@ -173,7 +173,7 @@ func (m *Main) Start(ctx context.Context) error {
 		_ = st.Close()
 		return err
 	}
-	if err := m.startHTTP(ctx, g); err != nil {
+	if err := m.startHTTP(ctx, gctx, g); err != nil {
 		cancel()
 		_ = st.Close()
 		return err
@@ -246,7 +246,7 @@ func (m *Main) purgeTombstones(ctx context.Context) error {
 	}
 }
 
-func (m *Main) startHTTP(ctx context.Context, g *errgroup.Group) error {
+func (m *Main) startHTTP(ctx, runCtx context.Context, g *errgroup.Group) error {
 	cfg := m.Config
 	authn, signIn := m.Auth, m.signIn
 	m.Server = httpapi.New(httpapi.Options{
@@ -278,8 +278,10 @@ func (m *Main) startHTTP(ctx context.Context, g *errgroup.Group) error {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
 	m.listener = ln
+	reclaim := &reclaimer{busy: m.Engine.Busy, slack: reclaimSlack}
+	g.Go(func() error { reclaim.run(runCtx, reclaimEvery); return nil })
 	m.http = &http.Server{
-		Handler:           m.Server.Handler(),
+		Handler:           reclaim.wrap(m.Server.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
