@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Catalog benchmark: generate the N-entity catalog with the shared generator, start the portal on a
-# fresh SQLite database, and print ingest time to fully queryable, resident memory, and wrk figures for
+# fresh SQLite database, and print ingest time to fully queryable, resident memory (after the ingest, right
+# after the load and once quiet), and wrk figures for
 # by-name and the filtered by-query at 16 connections (the same requests as the Backstage harness in
 # ../shared/bench/backstage, so the two can be run side by side).
 # Usage: bench/catalog/run.sh [N=10000] [wrk_seconds=20] [connections=16]
@@ -49,8 +50,9 @@ tAll=$(date +%s%3N)
 read -r utime stime < <(awk '{print $14, $15}' "/proc/$PID/stat")
 echo "ingest: start→ready $((tReady - t0)) ms, start→all $EXPECTED entities queryable $((tAll - t0)) ms" \
   "(portal CPU $(( (utime + stime) * 1000 / $(getconf CLK_TCK) )) ms, peak resident $(awk '/VmHWM/{print int($2/1024)}' "/proc/$PID/status") MiB)"
-sleep 1
-echo "rss after ingest: $(( $(ps -o rss= -p $PID) / 1024 )) MiB"
+rss() { echo "$(( $(ps -o rss= -p $PID) / 1024 )) MiB (anonymous $(awk '/^Anonymous/{print int($2/1024)}' "/proc/$PID/smaps_rollup") MiB, file-backed $(awk '/^Pss_File/{print int($2/1024)}' "/proc/$PID/smaps_rollup") MiB)"; }
+sleep 3
+echo "rss 3 s after ingest: $(rss)"
 echo "== wrk by-name (random of $NCOMP components), ${DUR}s, $CONN connections"
 NCOMP=$NCOMP wrk -t1 -c"$CONN" -d"${DUR}s" --latency -s "$SHARED/bench/backstage/wrk-byname.lua" \
   -H "Authorization: Bearer $TOKEN" "$BASE" | tee "$OUT/wrk-byname.txt" | grep -E "Requests/sec|Latency|Non-2xx"
@@ -58,4 +60,6 @@ echo "== wrk by-query kind=component,spec.lifecycle=production limit=100, ${DUR}
 wrk -t1 -c"$CONN" -d"${DUR}s" --latency -s "$SHARED/bench/backstage/wrk-summary.lua" -H "Authorization: Bearer $TOKEN" \
   "$BASE/api/catalog/entities/by-query?filter=kind=component,spec.lifecycle=production&limit=100" \
   | tee "$OUT/wrk-byquery.txt" | grep -E "Requests/sec|Latency|Non-2xx"
-echo "rss after load: $(( $(ps -o rss= -p $PID) / 1024 )) MiB"
+echo "rss after load: $(rss)"
+sleep 10
+echo "rss 10 s after load: $(rss)"

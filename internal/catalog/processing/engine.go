@@ -75,6 +75,7 @@ type EngineConfig struct {
 const (
 	retryAfter     = 10 * time.Second
 	releaseAfter   = 1000
+	releaseDelay   = time.Second
 	burstGCPercent = 200
 	// burstMemoryLimit is the soft heap limit while a burst runs with burstGCPercent. A 10,000-entity
 	// ingest keeps ~185 MB live at its peak; under 200 MiB the collector ran back to back and took a sixth of
@@ -205,9 +206,10 @@ func (en *Engine) Run(ctx context.Context, poll time.Duration) error {
 		if en.restoreGC != 0 {
 			endBurst()
 			if burst >= releaseAfter {
-				// A big ingest's parse and write scratch goes back to the OS now rather than staying at
-				// the high-water mark until the scavenger gets to it.
-				debug.FreeOSMemory()
+				// A big ingest's parse and write scratch goes back to the OS rather than staying at the
+				// high-water mark until the scavenger gets to it; a moment later, because releasing holds the
+				// heap's lock while the index is still taking the last commit.
+				time.AfterFunc(releaseDelay, debug.FreeOSMemory)
 			}
 		}
 		burst = 0
