@@ -187,16 +187,8 @@ func (s *Service) Sync(ctx context.Context) error {
 		if len(changes) == 0 {
 			break
 		}
-		var puts [][]byte
-		var deletes []string
-		for _, c := range changes {
-			if c.Raw == nil {
-				deletes = append(deletes, c.UID)
-			} else {
-				puts = append(puts, c.Raw)
-			}
-			from = c.Version
-		}
+		puts, deletes := splitChanges(changes)
+		from = changes[len(changes)-1].Version
 		if err := ix.PutBatch(puts, deletes); err != nil {
 			// One bad entity must not hide the rest of the page: apply the page entity by entity.
 			for _, uid := range deletes {
@@ -239,6 +231,18 @@ func (s *Service) CommitDone(changes []Change) {
 	s.Notify()
 }
 
+// splitChanges separates the entities to put from the uids to delete (tombstones).
+func splitChanges(changes []Change) (puts [][]byte, deletes []string) {
+	for _, c := range changes {
+		if c.Raw == nil {
+			deletes = append(deletes, c.UID)
+		} else {
+			puts = append(puts, c.Raw)
+		}
+	}
+	return puts, deletes
+}
+
 // applyHanded applies the commits handed over by CommitDone that follow on from the index's version, and
 // forgets the others (the feed has them). syncMu must be held.
 func (s *Service) applyHanded(ix *catalog.Index) {
@@ -249,17 +253,8 @@ func (s *Service) applyHanded(ix *catalog.Index) {
 		if s.version.Load() != version-1 {
 			continue
 		}
-		var puts [][]byte
-		var deletes []string
-		for _, c := range changes {
-			if c.Raw == nil {
-				deletes = append(deletes, c.UID)
-			} else {
-				puts = append(puts, c.Raw)
-			}
-		}
 		// Sync applies a page the index refuses entity by entity, and logs the entity.
-		if ix.PutBatch(puts, deletes) == nil {
+		if ix.PutBatch(splitChanges(changes)) == nil {
 			s.version.Store(version)
 		}
 	}
