@@ -15,7 +15,8 @@ command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2;
 [ -f "$OUT/catalog/meta.json" ] || node "$SHARED/bench/gen-catalog.mjs" "$N" "$OUT/catalog" > /dev/null
 EXPECTED=$(node -p "require('./$OUT/catalog/meta.json').N + 2")   # + all.yaml's Location + the generated one
 NCOMP=$(node -p "require('./$OUT/catalog/meta.json').counts.Component")
-go build -o "$OUT/portal" ./cmd/portal
+# Built as the release is (Makefile, build/image): static, without cgo.
+CGO_ENABLED=0 go build -trimpath -o "$OUT/portal" ./cmd/portal
 rm -rf "$OUT/data"
 cat > "$OUT/portal.yaml" <<YAML
 listen: 127.0.0.1:7007
