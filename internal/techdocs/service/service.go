@@ -87,6 +87,8 @@ type BuildStore interface {
 // Catalog is where entities come from.
 type Catalog interface {
 	Index() *catalog.Index
+	// Version is the catalog version the index reflects; discovery looks again only when it moves.
+	Version() int64
 }
 
 // SearchIndex receives the pages of every published site.
@@ -146,6 +148,8 @@ type Service struct {
 	// tracked is the entity set last given to TrackDocs, to skip unchanged rounds.
 	tracked   map[string]string
 	trackedAt time.Time
+	// discovered is the catalog version the last discovery looked at.
+	discovered int64
 }
 
 // maxCachedSites bounds the render caches a replica keeps.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,9 +37,24 @@ type env struct {
 	root      string
 }
 
-type staticCatalog struct{ ix *catalog.Index }
+// staticCatalog is an index whose version moves with every change made through it.
+type staticCatalog struct {
+	ix      *catalog.Index
+	version atomic.Int64
+}
 
 func (c *staticCatalog) Index() *catalog.Index { return c.ix }
+func (c *staticCatalog) Version() int64        { return c.version.Load() }
+
+func (c *staticCatalog) put(raw []byte) error {
+	defer c.version.Add(1)
+	return c.ix.Put(raw)
+}
+
+func (c *staticCatalog) delete(uid string) {
+	c.ix.Delete(uid)
+	c.version.Add(1)
+}
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
@@ -88,7 +104,7 @@ func (e *env) put(kind, name, etag string, annotations map[string]string) catalo
 			"title": strings.ToUpper(name[:1]) + name[1:]},
 		"spec": map[string]any{"type": "service", "owner": "group:default/team-a", "lifecycle": "production"}})
 	require.NoError(e.t, err)
-	require.NoError(e.t, e.catalog.ix.Put(raw))
+	require.NoError(e.t, e.catalog.put(raw))
 	return catalog.Ref{Kind: kind, Namespace: "default", Name: name}
 }
 
@@ -370,7 +386,7 @@ func TestBackgroundBuilder(t *testing.T) {
 	require.Contains(t, page, "Welcome back")
 
 	t.Run("forgets docs the catalog no longer has", func(t *testing.T) {
-		e.catalog.ix.Delete("uid-other")
+		e.catalog.delete("uid-other")
 		waitFor("the removal", func() bool {
 			_, err := svc.Status(context.Background(), &other)
 			return errs.Is(err, errs.NotFound)
@@ -380,6 +396,18 @@ func TestBackgroundBuilder(t *testing.T) {
 			require.NoError(t, err)
 			return len(rs.Results) == 0
 		})
+	})
+
+	t.Run("looks for documented entities only when the catalog version moves", func(t *testing.T) {
+		e.docs("late")
+		late := e.fileEntity("late", "dir:../../late", "e1")
+		// The same entity again, as a change the version does not show.
+		e.catalog.version.Add(-1)
+		time.Sleep(300 * time.Millisecond) // fifteen polls
+		_, err := svc.Status(context.Background(), &late)
+		require.True(t, errs.Is(err, errs.NotFound), "discovered while the catalog version stood still: %v", err)
+		e.catalog.version.Add(1)
+		waitFor("the new site", func() bool { return built(late) })
 	})
 }
 
