@@ -150,6 +150,8 @@ type Service struct {
 	trackedAt time.Time
 	// discovered is the catalog version the last discovery looked at.
 	discovered int64
+	// trees remembers the hashes of local docs trees.
+	trees treeHashes
 }
 
 // maxCachedSites bounds the render caches a replica keeps.
