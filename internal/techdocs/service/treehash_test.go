@@ -18,48 +18,45 @@ func TestTreeHashesRereadOnlyChangedTrees(t *testing.T) {
 		".git/HEAD":     {Data: []byte("ref: refs/heads/main\n"), ModTime: at},
 	}
 	var c treeHashes
-	first, err := c.hash("/repo", tree)
-	require.NoError(t, err)
-	want, err := hashTree(tree)
-	require.NoError(t, err)
-	require.Equal(t, want, first)
+	remembered := func(dir string, fsys fstest.MapFS) string {
+		t.Helper()
+		h, err := c.hash(dir, fsys)
+		require.NoError(t, err)
+		return h
+	}
+	content := func() string {
+		t.Helper()
+		h, err := hashTree(tree)
+		require.NoError(t, err)
+		return h
+	}
+	first := remembered("/repo", tree)
+	require.Equal(t, content(), first)
 
 	// Same names, sizes and times: remembered, so a content change that keeps them is not seen.
 	tree["docs/index.md"] = &fstest.MapFile{Data: []byte("# Paymentz\n"), ModTime: at}
-	again, err := c.hash("/repo", tree)
-	require.NoError(t, err)
-	require.Equal(t, first, again)
+	require.Equal(t, first, remembered("/repo", tree))
 
 	// A new modification time: hashed again, and the content change shows.
 	tree["docs/index.md"] = &fstest.MapFile{Data: []byte("# Paymentz\n"), ModTime: at.Add(time.Nanosecond)}
-	changed, err := c.hash("/repo", tree)
-	require.NoError(t, err)
+	changed := remembered("/repo", tree)
 	require.NotEqual(t, first, changed)
-	want, err = hashTree(tree)
-	require.NoError(t, err)
-	require.Equal(t, want, changed)
+	require.Equal(t, content(), changed)
 
 	// A new file, and a file of another size.
 	tree["docs/more.md"] = &fstest.MapFile{Data: []byte("more\n"), ModTime: at}
-	withNew, err := c.hash("/repo", tree)
-	require.NoError(t, err)
+	withNew := remembered("/repo", tree)
 	require.NotEqual(t, changed, withNew)
 	tree["mkdocs.yml"] = &fstest.MapFile{Data: []byte("site_name: Payments!\n"), ModTime: at}
-	resized, err := c.hash("/repo", tree)
-	require.NoError(t, err)
+	resized := remembered("/repo", tree)
 	require.NotEqual(t, withNew, resized)
 
 	// Hidden files are not part of the docs: changing them changes nothing.
 	tree[".git/HEAD"] = &fstest.MapFile{Data: []byte("ref: refs/heads/other-branch\n"), ModTime: at.Add(time.Hour)}
-	hidden, err := c.hash("/repo", tree)
-	require.NoError(t, err)
-	require.Equal(t, resized, hidden)
+	require.Equal(t, resized, remembered("/repo", tree))
 
 	// Another directory is remembered apart.
-	other, err := c.hash("/other", fstest.MapFS{"index.md": {Data: []byte("x"), ModTime: at}})
-	require.NoError(t, err)
-	require.NotEqual(t, hidden, other)
-	again, err = c.hash("/repo", tree)
-	require.NoError(t, err)
-	require.Equal(t, hidden, again)
+	other := remembered("/other", fstest.MapFS{"index.md": {Data: []byte("x"), ModTime: at}})
+	require.NotEqual(t, resized, other)
+	require.Equal(t, resized, remembered("/repo", tree))
 }
