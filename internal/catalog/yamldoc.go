@@ -53,7 +53,7 @@ func parseChunks(data []byte) []Document {
 			docs = append(docs, Document{Line: chunk.line, Err: err})
 			continue
 		}
-		docs = appendDocument(docs, root, chunk.line+root.Line-1)
+		docs, _ = appendDocument(docs, root, chunk.line+root.Line-1, &nodeConverter{})
 	}
 	return docs
 }
@@ -74,43 +74,34 @@ func parseWhole(data []byte) ([]Document, bool) {
 			continue
 		}
 		root := node.Content[0]
-		if aliasesBefore(root, root.Line, 0) {
+		var err error
+		if docs, err = appendDocument(docs, root, root.Line, &nodeConverter{firstLine: root.Line}); err != nil {
 			return nil, false
 		}
-		docs = appendDocument(docs, root, root.Line)
 	}
 }
 
-// aliasesBefore reports whether n holds an alias to an anchor before line (or nests too deep to tell).
-func aliasesBefore(n *yaml.Node, line, depth int) bool {
-	if depth > maxYAMLDepth {
-		return true
-	}
-	if n.Kind == yaml.AliasNode {
-		return n.Alias == nil || n.Alias.Line < line
-	}
-	for _, c := range n.Content {
-		if aliasesBefore(c, line, depth+1) {
-			return true
-		}
-	}
-	return false
-}
+// errAliasBefore is a converter refusing an alias to an anchor of an earlier document.
+var errAliasBefore = errors.New("alias to an anchor of an earlier document")
 
-// appendDocument converts one parsed document starting at line of the file.
-func appendDocument(docs []Document, root *yaml.Node, line int) []Document {
+// appendDocument converts one parsed document starting at line of the file. Its only error is c's
+// errAliasBefore; every other problem is the document's.
+func appendDocument(docs []Document, root *yaml.Node, line int, c *nodeConverter) ([]Document, error) {
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
-		return docs
+		return docs, nil
 	}
-	v, err := (&nodeConverter{}).value(root, 0)
+	v, err := c.value(root, 0)
+	if errors.Is(err, errAliasBefore) {
+		return docs, err
+	}
 	if err != nil {
-		return append(docs, Document{Line: line, Err: errs.E(errs.Invalid, "YAML error at line %d: %v", line, err)})
+		return append(docs, Document{Line: line, Err: errs.E(errs.Invalid, "YAML error at line %d: %v", line, err)}), nil
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
-		return append(docs, Document{Line: line, Err: errs.E(errs.Invalid, "document at line %d is not an object (expected an entity with apiVersion, kind, metadata and spec)", line)})
+		return append(docs, Document{Line: line, Err: errs.E(errs.Invalid, "document at line %d is not an object (expected an entity with apiVersion, kind, metadata and spec)", line)}), nil
 	}
-	return append(docs, Document{Line: line, Entity: Entity(obj)})
+	return append(docs, Document{Line: line, Entity: Entity(obj)}), nil
 }
 
 // parseChunk parses one document; it returns nil and no error for an empty one.
@@ -230,7 +221,11 @@ const maxYAMLDepth = 100
 // maxYAMLNodes bounds the expanded size of one document, so aliases cannot multiply it without end.
 const maxYAMLNodes = 1_000_000
 
-type nodeConverter struct{ visited int }
+type nodeConverter struct {
+	visited int
+	// firstLine, when set, is where the document starts: an alias to an anchor before it is errAliasBefore.
+	firstLine int
+}
 
 func (c *nodeConverter) value(n *yaml.Node, depth int) (any, error) {
 	c.visited++
@@ -247,6 +242,12 @@ func (c *nodeConverter) value(n *yaml.Node, depth int) (any, error) {
 		}
 		return c.value(n.Content[0], depth+1)
 	case yaml.AliasNode:
+		if n.Alias == nil {
+			return nil, fmt.Errorf("line %d: alias to an unknown anchor", n.Line)
+		}
+		if n.Alias.Line < c.firstLine {
+			return nil, errAliasBefore
+		}
 		// Aliases are resolved by value; the depth and size bounds stop alias loops and bombs.
 		return c.value(n.Alias, depth+1)
 	case yaml.MappingNode:
