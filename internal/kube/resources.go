@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -31,7 +32,7 @@ func newResourceMapper(host string, client *http.Client) *resourceMapper {
 }
 
 // errNotServed means the cluster serves no resource of that kind in that group version.
-var errNotServed = fmt.Errorf("kind not served")
+var errNotServed = errors.New("kind not served")
 
 // mapping returns the resource of gvk and whether it is namespaced. A kind missing from a cached list is looked
 // up once more: the list may predate a CustomResourceDefinition.

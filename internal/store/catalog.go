@@ -154,10 +154,10 @@ func (s *Store) Commit(ctx context.Context, results []processing.Result) error {
 		}
 		var mem *committed
 		err = s.upsertChildren(ctx, tx, succeeded, stitch, func() error {
-			mem = inMemory(changed, relationsBefore)
 			if s.dialect != dialect.SQLite {
-				return nil
+				return nil // stitching happens later, from the database
 			}
+			mem = inMemory(changed, relationsBefore)
 			return s.prebuild(ctx, tx, mem, changed, ids)
 		})
 		if err != nil {
