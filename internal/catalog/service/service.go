@@ -98,8 +98,8 @@ type Service struct {
 	synced   atomic.Bool
 	syncMu   sync.Mutex
 	syncWake chan struct{}
-	// committing counts this replica's commits between CommitStarting and CommitDone; handed holds the
-	// changes of those that ended, for Sync. Both under syncMu.
+	// committing counts this replica's commits between CommitStarting and CommitDone; handed, under
+	// syncMu, holds the changes of those that ended, for Sync.
 	committing atomic.Int32
 	handed     [][]Change
 }
