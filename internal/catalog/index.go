@@ -11,6 +11,8 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/klauspost/compress/s2"
+
 	"github.com/billpay/portal/internal/errs"
 )
 
@@ -21,8 +23,13 @@ import (
 //
 // Entities are numbered by small internal ids so that a filter evaluates to a bitset, and posting
 // lists are sorted id lists. Readers share a read lock; writers are serialized.
+//
+// The served JSON is the largest part of the index, and entities of one catalog repeat each other
+// (keys, annotations, location URLs, owners), so it is kept compressed against a dictionary sampled
+// from the catalog itself: about a fifth of the plain size, at a microsecond per entity read.
 type Index struct {
 	mu    sync.RWMutex
+	dict  *s2.Dict    // nil until the index holds dictSampleDocs entities
 	docs  []*indexDoc // by id; nil for free ids
 	free  []uint32
 	live  docSet
@@ -36,11 +43,26 @@ type Index struct {
 	prevID uint32
 }
 
+// An indexDoc is never modified once linked in: readers keep using one after the lock is released.
 type indexDoc struct {
-	raw  []byte
-	uid  string
-	ref  string
-	rows []indexRow // sorted by key, like SearchEntries
+	packed []byte   // the served JSON, compressed with dict, or plain when dict is nil
+	dict   *s2.Dict // what packed was compressed with
+	uid    string
+	ref    string
+	rows   []indexRow // sorted by key, like SearchEntries
+}
+
+// json returns the served JSON, decompressed into a fresh slice when the document is packed.
+func (d *indexDoc) json() []byte {
+	if d.dict == nil {
+		return d.packed
+	}
+	out, err := d.dict.Decode(nil, d.packed)
+	if err != nil {
+		// The index compressed these bytes itself and never changes them.
+		panic(fmt.Sprintf("catalog index: entity %s does not decompress: %v", d.ref, err))
+	}
+	return out
 }
 
 type indexRow struct {
@@ -101,38 +123,52 @@ func (ix *Index) Len() int {
 // modify the bytes.
 func (ix *Index) Get(ref string) ([]byte, bool) {
 	ix.mu.RLock()
-	defer ix.mu.RUnlock()
 	id, ok := ix.byRef[ref]
 	if !ok {
+		ix.mu.RUnlock()
 		return nil, false
 	}
-	return ix.docs[id].raw, true
+	d := ix.docs[id]
+	ix.mu.RUnlock()
+	return d.json(), true
 }
 
 // GetByUID returns the JSON of the entity with the given uid. Callers must not modify the bytes.
 func (ix *Index) GetByUID(uid string) ([]byte, bool) {
 	ix.mu.RLock()
-	defer ix.mu.RUnlock()
 	id, ok := ix.byUID[uid]
 	if !ok {
+		ix.mu.RUnlock()
 		return nil, false
 	}
-	return ix.docs[id].raw, true
+	d := ix.docs[id]
+	ix.mu.RUnlock()
+	return d.json(), true
+}
+
+// Has reports whether an entity with the given canonical (lowercase) ref is held.
+func (ix *Index) Has(ref string) bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	_, ok := ix.byRef[ref]
+	return ok
 }
 
 // GetMatching is Get restricted to entities that f matches, for by-refs lookups that carry a filter.
 func (ix *Index) GetMatching(ref string, f Filter) ([]byte, bool) {
 	ix.mu.RLock()
-	defer ix.mu.RUnlock()
 	id, ok := ix.byRef[ref]
 	if !ok {
+		ix.mu.RUnlock()
 		return nil, false
 	}
 	d := ix.docs[id]
-	if f != nil && !f.node().matchRows(d.rowSeq) {
+	matched := f == nil || f.node().matchRows(d.rowSeq)
+	ix.mu.RUnlock()
+	if !matched {
 		return nil, false
 	}
-	return d.raw, true
+	return d.json(), true
 }
 
 func (d *indexDoc) rowSeq(yield func(key, value string, null bool) bool) {
@@ -145,11 +181,14 @@ func (d *indexDoc) rowSeq(yield func(key, value string, null bool) bool) {
 
 // preparedDoc is an entity scanned outside the lock, ready to be linked in.
 type preparedDoc struct {
-	raw []byte
+	packed []byte
+	dict   *s2.Dict
 	scannedEntity
 }
 
-func prepareDoc(raw []byte) (preparedDoc, error) {
+// prepareDoc scans raw and makes the index's private copy of it, compressed with dict when that is
+// set. scratch, when given, is reused for the compression's working space.
+func prepareDoc(raw []byte, dict *s2.Dict, scratch *[]byte) (preparedDoc, error) {
 	s, err := scanEntity(raw)
 	if err != nil {
 		return preparedDoc{}, err
@@ -160,32 +199,100 @@ func prepareDoc(raw []byte) (preparedDoc, error) {
 	if s.ref == "" {
 		return preparedDoc{}, errs.E(errs.Invalid, "final entity has no kind or metadata.name")
 	}
-	// A private copy: the caller may reuse its buffer, and served bytes must never change.
-	var stored []byte
 	if s.spaced {
 		var buf bytes.Buffer
 		buf.Grow(len(raw))
 		if err := json.Compact(&buf, raw); err != nil {
 			return preparedDoc{}, errs.Wrap(errs.Invalid, err, "invalid entity JSON")
 		}
-		stored = buf.Bytes()
-	} else {
-		stored = bytes.Clone(raw)
+		raw = buf.Bytes()
 	}
-	return preparedDoc{raw: stored, scannedEntity: s}, nil
+	// Always a private copy: the caller may reuse its buffer, and served bytes must never change.
+	return preparedDoc{packed: pack(raw, dict, scratch), dict: dict, scannedEntity: s}, nil
+}
+
+// pack returns a copy of raw of exactly its size, compressed with dict unless that is nil.
+func pack(raw []byte, dict *s2.Dict, scratch *[]byte) []byte {
+	if dict == nil {
+		return bytes.Clone(raw)
+	}
+	var buf []byte
+	if scratch != nil {
+		buf = *scratch
+	}
+	buf = dict.Encode(buf[:0], raw) // sized for the worst case, hence the copy below
+	if scratch != nil {
+		*scratch = buf
+	}
+	return bytes.Clone(buf)
+}
+
+// dictSampleDocs is how many entities the index holds before it samples them for its compression
+// dictionary; below that, memory does not matter and entities are kept plain.
+const dictSampleDocs = 64
+
+// dictSampleBytes bounds the dictionary: s2 uses at most 64 KiB of it, and entities beyond a few
+// dozen add little that the others have not shown.
+const dictSampleBytes = 32 << 10
+
+// trainLocked builds the compression dictionary from entities spread over the index (so kinds
+// and locations mix) and packs the entities held plain so far. Readers may hold the plain
+// documents, so packed ones replace them rather than change them.
+func (ix *Index) trainLocked() {
+	live := ix.live.count()
+	if ix.dict != nil || live < dictSampleDocs {
+		return
+	}
+	var sample []byte
+	step := max(live/(dictSampleBytes/1024), 1)
+	seen := 0
+	for _, d := range ix.docs {
+		if d == nil {
+			continue
+		}
+		if seen%step == 0 && len(sample) < dictSampleBytes {
+			sample = append(sample, d.json()...)
+		}
+		seen++
+	}
+	// Compact JSON entities begin alike; s2 starts its repeat offset at the last such beginning.
+	start := sample[:min(len(sample), 16)]
+	ix.dict = s2.MakeDict(sample, start)
+	if ix.dict == nil {
+		return // too little to sample; stay plain
+	}
+	var scratch []byte
+	for id, d := range ix.docs {
+		if d == nil || d.dict != nil {
+			continue
+		}
+		packed := *d
+		packed.packed, packed.dict = pack(d.packed, ix.dict, &scratch), ix.dict
+		ix.docs[id] = &packed
+	}
+	ix.prev = nil
 }
 
 // Put adds or replaces one final entity, given as JSON with metadata.uid set. It replaces the entity
 // with the same uid, and also any other entity with the same ref.
 func (ix *Index) Put(raw []byte) error {
-	p, err := prepareDoc(raw)
+	p, err := prepareDoc(raw, ix.dictionary(), nil)
 	if err != nil {
 		return err
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.putLocked(&p, false)
+	ix.trainLocked()
 	return nil
+}
+
+// dictionary returns the compression dictionary for entities prepared now (nil: keep plain). It
+// is set once; an entity prepared before that is simply stored plain until trainLocked packs it.
+func (ix *Index) dictionary() *s2.Dict {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.dict
 }
 
 // Delete removes the entity with the given uid, if held.
@@ -207,11 +314,13 @@ func (ix *Index) PutBatch(raws [][]byte, deletes []string) error {
 	prepared := make([]preparedDoc, len(raws))
 	errList := make([]error, len(raws))
 	workers := min(runtime.GOMAXPROCS(0), len(raws)/64+1)
+	dict := ix.dictionary()
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
+			var scratch []byte
 			for i := w; i < len(raws); i += workers {
-				prepared[i], errList[i] = prepareDoc(raws[i])
+				prepared[i], errList[i] = prepareDoc(raws[i], dict, &scratch)
 			}
 		})
 	}
@@ -250,6 +359,7 @@ func (ix *Index) PutBatch(raws [][]byte, deletes []string) error {
 		}
 		slices.SortFunc(ix.order, func(a, b uint32) int { return strings.Compare(ix.docs[a].ref, ix.docs[b].ref) })
 	}
+	ix.trainLocked()
 	return nil
 }
 
@@ -259,7 +369,9 @@ func (ix *Index) putLocked(p *preparedDoc, sortLater bool) {
 	if id, ok := ix.byUID[p.uid]; ok {
 		old := ix.docs[id]
 		if old.ref == p.ref {
-			if !bytes.Equal(old.raw, p.raw) { // re-stitches that change nothing are common
+			// Re-stitches that change nothing are common. Compression is deterministic, so packed
+			// bytes compare as well as plain ones when the dictionary is the same.
+			if old.dict != p.dict || !bytes.Equal(old.packed, p.packed) {
 				ix.replaceLocked(id, old, p)
 			}
 			return
@@ -288,7 +400,7 @@ func (ix *Index) putLocked(p *preparedDoc, sortLater bool) {
 	if ix.prev != nil && ix.docs[ix.prevID] == ix.prev {
 		hint = ix.prev.rows
 	}
-	d := &indexDoc{raw: p.raw, uid: p.uid, ref: p.ref}
+	d := &indexDoc{packed: p.packed, dict: p.dict, uid: p.uid, ref: p.ref}
 	d.rows, _ = ix.linkRows(id, p, nil, hint)
 	ix.relinkKeys(id, nil, d.rows)
 
@@ -309,7 +421,7 @@ func (ix *Index) putLocked(p *preparedDoc, sortLater bool) {
 // usually changes a handful of rows, and rows both versions share keep their postings, which
 // spares rewriting the long lists (kind, namespace, lifecycle) every time.
 func (ix *Index) replaceLocked(id uint32, old *indexDoc, p *preparedDoc) {
-	d := &indexDoc{raw: p.raw, uid: p.uid, ref: p.ref}
+	d := &indexDoc{packed: p.packed, dict: p.dict, uid: p.uid, ref: p.ref}
 	var gone []indexRow
 	d.rows, gone = ix.linkRows(id, p, old.rows, nil)
 	for _, r := range gone {
@@ -821,9 +933,9 @@ func (ix *Index) List(req ListRequest) (items []json.RawMessage, more bool) {
 	if len(req.Order) > 0 {
 		ix.sortPrefix(ids, m, hi, req.Order)
 	}
-	raws := ix.raws(ids[lo:hi])
+	docs := ix.docsOf(ids[lo:hi])
 	ix.mu.RUnlock()
-	return renderItems(raws, req.Fields), more
+	return renderItems(docs, req.Fields), more
 }
 
 // inRefOrder lists the entities of m (nil: all) by canonical ref.
@@ -907,22 +1019,23 @@ func sortSmallest(ids []uint32, n int, cmp func(a, b uint32) int) {
 	slices.SortFunc(h, cmp)
 }
 
-func (ix *Index) raws(ids []uint32) [][]byte {
-	out := make([][]byte, len(ids))
+func (ix *Index) docsOf(ids []uint32) []*indexDoc {
+	out := make([]*indexDoc, len(ids))
 	for i, id := range ids {
-		out[i] = ix.docs[id].raw
+		out[i] = ix.docs[id]
 	}
 	return out
 }
 
-// renderItems applies the fields projection; it runs outside the lock because it decodes.
-func renderItems(raws [][]byte, fields []string) []json.RawMessage {
-	out := make([]json.RawMessage, len(raws))
-	for i, r := range raws {
+// renderItems decompresses and applies the fields projection; it runs outside the lock, which
+// documents do not need once taken.
+func renderItems(docs []*indexDoc, fields []string) []json.RawMessage {
+	out := make([]json.RawMessage, len(docs))
+	for i, d := range docs {
 		if len(fields) == 0 {
-			out[i] = r
+			out[i] = d.json()
 		} else {
-			out[i] = projectRaw(r, fields)
+			out[i] = projectRaw(d.json(), fields)
 		}
 	}
 	return out

@@ -842,3 +842,96 @@ func TestIndexSortsASmallSelectionAmongManyValues(t *testing.T) {
 		require.Equal(t, []string{"c250", "c200", "c150", "c100", "c050", "c000"}, itemNames(t, resp.Items))
 	})
 }
+
+func TestIndexKeepsEntitiesCompressed(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 8))
+	raws := randomCatalog(t, rng, 3*dictSampleDocs)
+	storage := func(ix *Index) (packed, stored int) {
+		ix.mu.RLock()
+		defer ix.mu.RUnlock()
+		for _, d := range ix.docs {
+			if d != nil {
+				stored += len(d.packed)
+				if d.dict != nil {
+					packed++
+				}
+			}
+		}
+		return packed, stored
+	}
+	servesExactly := func(t *testing.T, ix *Index, raws [][]byte) {
+		t.Helper()
+		for i, raw := range raws {
+			got, ok := ix.GetByUID(fmt.Sprintf("u%03d", i))
+			require.True(t, ok)
+			require.Equal(t, string(raw), string(got))
+		}
+		items, _ := ix.List(ListRequest{})
+		require.Len(t, items, len(raws))
+		want := map[string]bool{}
+		for _, raw := range raws {
+			want[string(raw)] = true
+		}
+		for _, it := range items {
+			require.True(t, want[string(it)], "served %s", it)
+		}
+	}
+
+	t.Run("a small catalog stays plain", func(t *testing.T) {
+		ix := mustIndex(t, raws[:dictSampleDocs-1]...)
+		packed, _ := storage(ix)
+		require.Zero(t, packed)
+		servesExactly(t, ix, raws[:dictSampleDocs-1])
+	})
+	t.Run("once the index holds enough to sample, every entity is packed and served unchanged", func(t *testing.T) {
+		ix := NewIndex()
+		for _, raw := range raws[:10] { // held plain, then packed when the dictionary is made
+			require.NoError(t, ix.Put(raw))
+		}
+		require.NoError(t, ix.PutBatch(raws[10:], nil))
+		packed, stored := storage(ix)
+		require.Equal(t, len(raws), packed)
+		total := 0
+		for _, raw := range raws {
+			total += len(raw)
+		}
+		require.Less(t, stored, total/2, "entities of one catalog share most of their bytes")
+		servesExactly(t, ix, raws)
+
+		got, ok := ix.Get("component:default/e001")
+		if !ok {
+			got, ok = ix.Get("api:default/e001")
+		}
+		require.True(t, ok)
+		require.Equal(t, string(raws[1]), string(got))
+		resp, err := ix.Query(QueryRequest{Limit: 1, LimitSet: true, Fields: []string{"metadata.name"}})
+		require.NoError(t, err)
+		require.Len(t, resp.Items, 1)
+		require.JSONEq(t, `{"metadata":{"name":"e000"}}`, string(resp.Items[0]), "projections read packed entities too")
+	})
+	t.Run("an unchanged entity put again keeps its stored document", func(t *testing.T) {
+		ix := mustIndex(t, raws...)
+		before := ix.docs[ix.byUID["u007"]]
+		require.NoError(t, ix.Put(raws[7]))
+		require.Same(t, before, ix.docs[ix.byUID["u007"]])
+	})
+	t.Run("readers keep the documents they took while the index packs them", func(t *testing.T) {
+		ix := NewIndex()
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for _, raw := range raws {
+				require.NoError(t, ix.Put(raw))
+			}
+		})
+		wg.Go(func() {
+			for ix.Len() < len(raws) {
+				items, _ := ix.List(ListRequest{})
+				for _, it := range items {
+					require.True(t, json.Valid(it))
+				}
+			}
+		})
+		wg.Wait()
+		servesExactly(t, ix, raws)
+	})
+}

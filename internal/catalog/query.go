@@ -284,7 +284,7 @@ func (ix *Index) Query(req QueryRequest) (QueryResponse, error) {
 	if len(page) > 0 {
 		firstKey, lastKey = order.key(page[0]), order.key(page[len(page)-1])
 	}
-	raws := ix.raws(page)
+	docs := ix.docsOf(page)
 	ix.mu.RUnlock()
 
 	total := 0
@@ -295,7 +295,7 @@ func (ix *Index) Query(req QueryRequest) (QueryResponse, error) {
 		total = matched
 	}
 
-	resp := QueryResponse{Items: renderItems(raws, req.Fields), TotalItems: total}
+	resp := QueryResponse{Items: renderItems(docs, req.Fields), TotalItems: total}
 	first := c.FirstSortFieldValues
 	if initial {
 		first = firstKey

@@ -90,7 +90,7 @@ func (s *Service) FindByAnnotation(kind, key, value string) []string {
 
 // Exists reports whether an entity is in the catalog.
 func (s *Service) Exists(ref string) bool {
-	_, ok := s.Index().Get(strings.ToLower(ref))
+	ok := s.Index().Has(strings.ToLower(ref))
 	return ok
 }
 

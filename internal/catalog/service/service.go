@@ -335,7 +335,7 @@ type AncestryItem struct {
 func (s *Service) Ancestry(ctx context.Context, kind, namespace, name string) (string, []AncestryItem, error) {
 	root := catalog.Ref{Kind: kind, Namespace: namespace, Name: name}.String()
 	ix := s.Index()
-	if _, ok := ix.Get(root); !ok {
+	if !ix.Has(root) {
 		return "", nil, errs.E(errs.NotFound, "No such entity %s", root)
 	}
 	var items []AncestryItem
