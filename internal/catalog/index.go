@@ -30,6 +30,7 @@ import (
 type Index struct {
 	mu    sync.RWMutex
 	dict  *s2.Dict    // nil until the index holds dictSampleDocs entities
+	plain int         // live entities not compressed with dict
 	docs  []*indexDoc // by id; nil for free ids
 	free  []uint32
 	live  docSet
@@ -235,31 +236,38 @@ const dictSampleDocs = 64
 // dozen add little that the others have not shown.
 const dictSampleBytes = 32 << 10
 
-// trainLocked builds the compression dictionary from entities spread over the index (so kinds
-// and locations mix) and packs the entities held plain so far. Readers may hold the plain
-// documents, so packed ones replace them rather than change them.
-func (ix *Index) trainLocked() {
-	live := ix.live.count()
-	if ix.dict != nil || live < dictSampleDocs {
-		return
+// sampleDict builds a compression dictionary from entities spread evenly over those given, so
+// that kinds and locations mix; nil when they are too few to sample.
+func sampleDict(n int, entity func(i int) []byte) *s2.Dict {
+	if n < dictSampleDocs {
+		return nil
 	}
 	var sample []byte
-	step := max(live/(dictSampleBytes/1024), 1)
-	seen := 0
-	for _, d := range ix.docs {
-		if d == nil {
-			continue
-		}
-		if seen%step == 0 && len(sample) < dictSampleBytes {
-			sample = append(sample, d.json()...)
-		}
-		seen++
+	step := max(n/(dictSampleBytes/1024), 1)
+	for i := 0; i < n && len(sample) < dictSampleBytes; i += step {
+		sample = append(sample, entity(i)...)
 	}
 	// Compact JSON entities begin alike; s2 starts its repeat offset at the last such beginning.
-	start := sample[:min(len(sample), 16)]
-	ix.dict = s2.MakeDict(sample, start)
+	return s2.MakeDict(sample, sample[:min(len(sample), 16)])
+}
+
+// packPlainLocked makes the dictionary once the index holds enough entities, and compresses the
+// entities held plain so far. Readers may hold the plain documents, so packed copies replace them
+// rather than change them.
+func (ix *Index) packPlainLocked() {
+	if ix.plain == 0 {
+		return
+	}
 	if ix.dict == nil {
-		return // too little to sample; stay plain
+		var docs []*indexDoc
+		for _, d := range ix.docs {
+			if d != nil {
+				docs = append(docs, d)
+			}
+		}
+		if ix.dict = sampleDict(len(docs), func(i int) []byte { return docs[i].packed }); ix.dict == nil {
+			return
+		}
 	}
 	var scratch []byte
 	for id, d := range ix.docs {
@@ -270,6 +278,7 @@ func (ix *Index) trainLocked() {
 		packed.packed, packed.dict = pack(d.packed, ix.dict, &scratch), ix.dict
 		ix.docs[id] = &packed
 	}
+	ix.plain = 0
 	ix.prev = nil
 }
 
@@ -283,15 +292,31 @@ func (ix *Index) Put(raw []byte) error {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.putLocked(&p, false)
-	ix.trainLocked()
+	ix.packPlainLocked()
 	return nil
 }
 
 // dictionary returns the compression dictionary for entities prepared now (nil: keep plain). It
-// is set once; an entity prepared before that is simply stored plain until trainLocked packs it.
+// is set once; an entity prepared before that is stored plain until packPlainLocked packs it.
 func (ix *Index) dictionary() *s2.Dict {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
+	return ix.dict
+}
+
+// dictionaryFor is dictionary for a batch of raws. A batch that is enough to sample on its own
+// (the first load of a catalog, typically) makes the dictionary from itself before it is prepared,
+// rather than being stored plain and packed again under the lock.
+func (ix *Index) dictionaryFor(raws [][]byte) *s2.Dict {
+	if d := ix.dictionary(); d != nil || len(raws) < dictSampleDocs {
+		return d
+	}
+	d := sampleDict(len(raws), func(i int) []byte { return raws[i] })
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.dict == nil {
+		ix.dict = d
+	}
 	return ix.dict
 }
 
@@ -314,7 +339,7 @@ func (ix *Index) PutBatch(raws [][]byte, deletes []string) error {
 	prepared := make([]preparedDoc, len(raws))
 	errList := make([]error, len(raws))
 	workers := min(runtime.GOMAXPROCS(0), len(raws)/64+1)
-	dict := ix.dictionary()
+	dict := ix.dictionaryFor(raws)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
@@ -359,7 +384,7 @@ func (ix *Index) PutBatch(raws [][]byte, deletes []string) error {
 		}
 		slices.SortFunc(ix.order, func(a, b uint32) int { return strings.Compare(ix.docs[a].ref, ix.docs[b].ref) })
 	}
-	ix.trainLocked()
+	ix.packPlainLocked()
 	return nil
 }
 
@@ -407,6 +432,9 @@ func (ix *Index) putLocked(p *preparedDoc, sortLater bool) {
 	ix.docs[id] = d
 	ix.prev, ix.prevID = d, id
 	ix.live.add(id)
+	if d.dict == nil {
+		ix.plain++
+	}
 	ix.byUID[d.uid] = id
 	ix.byRef[d.ref] = id
 	if !sortLater {
@@ -428,6 +456,12 @@ func (ix *Index) replaceLocked(id uint32, old *indexDoc, p *preparedDoc) {
 		ix.unlinkRow(id, r)
 	}
 	ix.relinkKeys(id, old.rows, d.rows)
+	if old.dict == nil {
+		ix.plain--
+	}
+	if d.dict == nil {
+		ix.plain++
+	}
 	ix.docs[id] = d
 	ix.prev, ix.prevID = d, id
 }
@@ -622,6 +656,9 @@ func (ix *Index) removeLocked(id uint32, sortLater bool) {
 		}
 	}
 	ix.live.del(id)
+	if d.dict == nil {
+		ix.plain--
+	}
 	delete(ix.byUID, d.uid)
 	delete(ix.byRef, d.ref)
 	ix.docs[id] = nil
@@ -917,6 +954,12 @@ type ListRequest struct {
 
 // List returns one page of GET /entities and whether more entities follow it.
 func (ix *Index) List(req ListRequest) (items []json.RawMessage, more bool) {
+	page, more := ix.ListPage(req)
+	return page.Items(), more
+}
+
+// ListPage is List for callers that write the entities out one at a time (see Page).
+func (ix *Index) ListPage(req ListRequest) (page Page, more bool) {
 	ix.mu.RLock()
 	m := ix.match(req.Filter)
 	var ids []uint32
@@ -933,9 +976,9 @@ func (ix *Index) List(req ListRequest) (items []json.RawMessage, more bool) {
 	if len(req.Order) > 0 {
 		ix.sortPrefix(ids, m, hi, req.Order)
 	}
-	docs := ix.docsOf(ids[lo:hi])
+	page = ix.page(ids[lo:hi], req.Fields)
 	ix.mu.RUnlock()
-	return renderItems(docs, req.Fields), more
+	return page, more
 }
 
 // inRefOrder lists the entities of m (nil: all) by canonical ref.
@@ -1019,23 +1062,50 @@ func sortSmallest(ids []uint32, n int, cmp func(a, b uint32) int) {
 	slices.SortFunc(h, cmp)
 }
 
-func (ix *Index) docsOf(ids []uint32) []*indexDoc {
-	out := make([]*indexDoc, len(ids))
-	for i, id := range ids {
-		out[i] = ix.docs[id]
-	}
-	return out
+// Page is a page of entities as they are served. Entities are held compressed, and a page read
+// with Item decompresses each into one reused buffer, so writing out a large page allocates
+// nothing in proportion to it. Documents never change once linked in, so a page needs no lock.
+type Page struct {
+	docs   []*indexDoc
+	fields []string // projection; none serves whole entities
 }
 
-// renderItems decompresses and applies the fields projection; it runs outside the lock, which
-// documents do not need once taken.
-func renderItems(docs []*indexDoc, fields []string) []json.RawMessage {
-	out := make([]json.RawMessage, len(docs))
-	for i, d := range docs {
-		if len(fields) == 0 {
+func (ix *Index) page(ids []uint32, fields []string) Page {
+	docs := make([]*indexDoc, len(ids))
+	for i, id := range ids {
+		docs[i] = ix.docs[id]
+	}
+	return Page{docs: docs, fields: fields}
+}
+
+// Len is the number of entities on the page.
+func (p Page) Len() int { return len(p.docs) }
+
+// Item returns the JSON of entity i, decompressed into buf when buf has room. The result is
+// only valid until buf is used again, and must not be modified.
+func (p Page) Item(i int, buf []byte) []byte {
+	d := p.docs[i]
+	raw := d.packed
+	if d.dict != nil {
+		var err error
+		if raw, err = d.dict.Decode(buf[:cap(buf)], d.packed); err != nil {
+			panic(fmt.Sprintf("catalog index: entity %s does not decompress: %v", d.ref, err))
+		}
+	}
+	if len(p.fields) > 0 {
+		return projectRaw(raw, p.fields)
+	}
+	return raw
+}
+
+// Items returns every entity of the page, each in a slice of its own.
+func (p Page) Items() []json.RawMessage {
+	out := make([]json.RawMessage, len(p.docs))
+	for i, d := range p.docs {
+		if len(p.fields) == 0 {
 			out[i] = d.json()
 		} else {
-			out[i] = projectRaw(d.json(), fields)
+			out[i] = projectRaw(d.json(), p.fields)
 		}
 	}
 	return out

@@ -849,14 +849,17 @@ func TestIndexKeepsEntitiesCompressed(t *testing.T) {
 	storage := func(ix *Index) (packed, stored int) {
 		ix.mu.RLock()
 		defer ix.mu.RUnlock()
+		live := 0
 		for _, d := range ix.docs {
 			if d != nil {
+				live++
 				stored += len(d.packed)
 				if d.dict != nil {
 					packed++
 				}
 			}
 		}
+		require.Equal(t, live-packed, ix.plain, "the count of plain entities")
 		return packed, stored
 	}
 	servesExactly := func(t *testing.T, ix *Index, raws [][]byte) {
@@ -908,6 +911,39 @@ func TestIndexKeepsEntitiesCompressed(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, resp.Items, 1)
 		require.JSONEq(t, `{"metadata":{"name":"e000"}}`, string(resp.Items[0]), "projections read packed entities too")
+	})
+	t.Run("a first batch large enough to sample is packed as it is prepared", func(t *testing.T) {
+		ix := mustIndex(t, raws...)
+		packed, _ := storage(ix)
+		require.Equal(t, len(raws), packed)
+		ix.Delete("u001")
+		require.NoError(t, ix.Put(raws[1]))
+		packed, _ = storage(ix)
+		require.Equal(t, len(raws), packed)
+		servesExactly(t, ix, raws)
+	})
+	t.Run("a page read through one reused buffer gives every entity exactly", func(t *testing.T) {
+		ix := mustIndex(t, raws...)
+		page, more := ix.ListPage(ListRequest{})
+		require.False(t, more)
+		whole := page.Items()
+		require.Equal(t, len(raws), page.Len())
+		var buf []byte
+		for i := range page.Len() {
+			item := page.Item(i, buf)
+			require.Equal(t, string(whole[i]), string(item))
+			buf = item[:0]
+		}
+		resp, err := ix.QueryPage(QueryRequest{Limit: 3, LimitSet: true, Fields: []string{"metadata.uid"}})
+		require.NoError(t, err)
+		require.Nil(t, resp.Items, "QueryPage leaves items to the page")
+		require.Equal(t, 3, resp.Page.Len())
+		full, err := ix.Query(QueryRequest{Limit: 3, LimitSet: true, Fields: []string{"metadata.uid"}})
+		require.NoError(t, err)
+		for i := range 3 {
+			require.Equal(t, string(full.Items[i]), string(resp.Page.Item(i, buf)))
+		}
+		require.Regexp(t, `^\{"metadata":\{"uid":"u\d+"\}\}$`, string(resp.Page.Item(0, buf)))
 	})
 	t.Run("an unchanged entity put again keeps its stored document", func(t *testing.T) {
 		ix := mustIndex(t, raws...)

@@ -34,7 +34,9 @@ type QueryRequest struct {
 
 // QueryResponse is the by-query result; the HTTP layer wraps the cursors in pageInfo.
 type QueryResponse struct {
+	// Items is set by Query; QueryPage leaves it to Page.
 	Items      []json.RawMessage
+	Page       Page
 	TotalItems int
 	NextCursor string
 	PrevCursor string
@@ -183,6 +185,17 @@ func (o *queryOrder) compareTo(id uint32, key []*string) int {
 // Query serves one page of /entities/by-query: keyset-paged, so that following nextCursor visits
 // every matching entity exactly once even while entities change between pages.
 func (ix *Index) Query(req QueryRequest) (QueryResponse, error) {
+	resp, err := ix.QueryPage(req)
+	if err != nil {
+		return QueryResponse{}, err
+	}
+	resp.Items = resp.Page.Items()
+	return resp, nil
+}
+
+// QueryPage is Query for callers that write the entities out one at a time: it leaves Items
+// unset, and the entities are read from Page.
+func (ix *Index) QueryPage(req QueryRequest) (QueryResponse, error) {
 	limit := DefaultQueryLimit
 	if req.LimitSet {
 		limit = max(req.Limit, 0)
@@ -284,7 +297,7 @@ func (ix *Index) Query(req QueryRequest) (QueryResponse, error) {
 	if len(page) > 0 {
 		firstKey, lastKey = order.key(page[0]), order.key(page[len(page)-1])
 	}
-	docs := ix.docsOf(page)
+	items := ix.page(page, req.Fields)
 	ix.mu.RUnlock()
 
 	total := 0
@@ -295,7 +308,7 @@ func (ix *Index) Query(req QueryRequest) (QueryResponse, error) {
 		total = matched
 	}
 
-	resp := QueryResponse{Items: renderItems(docs, req.Fields), TotalItems: total}
+	resp := QueryResponse{Page: items, TotalItems: total}
 	first := c.FirstSortFieldValues
 	if initial {
 		first = firstKey

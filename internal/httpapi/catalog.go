@@ -269,8 +269,8 @@ func (s *Server) registerCatalog() {
 				}
 				req.Limit, req.Offset, limitSet = c.Limit, c.Offset, c.Limit > 0
 			}
-			items, more := svc.Index().List(req)
-			out := arrayStream(items)
+			page, more := svc.Index().ListPage(req)
+			out := pageStream(page)
 			if limitSet && more {
 				out.Link = nextLink(ctx, req.Limit, req.Offset+req.Limit)
 			}
@@ -580,7 +580,7 @@ func (s *Server) registerCatalog() {
 }
 
 func runQuery(ctx context.Context, svc *service.Service, req catalog.QueryRequest) (*rawOutput, error) {
-	res, err := svc.Index().Query(req)
+	res, err := svc.Index().QueryPage(req)
 	if err != nil {
 		return nil, backstageErr(ctx, err)
 	}

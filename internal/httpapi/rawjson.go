@@ -58,14 +58,38 @@ func writeArray(w *bufio.Writer, items []json.RawMessage) {
 	_ = w.WriteByte(']')
 }
 
-func arrayStream(items []json.RawMessage) *rawOutput {
-	return streamJSON(func(w *bufio.Writer) { writeArray(w, items) })
+// itemBuffers hold one decompressed entity at a time while a page is written.
+var itemBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// writePage writes a page of entities as a JSON array, decompressing each into one reused buffer.
+func writePage(w *bufio.Writer, page catalog.Page) {
+	buf := itemBuffers.Get().(*[]byte)
+	_ = w.WriteByte('[')
+	for i := range page.Len() {
+		if i > 0 {
+			_ = w.WriteByte(',')
+		}
+		item := page.Item(i, *buf)
+		_, _ = w.Write(item)
+		if cap(item) > cap(*buf) && cap(item) <= maxPooledItem {
+			*buf = item[:0]
+		}
+	}
+	_ = w.WriteByte(']')
+	itemBuffers.Put(buf)
+}
+
+// maxPooledItem keeps an unusually large entity's buffer from staying in the pool.
+const maxPooledItem = 64 << 10
+
+func pageStream(page catalog.Page) *rawOutput {
+	return streamJSON(func(w *bufio.Writer) { writePage(w, page) })
 }
 
 func queryStream(res catalog.QueryResponse) *rawOutput {
 	return streamJSON(func(w *bufio.Writer) {
 		_, _ = w.WriteString(`{"items":`)
-		writeArray(w, res.Items)
+		writePage(w, res.Page)
 		var tail []byte
 		tail = append(tail, `,"totalItems":`...)
 		tail = strconv.AppendInt(tail, int64(res.TotalItems), 10)
