@@ -50,7 +50,7 @@ type indexDoc struct {
 	dict   *s2.Dict // what packed was compressed with
 	uid    string
 	ref    string
-	rows   []indexRow // sorted by key, like SearchEntries
+	rows   []*indexValue // sorted by key, like SearchEntries
 }
 
 // json returns the served JSON, decompressed into a fresh slice when the document is packed.
@@ -66,11 +66,6 @@ func (d *indexDoc) json() []byte {
 	return out
 }
 
-type indexRow struct {
-	v    *indexValue
-	orig uint32 // index into v.origs
-}
-
 // indexKey is one search key with the entities that have it and its distinct values.
 type indexKey struct {
 	name   string
@@ -79,29 +74,39 @@ type indexKey struct {
 	null   *indexValue
 }
 
-// indexValue is one lowercased value of a key (or the key's null) with its posting list. Facets
-// report original case, so the case variants seen are counted alongside.
+// indexValue is one value of a key, as one original spelling, with the entities that have it;
+// or the key's null. Filters and sorting compare lowercased values, facets report the original
+// spelling, so the spellings of one lowercased value are chained from the one the key's map holds.
+// An entity has at most one spelling of a value (its search rows are deduplicated after
+// lowercasing), so its row points at exactly the spelling it has.
 type indexValue struct {
 	key   *indexKey
-	value string
-	null  bool
+	value string // lowercased
+	orig  string // as spelled; shares value's bytes when the two are equal
 	docs  []uint32
-	origs []origCount
-	// Most values belong to one entity with one spelling (uids, names, titles); docs and origs
-	// start out in these, which saves two allocations per value.
-	docBuf  [1]uint32
-	origBuf [1]origCount
+	next  *indexValue // the next spelling of the same lowercased value
+	// Most values belong to one entity (uids, names, titles): its id is kept here, which saves an
+	// allocation per value.
+	docBuf [1]uint32
+	null   bool
 }
 
-func newIndexValue(k *indexKey, value string, null bool) *indexValue {
-	v := &indexValue{key: k, value: value, null: null}
-	v.docs, v.origs = v.docBuf[:0:1], v.origBuf[:0:1]
+func newIndexValue(k *indexKey, value, orig string, null bool) *indexValue {
+	if orig == value {
+		orig = value
+	}
+	v := &indexValue{key: k, value: value, orig: orig, null: null}
+	v.docs = v.docBuf[:0:1]
 	return v
 }
 
-type origCount struct {
-	s string
-	n int
+// spellings iterates over v and the other spellings of its value.
+func (v *indexValue) spellings(yield func(*indexValue) bool) {
+	for ; v != nil; v = v.next {
+		if !yield(v) {
+			return
+		}
+	}
 }
 
 // NewIndex returns an empty index.
@@ -173,8 +178,8 @@ func (ix *Index) GetMatching(ref string, f Filter) ([]byte, bool) {
 }
 
 func (d *indexDoc) rowSeq(yield func(key, value string, null bool) bool) {
-	for _, r := range d.rows {
-		if !yield(r.v.key.name, r.v.value, r.v.null) {
+	for _, v := range d.rows {
+		if !yield(v.key.name, v.value, v.null) {
 			return
 		}
 	}
@@ -421,7 +426,7 @@ func (ix *Index) putLocked(p *preparedDoc, sortLater bool) {
 
 	// Entities arriving together tend to share most keys and many values (same kind, same
 	// location), so the previous entity's rows serve as a lookup shortcut.
-	var hint []indexRow
+	var hint []*indexValue
 	if ix.prev != nil && ix.docs[ix.prevID] == ix.prev {
 		hint = ix.prev.rows
 	}
@@ -450,7 +455,7 @@ func (ix *Index) putLocked(p *preparedDoc, sortLater bool) {
 // spares rewriting the long lists (kind, namespace, lifecycle) every time.
 func (ix *Index) replaceLocked(id uint32, old *indexDoc, p *preparedDoc) {
 	d := &indexDoc{packed: p.packed, dict: p.dict, uid: p.uid, ref: p.ref}
-	var gone []indexRow
+	var gone []*indexValue
 	d.rows, gone = ix.linkRows(id, p, old.rows, nil)
 	for _, r := range gone {
 		ix.unlinkRow(id, r)
@@ -470,33 +475,32 @@ func (ix *Index) replaceLocked(id uint32, old *indexDoc, p *preparedDoc) {
 // those not in base, the rows id already has; it returns the new rows and the base rows that are
 // gone. hint rows, of another entity, only save lookups. Key-level postings are left to
 // relinkKeys.
-func (ix *Index) linkRows(id uint32, p *preparedDoc, base, hint []indexRow) (rows, gone []indexRow) {
-	rows = make([]indexRow, 0, len(p.rows))
+func (ix *Index) linkRows(id uint32, p *preparedDoc, base, hint []*indexValue) (rows, gone []*indexValue) {
+	rows = make([]*indexValue, 0, len(p.rows))
 	var k *indexKey
 	for _, r := range p.rows {
 		key, value, orig := p.bytes(r.lower), p.bytes(r.lowerV), p.bytes(r.value)
-		for len(base) > 0 && compareIndexValue(base[0].v, key, r.null, value) < 0 {
+		for len(base) > 0 && compareIndexValue(base[0], key, r.null, value) < 0 {
 			gone, base = append(gone, base[0]), base[1:]
 		}
-		if len(base) > 0 && compareIndexValue(base[0].v, key, r.null, value) == 0 {
+		if len(base) > 0 && compareIndexValue(base[0], key, r.null, value) == 0 {
 			kept := base[0]
 			base = base[1:]
-			if v := kept.v; !v.null && v.origs[kept.orig].s != string(orig) {
-				v.origs[kept.orig].n--
-				kept.orig = v.addOrig(orig)
+			if kept.null || kept.orig == string(orig) {
+				rows = append(rows, kept)
+				k = kept.key
+				continue
 			}
-			rows = append(rows, kept)
-			k = kept.v.key
-			continue
+			gone = append(gone, kept) // respelled: the entity moves to the new spelling
 		}
 
 		var v *indexValue
-		for len(hint) > 0 && compareIndexValue(hint[0].v, key, r.null, value) < 0 {
+		for len(hint) > 0 && compareIndexValue(hint[0], key, r.null, value) < 0 {
 			hint = hint[1:]
 		}
-		if len(hint) > 0 && hint[0].v.key.name == string(key) {
-			k = hint[0].v.key
-			if c := hint[0].v; c.null == r.null && c.value == string(value) {
+		if len(hint) > 0 && hint[0].key.name == string(key) {
+			k = hint[0].key
+			if c := hint[0]; c.null == r.null && c.value == string(value) && (c.null || c.orig == string(orig)) {
 				v = c
 			}
 		}
@@ -507,71 +511,90 @@ func (ix *Index) linkRows(id uint32, p *preparedDoc, base, hint []indexRow) (row
 			}
 		}
 		if v == nil {
-			v = k.value(value, r.null)
+			v = k.value(value, orig, r.null)
 		}
 		v.docs = insertID(v.docs, id)
-		rows = append(rows, indexRow{v: v, orig: v.addOrig(orig)})
+		rows = append(rows, v)
 	}
 	return rows, append(gone, base...)
 }
 
-// value finds or creates the key's value (or its null).
-func (k *indexKey) value(value []byte, null bool) *indexValue {
+// value finds or creates the key's value in the given spelling (or its null).
+func (k *indexKey) value(value, orig []byte, null bool) *indexValue {
 	if null {
 		if k.null == nil {
-			k.null = newIndexValue(k, "", true)
+			k.null = newIndexValue(k, "", "", true)
 		}
 		return k.null
 	}
-	v := k.values[string(value)]
-	if v == nil {
+	first := k.values[string(value)]
+	for v := first; v != nil; v = v.next {
+		if v.orig == string(orig) {
+			return v
+		}
+	}
+	if first == nil {
 		if k.values == nil {
 			k.values = map[string]*indexValue{}
 		}
-		v = newIndexValue(k, string(value), false)
+		v := newIndexValue(k, string(value), string(orig), false)
 		k.values[v.value] = v
+		return v
 	}
+	v := newIndexValue(k, first.value, string(orig), false)
+	v.next, first.next = first.next, v
 	return v
 }
 
 // unlinkRow drops entity id from one value's postings, and the value once nobody has it.
-func (ix *Index) unlinkRow(id uint32, r indexRow) {
-	v, k := r.v, r.v.key
+func (ix *Index) unlinkRow(id uint32, v *indexValue) {
+	k := v.key
 	v.docs = removeID(v.docs, id)
-	if !v.null {
-		v.origs[r.orig].n--
+	if len(v.docs) > 0 {
+		return
 	}
-	if len(v.docs) == 0 {
-		if v.null {
-			k.null = nil
-		} else {
-			delete(k.values, v.value)
+	if v.null {
+		k.null = nil
+		return
+	}
+	first := k.values[v.value]
+	switch {
+	case first == v && v.next == nil:
+		delete(k.values, v.value)
+	case first == v:
+		k.values[v.value] = v.next
+	default:
+		for p := first; p != nil; p = p.next {
+			if p.next == v {
+				p.next = v.next
+				break
+			}
 		}
 	}
 }
 
 // relinkKeys moves entity id between key postings from the keys of old rows to those of cur
 // rows, deleting keys nobody has any more. Rows are sorted by key, so one merge pass does it.
-func (ix *Index) relinkKeys(id uint32, old, cur []indexRow) {
+func (ix *Index) relinkKeys(id uint32, old, cur []*indexValue) {
 	for len(old) > 0 || len(cur) > 0 {
 		var ko, kn *indexKey
 		c := 1
 		if len(old) > 0 {
-			ko, c = old[0].v.key, -1
+			ko, c = old[0].key, -1
 		}
 		if len(cur) > 0 {
-			kn = cur[0].v.key
+			kn = cur[0].key
 			if ko != nil {
 				c = strings.Compare(ko.name, kn.name)
 			}
 		}
 		if c <= 0 {
-			for len(old) > 0 && old[0].v.key == ko {
+			for len(old) > 0 && old[0].key == ko {
 				old = old[1:]
 			}
 		}
 		if c >= 0 {
-			for len(cur) > 0 && cur[0].v.key == kn {
+			for len(cur) > 0 && cur[0].key == kn {
 				cur = cur[1:]
 			}
 		}
@@ -615,32 +638,6 @@ func compareStringBytes(s string, b []byte) int {
 
 func (ix *Index) compareRefAt(id uint32, ref string) int {
 	return strings.Compare(ix.docs[id].ref, ref)
-}
-
-func (v *indexValue) addOrig(b []byte) uint32 {
-	if v.null {
-		return 0
-	}
-	reuse := -1
-	for i := range v.origs {
-		switch {
-		case v.origs[i].s == string(b):
-			v.origs[i].n++
-			return uint32(i)
-		case v.origs[i].n == 0 && reuse < 0:
-			reuse = i
-		}
-	}
-	s := v.value // share the bytes the index already keeps when the case matches
-	if s != string(b) {
-		s = string(b)
-	}
-	if reuse >= 0 {
-		v.origs[reuse] = origCount{s: s, n: 1}
-		return uint32(reuse)
-	}
-	v.origs = append(v.origs, origCount{s: s, n: 1})
-	return uint32(len(v.origs) - 1)
 }
 
 func (ix *Index) removeLocked(id uint32, sortLater bool) {
@@ -784,14 +781,16 @@ func (ix *Index) eval(n *filterNode) docSet {
 		s.addAll(k.docs)
 	case opIn:
 		for _, want := range n.values {
-			if v := k.values[want]; v != nil {
+			for v := range k.values[want].spellings {
 				s.addAll(v.docs)
 			}
 		}
 	case opPrefix:
-		for value, v := range k.values {
+		for value, first := range k.values {
 			if strings.HasPrefix(value, n.values[0]) {
-				s.addAll(v.docs)
+				for v := range first.spellings {
+					s.addAll(v.docs)
+				}
 			}
 		}
 	}
@@ -812,9 +811,11 @@ func (ix *Index) fullText(term string, keys []string) docSet {
 		if k == nil {
 			continue
 		}
-		for value, v := range k.values {
+		for value, first := range k.values {
 			if match(value) {
-				s.addAll(v.docs)
+				for v := range first.spellings {
+					s.addAll(v.docs)
+				}
 			}
 		}
 	}
@@ -881,14 +882,16 @@ func (ix *Index) sortValues(key string, desc bool, m docSet) []*indexValue {
 			return out
 		}
 	}
-	for _, v := range k.values {
-		for _, id := range v.docs {
-			if m != nil && !m.has(id) {
-				continue
-			}
-			cur := out[id]
-			if cur == nil || (!desc && v.value < cur.value) || (desc && v.value > cur.value) {
-				out[id] = v
+	for _, first := range k.values {
+		for v := range first.spellings {
+			for _, id := range v.docs {
+				if m != nil && !m.has(id) {
+					continue
+				}
+				cur := out[id]
+				if cur == nil || (!desc && v.value < cur.value) || (desc && v.value > cur.value) {
+					out[id] = v
+				}
 			}
 		}
 	}
@@ -898,10 +901,10 @@ func (ix *Index) sortValues(key string, desc bool, m docSet) []*indexValue {
 // sortValue is the entity's value of k to sort by (see sortValues); rows are sorted by key and
 // then value, so the key's rows are found by binary search and are already in value order.
 func (d *indexDoc) sortValue(k *indexKey, desc bool) *indexValue {
-	i, _ := slices.BinarySearchFunc(d.rows, k.name, func(r indexRow, name string) int { return strings.Compare(r.v.key.name, name) })
+	i, _ := slices.BinarySearchFunc(d.rows, k.name, func(v *indexValue, name string) int { return strings.Compare(v.key.name, name) })
 	var best *indexValue
-	for ; i < len(d.rows) && d.rows[i].v.key == k; i++ {
-		if v := d.rows[i].v; !v.null {
+	for ; i < len(d.rows) && d.rows[i].key == k; i++ {
+		if v := d.rows[i]; !v.null {
 			if !desc {
 				return v
 			}
@@ -1143,7 +1146,7 @@ func (ix *Index) Facets(facets []string, f Filter) map[string][]FacetCount {
 		counts := []FacetCount{}
 		if k := ix.keys[strings.ToLower(facet)]; k != nil {
 			for _, v := range k.values {
-				counts = ix.appendFacetCounts(counts, v, m)
+				counts = appendFacetCounts(counts, v, m)
 			}
 		}
 		slices.SortFunc(counts, func(a, b FacetCount) int {
@@ -1157,53 +1160,20 @@ func (ix *Index) Facets(facets []string, f Filter) map[string][]FacetCount {
 	return out
 }
 
-func (ix *Index) appendFacetCounts(counts []FacetCount, v *indexValue, m docSet) []FacetCount {
-	variants := 0
-	for _, o := range v.origs {
-		if o.n > 0 {
-			variants++
-		}
-	}
-	if m == nil {
-		for _, o := range v.origs {
-			if o.n > 0 {
-				counts = append(counts, FacetCount{Value: o.s, Count: o.n})
-			}
-		}
-		return counts
-	}
-	if variants == 1 {
-		n := 0
-		for _, id := range v.docs {
-			if m.has(id) {
-				n++
-			}
-		}
-		if n > 0 {
-			for _, o := range v.origs {
-				if o.n > 0 {
-					counts = append(counts, FacetCount{Value: o.s, Count: n})
+// appendFacetCounts counts the entities of m (nil: all) with each spelling of one value.
+func appendFacetCounts(counts []FacetCount, first *indexValue, m docSet) []FacetCount {
+	for v := range first.spellings {
+		n := len(v.docs)
+		if m != nil {
+			n = 0
+			for _, id := range v.docs {
+				if m.has(id) {
+					n++
 				}
 			}
 		}
-		return counts
-	}
-	// Several spellings of the same value: look up which one each matching entity has.
-	per := make([]int, len(v.origs))
-	for _, id := range v.docs {
-		if !m.has(id) {
-			continue
-		}
-		for _, r := range ix.docs[id].rows {
-			if r.v == v {
-				per[r.orig]++
-				break
-			}
-		}
-	}
-	for i, n := range per {
 		if n > 0 {
-			counts = append(counts, FacetCount{Value: v.origs[i].s, Count: n})
+			counts = append(counts, FacetCount{Value: v.orig, Count: n})
 		}
 	}
 	return counts

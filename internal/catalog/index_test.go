@@ -555,6 +555,22 @@ func TestIndexFacets(t *testing.T) {
 		require.NoError(t, ix.Put(testEntity(t, "COMPONENT", "c", "u3", nil)))
 		require.Equal(t, []FacetCount{{Value: "COMPONENT", Count: 1}, {Value: "component", Count: 1}}, ix.Facets([]string{"kind"}, nil)["kind"])
 	})
+	t.Run("an entity respelling a value moves to the new spelling", func(t *testing.T) {
+		typed := func(name, uid, typ string) []byte {
+			return testEntity(t, "Component", name, uid, map[string]any{"spec.type": typ})
+		}
+		ix := mustIndex(t, typed("a", "u1", "Service"), typed("b", "u2", "service"), typed("c", "u3", "SERVICE"))
+		require.NoError(t, ix.Put(typed("a", "u1", "service")))
+		require.NoError(t, ix.Put(typed("c", "u3", "Service")))
+		require.Equal(t, []FacetCount{{Value: "service", Count: 2}, {Value: "Service", Count: 1}}, ix.Facets([]string{"spec.type"}, nil)["spec.type"])
+		items, _ := ix.List(ListRequest{Filter: mustFilter(t, "spec.type=SERVICE")})
+		require.Equal(t, []string{"a", "b", "c"}, itemNames(t, items), "filters match every spelling")
+		items, _ = ix.List(ListRequest{Filter: mustFilter(t, "spec.type=serv")})
+		require.Empty(t, items)
+		ix.Delete("u2")
+		require.Equal(t, []FacetCount{{Value: "Service", Count: 1}, {Value: "service", Count: 1}}, ix.Facets([]string{"spec.type"}, mustFilter(t, "kind=component"))["spec.type"])
+		require.Equal(t, indexState(mustIndex(t, typed("a", "u1", "service"), typed("c", "u3", "Service"))), indexState(ix))
+	})
 }
 
 // randomFilter builds a filter over the keys and values of randomCatalog.
@@ -586,9 +602,9 @@ func randomCatalog(t *testing.T, rng *rand.Rand, n int) [][]byte {
 	var raws [][]byte
 	pick := func(a ...string) string { return a[rng.IntN(len(a))] }
 	for i := range n {
-		extra := map[string]any{"spec.type": pick("Service", "website", "library"), "spec.lifecycle": pick("production", "experimental")}
+		extra := map[string]any{"spec.type": pick("Service", "service", "SERVICE", "website", "library"), "spec.lifecycle": pick("production", "experimental", "Production")}
 		if rng.IntN(3) > 0 {
-			extra["metadata.tags"] = []any{pick("java", "go"), pick("java", "python")}
+			extra["metadata.tags"] = []any{pick("java", "go", "Java"), pick("java", "python")}
 		}
 		if rng.IntN(4) > 0 {
 			extra["spec.owner"] = pick("t1", "t2", "")
@@ -754,18 +770,17 @@ func indexState(ix *Index) map[string]string {
 		if k.null != nil {
 			vals["<null>"] = k.null
 		}
-		for value, v := range vals {
-			var uids []string
-			for _, id := range v.docs {
-				uids = append(uids, ix.docs[id].uid)
-			}
-			slices.Sort(uids)
-			var origs []string
-			for _, o := range v.origs {
-				if o.n > 0 {
-					origs = append(origs, fmt.Sprint(o.s, "x", o.n))
+		for value, first := range vals {
+			var uids, origs []string
+			for v := range first.spellings {
+				for _, id := range v.docs {
+					uids = append(uids, ix.docs[id].uid)
+				}
+				if !v.null {
+					origs = append(origs, fmt.Sprint(v.orig, "x", len(v.docs)))
 				}
 			}
+			slices.Sort(uids)
 			slices.Sort(origs)
 			out[name+"="+value] = fmt.Sprint(uids, origs)
 		}
