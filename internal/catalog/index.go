@@ -1084,14 +1084,21 @@ func (ix *Index) page(ids []uint32, fields []string) Page {
 // Len is the number of entities on the page.
 func (p Page) Len() int { return len(p.docs) }
 
-// Item returns the JSON of entity i, decompressed into buf when buf has room. The result is
-// only valid until buf is used again, and must not be modified.
-func (p Page) Item(i int, buf []byte) []byte {
+// Item returns the JSON of entity i. A packed entity is decompressed into *buf, which is grown
+// when too small and reused otherwise; the result is only valid until *buf is used again, and must
+// not be modified.
+func (p Page) Item(i int, buf *[]byte) []byte {
 	d := p.docs[i]
 	raw := d.packed
 	if d.dict != nil {
-		var err error
-		if raw, err = d.dict.Decode(buf[:cap(buf)], d.packed); err != nil {
+		n, err := s2.DecodedLen(d.packed)
+		if err == nil {
+			if cap(*buf) < n {
+				*buf = make([]byte, n)
+			}
+			raw, err = d.dict.Decode((*buf)[:n], d.packed)
+		}
+		if err != nil {
 			panic(fmt.Sprintf("catalog index: entity %s does not decompress: %v", d.ref, err))
 		}
 	}

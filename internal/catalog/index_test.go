@@ -900,6 +900,12 @@ func TestIndexKeepsEntitiesCompressed(t *testing.T) {
 		packed, _ := storage(ix)
 		require.Zero(t, packed)
 		servesExactly(t, ix, raws[:dictSampleDocs-1])
+		page, _ := ix.ListPage(ListRequest{})
+		var buf []byte
+		for i := range page.Len() {
+			page.Item(i, &buf)
+		}
+		require.Nil(t, buf, "plain entities are served as stored, never through the buffer")
 	})
 	t.Run("once the index holds enough to sample, every entity is packed and served unchanged", func(t *testing.T) {
 		ix := NewIndex()
@@ -945,10 +951,9 @@ func TestIndexKeepsEntitiesCompressed(t *testing.T) {
 		require.Equal(t, len(raws), page.Len())
 		var buf []byte
 		for i := range page.Len() {
-			item := page.Item(i, buf)
-			require.Equal(t, string(whole[i]), string(item))
-			buf = item[:0]
+			require.Equal(t, string(whole[i]), string(page.Item(i, &buf)))
 		}
+		require.NotNil(t, buf, "packed entities are decompressed into the buffer")
 		resp, err := ix.QueryPage(QueryRequest{Limit: 3, LimitSet: true, Fields: []string{"metadata.uid"}})
 		require.NoError(t, err)
 		require.Nil(t, resp.Items, "QueryPage leaves items to the page")
@@ -956,9 +961,9 @@ func TestIndexKeepsEntitiesCompressed(t *testing.T) {
 		full, err := ix.Query(QueryRequest{Limit: 3, LimitSet: true, Fields: []string{"metadata.uid"}})
 		require.NoError(t, err)
 		for i := range 3 {
-			require.Equal(t, string(full.Items[i]), string(resp.Page.Item(i, buf)))
+			require.Equal(t, string(full.Items[i]), string(resp.Page.Item(i, &buf)))
 		}
-		require.Regexp(t, `^\{"metadata":\{"uid":"u\d+"\}\}$`, string(resp.Page.Item(0, buf)))
+		require.Regexp(t, `^\{"metadata":\{"uid":"u\d+"\}\}$`, string(resp.Page.Item(0, &buf)))
 	})
 	t.Run("an unchanged entity put again keeps its stored document", func(t *testing.T) {
 		ix := mustIndex(t, raws...)

@@ -69,13 +69,12 @@ func writePage(w *bufio.Writer, page catalog.Page) {
 		if i > 0 {
 			_ = w.WriteByte(',')
 		}
-		item := page.Item(i, *buf)
-		_, _ = w.Write(item)
-		if cap(item) > cap(*buf) && cap(item) <= maxPooledItem {
-			*buf = item[:0]
-		}
+		_, _ = w.Write(page.Item(i, buf))
 	}
 	_ = w.WriteByte(']')
+	if cap(*buf) > maxPooledItem {
+		*buf = nil
+	}
 	itemBuffers.Put(buf)
 }
 
