@@ -966,6 +966,20 @@ func TestIndexKeepsEntitiesCompressed(t *testing.T) {
 		}
 		require.Regexp(t, `^\{"metadata":\{"uid":"u\d+"\}\}$`, string(resp.Page.Item(0, &buf)))
 	})
+	t.Run("a batch that fails leaves no dictionary behind", func(t *testing.T) {
+		ix := NewIndex()
+		bad := append(slices.Clone(raws), []byte(`{"kind":"Component"}`))
+		require.Error(t, ix.PutBatch(bad, nil))
+		require.Nil(t, ix.dictionary())
+		require.Zero(t, ix.Len())
+	})
+	t.Run("one huge entity neither fills the dictionary nor stays attached to it", func(t *testing.T) {
+		huge := testEntity(t, "Component", "huge", "u-huge", map[string]any{"metadata.description": strings.Repeat("x", 1<<20)})
+		sample := append([][]byte{huge}, raws...)
+		d := sampleDict(len(sample), func(i int) []byte { return sample[i] })
+		require.NotNil(t, d)
+		require.LessOrEqual(t, cap(d.Bytes()), dictSampleBytes+dictSampleBytes/8)
+	})
 	t.Run("an unchanged entity put again keeps its stored document", func(t *testing.T) {
 		ix := mustIndex(t, raws...)
 		before := ix.docs[ix.byUID["u007"]]
