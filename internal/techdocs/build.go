@@ -189,6 +189,8 @@ type builder struct {
 	idx     *siteIndex
 	pages   []*Page
 	files   []sourceFile
+	// rootDocs is a repository documented by its root: no mkdocs.yml and no docs/ directory.
+	rootDocs bool
 }
 
 func (b *builder) progress(p Progress) {
@@ -208,6 +210,10 @@ func (b *builder) run() (*Site, error) {
 	}
 	b.files = files
 	b.indexFiles()
+	if b.rootDocs && len(b.pages) == 0 {
+		// mkdocs would stop at the missing docs/ directory; building would publish nothing to read.
+		return nil, errs.E(errs.Invalid, "nothing to document: no mkdocs.yml, no docs/ directory and no Markdown page at the root")
+	}
 	b.progress(Progress{Phase: "scan", Total: len(b.pages), Message: fmt.Sprintf("%d pages, %d other files", len(b.pages), len(b.idx.assets))})
 	rendered, reused, err := b.renderAll()
 	if err != nil {
@@ -259,7 +265,7 @@ func (b *builder) loadConfig() error {
 		// Without mkdocs.yml Backstage writes a default one; a repository with only a README and
 		// no docs/ directory is documented by its root.
 		if _, _, err := resolveInside(b.src, "docs"); errors.Is(err, fs.ErrNotExist) {
-			b.cfg.DocsDir = "."
+			b.cfg.DocsDir, b.rootDocs = ".", true
 		}
 	}
 	if b.cfg.SiteName == "" {
@@ -290,7 +296,11 @@ func (b *builder) indexFiles() {
 			continue
 		}
 		if !isMarkdown(f.rel) {
-			b.idx.assets[f.rel] = true
+			// A repository's root holds its code and configuration too: of those, a site documented by
+			// the root publishes only what its pages can show, not a copy of the repository.
+			if !b.rootDocs || isPageMedia(f.rel) {
+				b.idx.assets[f.rel] = true
+			}
 			continue
 		}
 		if pageStem(f.rel) == "index" && !strings.HasPrefix(path.Base(f.rel), "index.") {

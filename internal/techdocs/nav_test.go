@@ -1,8 +1,10 @@
 package techdocs
 
 import (
+	"context"
 	"testing"
 
+	"github.com/billpay/portal/internal/errs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -108,10 +110,23 @@ func TestNoConfigUsesDefaults(t *testing.T) {
 		assert.Equal(t, "docs", site.Config.DocsDir)
 	})
 	t.Run("ReadmeOnlyRepository", func(t *testing.T) {
-		site := MustBuild(t, mapFS(map[string]string{"README.md": "# Service readme", "main.go": "package main"}), Options{})
+		site := MustBuild(t, mapFS(map[string]string{"README.md": "# Service readme\n\n![arch](arch.png)", "main.go": "package main",
+			"arch.png": "png", "catalog-info.yaml": "kind: Component"}), Options{})
 		assert.Equal(t, "Documentation Site", site.Metadata.SiteName)
 		assert.Equal(t, "Service readme", site.Pages[0].Title)
 		assert.Equal(t, "index.html", site.Pages[0].Output)
+		_, err := site.ReadFile("arch.png")
+		assert.NoError(t, err, "media the pages show is published")
+		for _, name := range []string{"main.go", "catalog-info.yaml"} {
+			_, err := site.ReadFile(name)
+			assert.Error(t, err, "%s is the repository's, not the site's", name)
+		}
+	})
+	t.Run("RepositoryWithNothingToDocument", func(t *testing.T) {
+		_, err := Build(context.Background(), mapFS(map[string]string{"catalog-info.yaml": "kind: Component", "main.go": "package main"}), Options{})
+		require.Error(t, err)
+		assert.Equal(t, errs.Invalid, errs.CodeOf(err))
+		assert.Contains(t, err.Error(), "nothing to document")
 	})
 }
 

@@ -132,6 +132,16 @@ func listDocs(ctx context.Context, src fs.FS, docsDir string) ([]sourceFile, err
 }
 
 // isMarkdown reports whether mkdocs treats a file as a page.
+// isPageMedia reports files a page shows or links to as media: images, video, audio and PDF.
+func isPageMedia(name string) bool {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif", ".ico", ".bmp",
+		".mp4", ".webm", ".mp3", ".ogg", ".wav", ".pdf":
+		return true
+	}
+	return false
+}
+
 func isMarkdown(name string) bool {
 	switch strings.ToLower(path.Ext(name)) {
 	case ".md", ".markdown", ".mdown", ".mkdn", ".mkd":
