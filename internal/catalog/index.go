@@ -54,17 +54,30 @@ type indexDoc struct {
 	rows   []*indexValue // sorted by key, like SearchEntries
 }
 
-// json returns the served JSON, decompressed into a fresh slice when the document is packed.
+// json returns the served JSON, decompressed into a slice of its own when the document is packed.
 func (d *indexDoc) json() []byte {
+	var buf []byte
+	return d.decode(&buf)
+}
+
+// decode returns the served JSON: the stored bytes of a plain document, or a packed one
+// decompressed into *buf, which is grown when too small.
+func (d *indexDoc) decode(buf *[]byte) []byte {
 	if d.dict == nil {
 		return d.packed
 	}
-	out, err := d.dict.Decode(nil, d.packed)
-	if err != nil {
-		// The index compressed these bytes itself and never changes them.
-		panic(fmt.Sprintf("catalog index: entity %s does not decompress: %v", d.ref, err))
+	n, err := s2.DecodedLen(d.packed)
+	if err == nil {
+		if cap(*buf) < n {
+			*buf = make([]byte, n)
+		}
+		var out []byte
+		if out, err = d.dict.Decode((*buf)[:n], d.packed); err == nil {
+			return out
+		}
 	}
-	return out
+	// The index compressed these bytes itself and never changes them.
+	panic(fmt.Sprintf("catalog index: entity %s does not decompress: %v", d.ref, err))
 }
 
 // indexKey is one search key with the entities that have it and its distinct values.
@@ -191,7 +204,7 @@ type preparedDoc struct {
 }
 
 // prepareDoc scans raw and makes the index's private copy of it, compressed with dict when that is
-// set. scratch, when given, is reused for the compression's working space.
+// set, using *scratch as the compression's working space.
 func prepareDoc(raw []byte, dict *s2.Dict, scratch *[]byte) (preparedDoc, error) {
 	s, err := scanEntity(raw)
 	if err != nil {
@@ -215,20 +228,14 @@ func prepareDoc(raw []byte, dict *s2.Dict, scratch *[]byte) (preparedDoc, error)
 	return preparedDoc{packed: pack(raw, dict, scratch), dict: dict, scannedEntity: s}, nil
 }
 
-// pack returns a copy of raw of exactly its size, compressed with dict unless that is nil.
+// pack returns a copy of raw of exactly its size, compressed with dict unless that is nil;
+// *scratch is the compression's working space, kept for the next call.
 func pack(raw []byte, dict *s2.Dict, scratch *[]byte) []byte {
 	if dict == nil {
 		return bytes.Clone(raw)
 	}
-	var buf []byte
-	if scratch != nil {
-		buf = *scratch
-	}
-	buf = dict.Encode(buf[:0], raw) // sized for the worst case, hence the copy below
-	if scratch != nil {
-		*scratch = buf
-	}
-	return bytes.Clone(buf)
+	*scratch = dict.Encode((*scratch)[:0], raw) // sized for the worst case, hence the copy below
+	return bytes.Clone(*scratch)
 }
 
 // dictSampleDocs is how many entities the index holds before it samples them for its compression
@@ -290,7 +297,8 @@ func (ix *Index) packPlainLocked() {
 // Put adds or replaces one final entity, given as JSON with metadata.uid set. It replaces the entity
 // with the same uid, and also any other entity with the same ref.
 func (ix *Index) Put(raw []byte) error {
-	p, err := prepareDoc(raw, ix.dictionary(), nil)
+	var scratch []byte
+	p, err := prepareDoc(raw, ix.dictionary(), &scratch)
 	if err != nil {
 		return err
 	}
@@ -1096,20 +1104,7 @@ func (p Page) Len() int { return len(p.docs) }
 // when too small and reused otherwise; the result is only valid until *buf is used again, and must
 // not be modified.
 func (p Page) Item(i int, buf *[]byte) []byte {
-	d := p.docs[i]
-	raw := d.packed
-	if d.dict != nil {
-		n, err := s2.DecodedLen(d.packed)
-		if err == nil {
-			if cap(*buf) < n {
-				*buf = make([]byte, n)
-			}
-			raw, err = d.dict.Decode((*buf)[:n], d.packed)
-		}
-		if err != nil {
-			panic(fmt.Sprintf("catalog index: entity %s does not decompress: %v", d.ref, err))
-		}
-	}
+	raw := p.docs[i].decode(buf)
 	if len(p.fields) > 0 {
 		return projectRaw(raw, p.fields)
 	}
@@ -1119,12 +1114,9 @@ func (p Page) Item(i int, buf *[]byte) []byte {
 // Items returns every entity of the page, each in a slice of its own.
 func (p Page) Items() []json.RawMessage {
 	out := make([]json.RawMessage, len(p.docs))
-	for i, d := range p.docs {
-		if len(p.fields) == 0 {
-			out[i] = d.json()
-		} else {
-			out[i] = projectRaw(d.json(), p.fields)
-		}
+	for i := range p.docs {
+		var buf []byte // each item keeps its own
+		out[i] = p.Item(i, &buf)
 	}
 	return out
 }
